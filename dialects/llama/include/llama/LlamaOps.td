@@ -1,0 +1,219 @@
+//===- LlamaOps.td - llama dialect operations -----------------*- tablegen -*-===//
+//
+// One op per building block of a LLaMA decoder. Activations are
+// [batch, seq, features] tensors; shapes are static and verified.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMA_OPS_TD
+#define LLAMA_OPS_TD
+
+include "llama/LlamaDialect.td"
+include "llama/LlamaAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every shape in the dialect is static: the compiler specializes kernels to it.
+class Llama_StaticTensorOf<list<Type> types, int rank>
+    : RankedTensorOf<types, [HasAnyRankOfPred<[rank]>, HasStaticShapePred],
+                     "statically shaped " # rank # "-D tensor">;
+
+def Llama_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
+def Llama_Activation : Llama_StaticTensorOf<[AnyFloat], 3>;
+def Llama_Vector : Llama_StaticTensorOf<[AnyFloat], 1>;
+def Llama_Matrix : Llama_StaticTensorOf<[AnyFloat], 2>;
+def Llama_KVCache : Llama_StaticTensorOf<[AnyFloat], 6>;
+def Llama_TokenIds : Llama_StaticTensorOf<[I32], 2>;
+def Llama_Positions : Llama_StaticTensorOf<[I64], 1>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def Llama_ParamOp : Llama_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "Declares one checkpoint tensor";
+  let description = [{
+    Names a tensor of the checkpoint (the symbol is the tensor's name in the
+    safetensors files) together with its shape and stored element type. No
+    data is attached: the weight packer streams the bytes from the mmapped
+    checkpoint when the executable is written.
+
+    ```mlir
+    llama.param @model.layers.0.self_attn.q_proj.weight : tensor<4096x4096xbf16>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<Llama_FloatTensor>:$type);
+  let assemblyFormat = "$sym_name `:` $type attr-dict";
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+}
+
+def Llama_WeightOp : Llama_Op<"weight",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The value of a declared parameter";
+  let description = [{
+    Makes the tensor declared by a `llama.param` available as an SSA value.
+    The result type must equal the declared type.
+
+    ```mlir
+    %wq = llama.weight @model.layers.0.self_attn.q_proj.weight : tensor<4096x4096xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$param);
+  let results = (outs Llama_FloatTensor:$result);
+  let assemblyFormat = "$param attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+def Llama_EmbeddingOp : Llama_Op<"embedding", [Pure]> {
+  let summary = "Token embedding lookup";
+  let description = [{
+    `result[b, s, :] = table[tokens[b, s], :]`, converted to the result's
+    element type. The table is `[vocab, hidden]`.
+
+    ```mlir
+    %x = llama.embedding %table[%tokens] : tensor<32000x4096xbf16>, tensor<1x8xi32> -> tensor<1x8x4096xf32>
+    ```
+  }];
+  let arguments = (ins Llama_Matrix:$table, Llama_TokenIds:$tokens);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $table `[` $tokens `]` attr-dict `:` type($table) `,` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Root-mean-square layer normalization";
+  let description = [{
+    `result = input / sqrt(mean(input^2, last dim) + epsilon) * weight`,
+    with the weight of shape `[hidden]`.
+
+    ```mlir
+    %y = llama.rms_norm %x, %w eps 1.0e-05 : tensor<1x8x4096xf32>, tensor<4096xbf16>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, Llama_Vector:$weight,
+                       F64Attr:$epsilon);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` $epsilon attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
+  let summary = "Activations times a weight matrix (no bias)";
+  let description = [{
+    `result[b, s, n] = sum_k input[b, s, k] * weight[n, k]`: the weight is
+    `[out_features, in_features]`, as stored by Hugging Face.
+
+    ```mlir
+    %q = llama.linear %x, %wq : tensor<1x8x4096xf32>, tensor<4096x4096xbf16> -> tensor<1x8x4096xf32>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, Llama_Matrix:$weight);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_RoPEOp : Llama_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Rotary position embedding";
+  let description = [{
+    Rotates each `head_dim`-wide head of `input` (`[batch, seq, heads *
+    head_dim]`) by the angle `(positions[b] + s) * inv_freq[i]` with
+    `inv_freq[i] = theta^(-2i / head_dim)`, pairing element `i` with element
+    `i + head_dim/2` (the Hugging Face layout). `scaling`, when present,
+    rescales `inv_freq` as Llama 3's `rope_scaling` does.
+
+    ```mlir
+    %qr = llama.rope %q at %pos head_dim 128 theta 5.0e+05 : tensor<1x8x4096xf32>, tensor<1xi64>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, Llama_Positions:$positions,
+                       I64Attr:$head_dim, F64Attr:$theta,
+                       OptionalAttr<Llama_RopeLlama3ScalingAttr>:$scaling);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `at` $positions `head_dim` $head_dim `theta` $theta (`scaling` $scaling^)?
+    attr-dict `:` type($input) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llama_AttentionOp : Llama_Op<"attention",
+    [Pure, AllTypesMatch<["q", "result"]>, AllTypesMatch<["k", "v"]>,
+     AllTypesMatch<["cache", "new_cache"]>]> {
+  let summary = "Causal grouped-query attention over a KV cache";
+  let description = [{
+    Writes this step's keys and values into layer `layer` of the cache at
+    positions `positions[b] .. positions[b] + seq - 1`, then attends each
+    query at position `p` to the cached keys `0 .. p` with scale
+    `1/sqrt(head_dim)`. Query head `h` reads key/value head
+    `h / (num_heads / num_kv_heads)`: GQA, with MQA (`num_kv_heads = 1`) and
+    plain multi-head attention as the two ends.
+
+    The cache is `[layers, 2 (k, v), batch, num_kv_heads, max_seq, head_dim]`;
+    `head_dim`, `num_kv_heads` and `num_heads` are read off the types, so they
+    cannot disagree. `q` is `[batch, seq, num_heads * head_dim]`, `k` and `v`
+    are `[batch, seq, num_kv_heads * head_dim]`.
+
+    ```mlir
+    %o, %kv1 = llama.attention %q, %k, %v cache %kv0 layer 0 at %pos
+        : tensor<1x8x4096xf32>, tensor<1x8x1024xf32>, tensor<32x2x1x8x2048x128xf32>, tensor<1xi64>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$q, Llama_Activation:$k,
+                       Llama_Activation:$v,
+                       Llama_KVCache:$cache,
+                       Llama_Positions:$positions, I64Attr:$layer);
+  let results = (outs Llama_Activation:$result,
+                      Llama_KVCache:$new_cache);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `cache` $cache `layer` $layer `at` $positions attr-dict
+    `:` type($q) `,` type($k) `,` type($cache) `,` type($positions)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getHeadDim() { return getCache().getType().getDimSize(5); }
+    int64_t getNumKVHeads() { return getCache().getType().getDimSize(3); }
+    int64_t getMaxSeqLen() { return getCache().getType().getDimSize(4); }
+    int64_t getNumHeads() { return getQ().getType().getDimSize(2) / getHeadDim(); }
+  }];
+}
+
+def Llama_SwiGLUOp : Llama_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "SiLU-gated linear unit: silu(gate) * up";
+  let description = [{
+    The elementwise middle of LLaMA's MLP:
+    `down(silu(gate(x)) * up(x))`, with the three projections as
+    `llama.linear` ops around it.
+
+    ```mlir
+    %h = llama.swiglu %g, %u : tensor<1x8x14336xf32>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$gate, Llama_Activation:$up);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Llama_AddOp : Llama_Op<"add", [Pure, SameOperandsAndResultType, Commutative]> {
+  let summary = "Residual add";
+  let arguments = (ins Llama_Activation:$lhs, Llama_Activation:$rhs);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+#endif // LLAMA_OPS_TD

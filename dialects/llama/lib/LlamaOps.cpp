@@ -1,0 +1,153 @@
+//===- LlamaOps.cpp - llama dialect verifiers -------------------*- C++ -*-===//
+//
+// Shape checks across operands. ODS already checks ranks, element kinds and
+// static shapes; these check that the dims agree, naming each dim.
+//
+//===----------------------------------------------------------------------===//
+#include "llama/LlamaOps.h"
+
+using namespace mlir;
+using namespace mlir::llama;
+
+#define GET_OP_CLASSES
+#include "llama/LlamaOps.cpp.inc"
+
+namespace {
+/// Shapes print as "4x8x64" in messages, the way they appear in the IR.
+std::string shapeStr(ShapedType type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(type.getShape(), os, "x");
+  return s;
+}
+
+/// Checks that an activation is [batch, seq, features] with the given batch
+/// and seq; `what` names the operand in the message.
+LogicalResult verifyBatchSeq(Operation *op, StringRef what, ShapedType type,
+                             int64_t batch, int64_t seq) {
+  if (type.getDimSize(0) != batch || type.getDimSize(1) != seq)
+    return op->emitOpError() << what << " must be [batch=" << batch
+                             << ", seq=" << seq << ", ...], got "
+                             << shapeStr(type);
+  return success();
+}
+} // namespace
+
+LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param =
+      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+  if (!param)
+    return emitOpError() << "names " << getParamAttr()
+                         << ", which is not a llama.param";
+  if (param.getType() != getType())
+    return emitOpError() << "result type " << getType()
+                         << " differs from the declared type "
+                         << param.getType() << " of " << getParamAttr();
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  ShapedType table = getTable().getType(), tokens = getTokens().getType(),
+             result = getResult().getType();
+  if (result.getDimSize(0) != tokens.getDimSize(0) ||
+      result.getDimSize(1) != tokens.getDimSize(1) ||
+      result.getDimSize(2) != table.getDimSize(1))
+    return emitOpError() << "result must be [batch, seq] of the tokens ("
+                         << shapeStr(tokens) << ") by hidden of the table ("
+                         << table.getDimSize(1) << "), got "
+                         << shapeStr(result);
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  int64_t hidden = getInput().getType().getDimSize(2);
+  int64_t weight = getWeight().getType().getDimSize(0);
+  if (weight != hidden)
+    return emitOpError() << "weight has " << weight
+                         << " elements but the input's hidden dim is "
+                         << hidden;
+  if (!(getEpsilon().convertToDouble() > 0.0))
+    return emitOpError() << "epsilon must be > 0";
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  ShapedType input = getInput().getType(), weight = getWeight().getType(),
+             result = getResult().getType();
+  if (weight.getDimSize(1) != input.getDimSize(2))
+    return emitOpError() << "weight is [out=" << weight.getDimSize(0)
+                         << ", in=" << weight.getDimSize(1)
+                         << "] but the input has " << input.getDimSize(2)
+                         << " features";
+  if (failed(verifyBatchSeq(*this, "result", result, input.getDimSize(0),
+                            input.getDimSize(1))))
+    return failure();
+  if (result.getDimSize(2) != weight.getDimSize(0))
+    return emitOpError() << "result has " << result.getDimSize(2)
+                         << " features but the weight has out="
+                         << weight.getDimSize(0);
+  return success();
+}
+
+LogicalResult RoPEOp::verify() {
+  int64_t headDim = getHeadDim();
+  int64_t features = getInput().getType().getDimSize(2);
+  if (headDim <= 0 || headDim % 2 != 0)
+    return emitOpError() << "head_dim must be positive and even, got "
+                         << headDim;
+  if (features % headDim != 0)
+    return emitOpError() << "input has " << features
+                         << " features, not a multiple of head_dim "
+                         << headDim;
+  if (getPositions().getType().getDimSize(0) !=
+      getInput().getType().getDimSize(0))
+    return emitOpError() << "positions has "
+                         << getPositions().getType().getDimSize(0)
+                         << " entries but the batch is "
+                         << getInput().getType().getDimSize(0);
+  if (!(getTheta().convertToDouble() > 0.0))
+    return emitOpError() << "theta must be > 0";
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  ShapedType q = getQ().getType(), k = getK().getType(),
+             cache = getCache().getType();
+  int64_t batch = q.getDimSize(0), seq = q.getDimSize(1);
+  int64_t layers = cache.getDimSize(0), headDim = getHeadDim(),
+          kvHeads = getNumKVHeads();
+  if (cache.getDimSize(1) != 2 || cache.getDimSize(2) != batch)
+    return emitOpError() << "cache must be [layers, 2, batch=" << batch
+                         << ", kv_heads, max_seq, head_dim], got "
+                         << shapeStr(cache);
+  if (headDim <= 0 || kvHeads <= 0)
+    return emitOpError() << "cache has head_dim " << headDim
+                         << " and kv_heads " << kvHeads
+                         << "; both must be positive";
+  if (getLayer() < 0 || getLayer() >= layers)
+    return emitOpError() << "layer " << getLayer()
+                         << " is out of range for a cache of " << layers
+                         << " layers";
+  if (failed(verifyBatchSeq(*this, "k", k, batch, seq)))
+    return failure();
+  if (k.getDimSize(2) != kvHeads * headDim)
+    return emitOpError() << "k has " << k.getDimSize(2)
+                         << " features but the cache holds kv_heads="
+                         << kvHeads << " x head_dim=" << headDim;
+  if (q.getDimSize(2) % headDim != 0)
+    return emitOpError() << "q has " << q.getDimSize(2)
+                         << " features, not a multiple of head_dim "
+                         << headDim;
+  int64_t heads = getNumHeads();
+  if (heads % kvHeads != 0)
+    return emitOpError() << "num_heads " << heads
+                         << " is not a multiple of num_kv_heads " << kvHeads;
+  if (seq > getMaxSeqLen())
+    return emitOpError() << "seq " << seq << " exceeds the cache's max_seq "
+                         << getMaxSeqLen();
+  if (getPositions().getType().getDimSize(0) != batch)
+    return emitOpError() << "positions has "
+                         << getPositions().getType().getDimSize(0)
+                         << " entries but the batch is " << batch;
+  return success();
+}

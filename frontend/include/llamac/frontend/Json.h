@@ -1,0 +1,35 @@
+//===- Json.h - JSON parsing with one-line errors ---------------*- C++ -*-===//
+//
+// nlohmann::json reports errors by exception; the rest of llamac uses
+// llvm::Error. This is the one place that converts between the two.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_FRONTEND_JSON_H
+#define LLAMAC_FRONTEND_JSON_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <nlohmann/json.hpp>
+
+namespace llamac {
+
+/// Parses `text`; on a syntax error returns "PATH: WHAT: JSON syntax error at
+/// line L, column C: ...".
+llvm::Expected<nlohmann::json> parseJson(llvm::StringRef text,
+                                         llvm::StringRef path,
+                                         llvm::StringRef what);
+
+/// Reads a small text file whole (config, index, tokenizer JSON); weights are
+/// mmapped instead, see SafetensorsFile.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+readSmallFile(llvm::StringRef path);
+
+/// Reads and parses a small JSON file (config, index); not for weights.
+llvm::Expected<nlohmann::json> readJsonFile(llvm::StringRef path,
+                                            llvm::StringRef what);
+
+} // namespace llamac
+
+#endif // LLAMAC_FRONTEND_JSON_H

@@ -1,0 +1,43 @@
+# lit configuration for llamac: FileCheck tests of the dialect, the importer,
+# the passes and the whole pipeline.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "llamac"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "tools", "unit", "CMakeLists.txt", "README.md"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llamac_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(
+    ("%make_checkpoint",
+     f"{config.python_executable} {config.llamac_src_root}/test/tools/make_checkpoint.py"))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%fuzz_corpus", os.path.join(config.llamac_src_root, "fuzz", "corpus")))
+
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tool_dirs = [config.llamac_tools_dir, config.llvm_tools_dir]
+tools = ["llamac", "llamac-opt"]
+if config.enable_fuzzers:
+    config.available_features.add("fuzzers")
+    tools += ["fuzz-safetensors-header", "fuzz-hf-config"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The checkpoint generator needs numpy, safetensors and ml_dtypes in the
+# Python that CMake found (not necessarily the one running lit).
+import subprocess
+if subprocess.call([config.python_executable, "-c", "import numpy, safetensors, ml_dtypes"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("checkpoint-gen")
+
+# Tests of the real checkpoints in ../shared/testdata skip where it is absent.
+shared = os.path.normpath(os.path.join(config.llamac_src_root, "..", "shared", "testdata"))
+if os.path.isdir(shared):
+    config.available_features.add("shared-testdata")
+    config.substitutions.append(("%shared_testdata", shared))
