@@ -13,6 +13,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
@@ -77,8 +78,26 @@ int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
-  cl::ParseCommandLineOptions(
-      argc, argv, "llamac: ahead-of-time compiler for LLaMA-family models\n");
+  // Flag errors, too, end in one "llamac: error:" line.
+  std::string flagErrors;
+  raw_string_ostream flagErrorStream(flagErrors);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "llamac: ahead-of-time compiler for LLaMA-family models\n",
+          &flagErrorStream)) {
+    SmallVector<StringRef> lines;
+    StringRef(flagErrors).trim().split(lines, '\n', -1, false);
+    std::string message;
+    for (StringRef line : lines) {
+      line.consume_front(sys::path::filename(argv[0]));
+      line.consume_front(": ");
+      message += (message.empty() ? "" : " ") + line.trim().str();
+    }
+    // Bad flag values are reported by LLVM itself, straight to stderr.
+    if (message.empty())
+      return 1;
+    return fail(createStringError(inconvertibleErrorCode(), message));
+  }
   if (importCommand)
     return runImport();
   WithColor::error(errs(), "llamac")

@@ -92,7 +92,7 @@ Error Checkpoint::mapFiles() {
 }
 
 Error Checkpoint::mapIndexedShards(StringRef indexPath) {
-  Expected<nlohmann::json> index = readJsonFile(indexPath, "index");
+  Expected<nlohmann::json> index = readJsonFile(indexPath, "");
   if (!index)
     return index.takeError();
   auto map = index->find("weight_map");

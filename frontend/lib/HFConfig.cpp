@@ -166,7 +166,7 @@ Expected<std::vector<int64_t>> readTokenIds(const json &value, StringRef path,
 } // namespace
 
 Expected<LlamaConfig> llamac::parseLlamaConfig(StringRef text, StringRef path) {
-  Expected<json> parsed = parseJson(text, path, "config");
+  Expected<json> parsed = parseJson(text, path, "");
   if (!parsed)
     return parsed.takeError();
   if (!parsed->is_object())

@@ -23,8 +23,10 @@ llvm::Expected<nlohmann::json> llamac::parseJson(llvm::StringRef text,
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception &e) {
+    std::string subject = what.empty() ? std::string("not valid JSON: ")
+                                       : (what + " is not valid JSON: ").str();
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   path + ": " + what + ": JSON " +
+                                   path + ": " + subject +
                                        plainMessage(e.what()));
   }
 }

@@ -15,8 +15,9 @@
 
 namespace llamac {
 
-/// Parses `text`; on a syntax error returns "PATH: WHAT: JSON syntax error at
-/// line L, column C: ...".
+/// Parses `text`; on a syntax error returns "PATH: WHAT is not valid JSON:
+/// parse error at line L, column C: ..." ("PATH: not valid JSON: ..." when
+/// `what` is empty).
 llvm::Expected<nlohmann::json> parseJson(llvm::StringRef text,
                                          llvm::StringRef path,
                                          llvm::StringRef what);

@@ -1,0 +1,176 @@
+// Verifier errors name the op and the dims that disagree.
+// RUN: llamac-opt %s -split-input-file -verify-diagnostics
+
+func.func @weight_of_missing_param() -> tensor<4x4xf32> {
+  // expected-error @+1 {{'llama.weight' op names @nope, which is not a llama.param}}
+  %w = llama.weight @nope : tensor<4x4xf32>
+  return %w : tensor<4x4xf32>
+}
+
+// -----
+
+module {
+  llama.param @w : tensor<4x4xbf16>
+  func.func @weight_type_mismatch() -> tensor<4x4xf32> {
+    // expected-error @+1 {{'llama.weight' op result type 'tensor<4x4xf32>' differs from the declared type 'tensor<4x4xbf16>' of @w}}
+    %w = llama.weight @w : tensor<4x4xf32>
+    return %w : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+func.func @param_outside_module() {
+  // expected-error @+1 {{'llama.param' op expects parent op 'builtin.module'}}
+  "llama.param"() <{sym_name = "w", type = tensor<4xf32>}> : () -> ()
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'llama.param' op attribute 'type' failed to satisfy constraint: type attribute of statically shaped tensor of floating-point values}}
+llama.param @dyn : tensor<?x4xf32>
+
+// -----
+
+func.func @embedding_hidden(%t: tensor<32x16xf32>, %ids: tensor<1x3xi32>) {
+  // expected-error @+1 {{'llama.embedding' op result must be [batch, seq] of the tokens (1x3) by hidden of the table (16), got 1x3x8}}
+  %x = llama.embedding %t[%ids] : tensor<32x16xf32>, tensor<1x3xi32> -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<1x3x16xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'llama.rms_norm' op weight has 8 elements but the input's hidden dim is 16}}
+  %y = llama.rms_norm %x, %w eps 1.0e-05 : tensor<1x3x16xf32>, tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<1x3x16xf32>, %w: tensor<16xf32>) {
+  // expected-error @+1 {{'llama.rms_norm' op epsilon must be > 0}}
+  %y = llama.rms_norm %x, %w eps 0.0 : tensor<1x3x16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_in_features(%x: tensor<1x3x16xf32>, %w: tensor<8x12xf32>) {
+  // expected-error @+1 {{'llama.linear' op weight is [out=8, in=12] but the input has 16 features}}
+  %y = llama.linear %x, %w : tensor<1x3x16xf32>, tensor<8x12xf32> -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_out_features(%x: tensor<1x3x16xf32>, %w: tensor<8x16xf32>) {
+  // expected-error @+1 {{'llama.linear' op result has 9 features but the weight has out=8}}
+  %y = llama.linear %x, %w : tensor<1x3x16xf32>, tensor<8x16xf32> -> tensor<1x3x9xf32>
+  return
+}
+
+// -----
+
+func.func @linear_batch_seq(%x: tensor<1x3x16xf32>, %w: tensor<8x16xf32>) {
+  // expected-error @+1 {{'llama.linear' op result must be [batch=1, seq=3, ...], got 1x4x8}}
+  %y = llama.linear %x, %w : tensor<1x3x16xf32>, tensor<8x16xf32> -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_dynamic(%x: tensor<1x?x16xf32>, %w: tensor<8x16xf32>) {
+  // expected-error @+1 {{'llama.linear' op operand #0 must be statically shaped 3-D tensor of floating-point values, but got 'tensor<1x?x16xf32>'}}
+  %y = llama.linear %x, %w : tensor<1x?x16xf32>, tensor<8x16xf32> -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_head_dim_odd(%x: tensor<1x3x15xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.rope' op head_dim must be positive and even, got 5}}
+  %y = llama.rope %x at %p head_dim 5 theta 1.0e+04 : tensor<1x3x15xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @rope_not_multiple(%x: tensor<1x3x18xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.rope' op input has 18 features, not a multiple of head_dim 4}}
+  %y = llama.rope %x at %p head_dim 4 theta 1.0e+04 : tensor<1x3x18xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @rope_positions(%x: tensor<2x3x16xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.rope' op positions has 1 entries but the batch is 2}}
+  %y = llama.rope %x at %p head_dim 4 theta 1.0e+04 : tensor<2x3x16xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_factor(%x: tensor<1x3x16xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{rope_llama3 factor must be >= 1, got 5.000000e-01}}
+  %y = llama.rope %x at %p head_dim 4 theta 1.0e+04 scaling <factor = 0.5, low_freq_factor = 1.0, high_freq_factor = 4.0, original_max_position = 8192> : tensor<1x3x16xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @attention_gqa_ratio(%q: tensor<1x3x12xf32>, %k: tensor<1x3x8xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.attention' op num_heads 3 is not a multiple of num_kv_heads 2}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 0 at %p : tensor<1x3x12xf32>, tensor<1x3x8xf32>, tensor<1x2x1x2x8x4xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @attention_kv_features(%q: tensor<1x3x16xf32>, %k: tensor<1x3x12xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.attention' op k has 12 features but the cache holds kv_heads=2 x head_dim=4}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 0 at %p : tensor<1x3x16xf32>, tensor<1x3x12xf32>, tensor<1x2x1x2x8x4xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @attention_layer(%q: tensor<1x3x16xf32>, %k: tensor<1x3x8xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.attention' op layer 1 is out of range for a cache of 1 layers}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 1 at %p : tensor<1x3x16xf32>, tensor<1x3x8xf32>, tensor<1x2x1x2x8x4xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @attention_cache_batch(%q: tensor<2x3x16xf32>, %k: tensor<2x3x8xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{'llama.attention' op cache must be [layers, 2, batch=2, kv_heads, max_seq, head_dim], got 1x2x1x2x8x4}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 0 at %p : tensor<2x3x16xf32>, tensor<2x3x8xf32>, tensor<1x2x1x2x8x4xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @attention_seq_too_long(%q: tensor<1x9x16xf32>, %k: tensor<1x9x8xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.attention' op seq 9 exceeds the cache's max_seq 8}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 0 at %p : tensor<1x9x16xf32>, tensor<1x9x8xf32>, tensor<1x2x1x2x8x4xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @attention_k_seq(%q: tensor<1x3x16xf32>, %k: tensor<1x2x8xf32>, %kv: tensor<1x2x1x2x8x4xf32>, %p: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.attention' op k must be [batch=1, seq=3, ...], got 1x2x8}}
+  %o, %kv1 = llama.attention %q, %k, %k cache %kv layer 0 at %p : tensor<1x3x16xf32>, tensor<1x2x8xf32>, tensor<1x2x1x2x8x4xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @swiglu_types(%a: tensor<1x3x16xf32>, %b: tensor<1x3x8xf32>) {
+  // expected-error @+1 {{'llama.swiglu' op requires the same type for all operands and results}}
+  %y = "llama.swiglu"(%a, %b) : (tensor<1x3x16xf32>, tensor<1x3x8xf32>) -> tensor<1x3x16xf32>
+  return
+}
