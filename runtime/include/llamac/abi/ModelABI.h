@@ -1,0 +1,89 @@
+/*===- ModelABI.h - the contract between llamac and its runtime ------------===*
+ *
+ * The one format the compiler and the runtime share, declared once: the
+ * symbols the compiled model object defines, the model-info record, and the
+ * payload (packed weights, tokenizer) appended to the executable or written
+ * to a sidecar file. Plain C so that the runtime needs no compiler headers.
+ * Bump LLAMAC_ABI_VERSION on any change.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef LLAMAC_ABI_MODELABI_H
+#define LLAMAC_ABI_MODELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLAMAC_ABI_VERSION 1
+
+/* The model-info record, emitted by the compiler as a constant array of
+ * int64 named `llamac_model`; every field is an int64 so that the array
+ * and the struct have the same layout. */
+#define LLAMAC_MAX_EOS 8
+typedef struct llamac_model_info {
+  int64_t abi_version;      /* LLAMAC_ABI_VERSION */
+  int64_t vocab_size;
+  int64_t hidden_size;
+  int64_t num_layers;
+  int64_t num_heads;
+  int64_t num_kv_heads;
+  int64_t head_dim;
+  int64_t ctx_size;         /* KV-cache length compiled in (max positions) */
+  int64_t batch;            /* sequences per call */
+  int64_t prefill_chunk;    /* tokens per sequence per prefill call */
+  int64_t bos_token_id;
+  int64_t num_eos;
+  int64_t eos_token_ids[LLAMAC_MAX_EOS];
+  int64_t weights_bytes;    /* size of the "weights" payload section */
+  int64_t kv_cache_floats;  /* float32 elements of the KV cache */
+} llamac_model_info;
+
+#define LLAMAC_MODEL_INFO_FIELDS (sizeof(llamac_model_info) / sizeof(int64_t))
+
+extern const llamac_model_info llamac_model;
+
+/* Entry points, bare-pointer convention (all shapes are static):
+ *   tokens    int32  [batch, S]          token ids, each < vocab_size
+ *   positions int64  [batch]             position of tokens[b][0]
+ *   kv_cache  float  [kv_cache_floats]   updated in place
+ *   weights   uint8  [weights_bytes]     the "weights" payload section
+ *   logits    float  [batch, S, vocab]   output
+ * with S = 1 for decode and S = prefill_chunk for prefill. The caller keeps
+ * positions[b] + S <= ctx_size. */
+void llamac_decode(const int32_t *tokens, const int64_t *positions,
+                   float *kv_cache, const uint8_t *weights, float *logits);
+void llamac_prefill(const int32_t *tokens, const int64_t *positions,
+                    float *kv_cache, const uint8_t *weights, float *logits);
+
+/* The payload: sections of bytes at the end of the executable (or in a
+ * sidecar file EXE.weights), found through a trailer in the file's last
+ * bytes:
+ *
+ *   ... | section data (each 4096-aligned) | section table | trailer
+ *
+ * Offsets are from the start of the file, so the runtime can mmap each
+ * section in place. */
+#define LLAMAC_PAYLOAD_MAGIC "LLAMACPL"
+#define LLAMAC_PAYLOAD_VERSION 1
+#define LLAMAC_PAYLOAD_ALIGN 4096
+
+typedef struct llamac_payload_section {
+  char name[24];   /* NUL-padded: "weights", "tokenizer.model", ... */
+  uint64_t offset;
+  uint64_t bytes;
+} llamac_payload_section;
+
+typedef struct llamac_payload_trailer {
+  char magic[8];           /* LLAMAC_PAYLOAD_MAGIC, not NUL-terminated */
+  uint32_t version;        /* LLAMAC_PAYLOAD_VERSION */
+  uint32_t num_sections;
+  uint64_t table_offset;   /* llamac_payload_section[num_sections] */
+} llamac_payload_trailer;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* LLAMAC_ABI_MODELABI_H */
