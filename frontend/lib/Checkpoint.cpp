@@ -102,14 +102,14 @@ Error Checkpoint::mapIndexedShards(StringRef indexPath) {
   llvm::StringMap<SafetensorsFile *> byFileName;
   for (auto &[tensor, fileJson] : map->items()) {
     if (!fileJson.is_string())
-      return fail(indexPath + ": weight_map entry for '" + tensor +
-                  "' is not a file name");
+      return fail(indexPath + ": weight_map entry for " + jsonQuoted(tensor) +
+                  " is not a file name");
     std::string fileName = fileJson.get<std::string>();
     // Shards live beside the index; a path elsewhere is a malformed index.
     if (fileName.empty() || llvm::sys::path::filename(fileName) != fileName ||
         fileName == "." || fileName == "..")
-      return fail(indexPath + ": weight_map names '" + fileName +
-                  "', which is not a file name in the checkpoint directory");
+      return fail(indexPath + ": weight_map names " + jsonQuoted(fileName) +
+                  ", which is not a file name in the checkpoint directory");
     SafetensorsFile *&file = byFileName[fileName];
     if (!file) {
       std::string shardPath = join(dir_, fileName);
@@ -126,8 +126,8 @@ Error Checkpoint::mapIndexedShards(StringRef indexPath) {
     }
     const TensorInfo *info = file->header().find(tensor);
     if (!info)
-      return fail(file->path() + ": has no tensor '" + tensor +
-                  "', which " + llvm::sys::path::filename(indexPath) +
+      return fail(file->path() + ": has no tensor " + jsonQuoted(tensor) +
+                  ", which " + llvm::sys::path::filename(indexPath) +
                   " maps to it");
     tensors_[tensor] = {file, info};
   }
@@ -138,18 +138,18 @@ Error Checkpoint::checkLayout() const {
   for (const ExpectedTensor &expected : llamaTensorLayout(config_)) {
     std::optional<LocatedTensor> found = find(expected.name);
     if (!found)
-      return fail(dir_ + ": tensor '" + expected.name +
-                  "' is missing from the checkpoint");
+      return fail(dir_ + ": tensor " + jsonQuoted(expected.name) +
+                  " is missing from the checkpoint");
     const TensorInfo &info = *found->info;
     if (llvm::ArrayRef<int64_t>(info.shape) !=
         llvm::ArrayRef<int64_t>(expected.shape))
-      return fail(found->file->path() + ": tensor '" + expected.name +
-                  "' has shape " + shapeStr(info.shape) +
+      return fail(found->file->path() + ": tensor " + jsonQuoted(expected.name) +
+                  " has shape " + shapeStr(info.shape) +
                   " but config.json implies " + shapeStr(expected.shape));
     if (info.dtype != DType::F32 && info.dtype != DType::F16 &&
         info.dtype != DType::BF16)
-      return fail(found->file->path() + ": tensor '" + expected.name +
-                  "' has dtype " + dtypeName(info.dtype) +
+      return fail(found->file->path() + ": tensor " + jsonQuoted(expected.name) +
+                  " has dtype " + dtypeName(info.dtype) +
                   "; llamac supports F32, F16 and BF16 checkpoints");
   }
   return Error::success();

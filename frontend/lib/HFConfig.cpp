@@ -48,12 +48,12 @@ public:
     const json &value = object_.at(key);
     if (!value.is_number_integer())
       return error(llvm::Twine("\"") + key + "\" must be an integer, got " +
-                   value.dump());
+                   describeJson(value));
     if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(hi))
-      return outOfRange(key, value.dump(), lo, hi);
+      return outOfRange(key, describeJson(value), lo, hi);
     int64_t v = value.get<int64_t>();
     if (v < lo || v > hi)
-      return outOfRange(key, value.dump(), lo, hi);
+      return outOfRange(key, describeJson(value), lo, hi);
     return v;
   }
 
@@ -64,11 +64,11 @@ public:
     const json &value = object_.at(key);
     if (!value.is_number())
       return error(llvm::Twine("\"") + key + "\" must be a number, got " +
-                   value.dump());
+                   describeJson(value));
     double v = value.get<double>();
     if (!(v > 0.0) || !std::isfinite(v))
       return error(llvm::Twine("\"") + key + "\" must be > 0, got " +
-                   value.dump());
+                   describeJson(value));
     return v;
   }
 
@@ -78,7 +78,7 @@ public:
     const json &value = object_.at(key);
     if (!value.is_boolean())
       return error(llvm::Twine("\"") + key + "\" must be true or false, got " +
-                   value.dump());
+                   describeJson(value));
     return value.get<bool>();
   }
 
@@ -88,7 +88,7 @@ public:
     const json &value = object_.at(key);
     if (!value.is_string())
       return error(llvm::Twine("\"") + key + "\" must be a string, got " +
-                   value.dump());
+                   describeJson(value));
     return value.get<std::string>();
   }
 
@@ -117,8 +117,8 @@ Expected<RopeScalingLlama3> readRopeScaling(const json &value, StringRef path) {
     }
   }
   if (type != "llama3")
-    return fields.error("rope_scaling type \"" + type +
-                        "\" is not supported (llamac supports \"llama3\")");
+    return fields.error("rope_scaling type " + jsonQuoted(type) +
+                        " is not supported (llamac supports \"llama3\")");
   RopeScalingLlama3 scaling;
   Expected<double> factor = fields.positive("factor", scaling.factor);
   Expected<double> low =
@@ -150,11 +150,15 @@ Expected<std::vector<int64_t>> readTokenIds(const json &value, StringRef path,
                                      path + ": \"" + key +
                                          "\" must be a non-negative integer "
                                          "or a list of them, got " +
-                                         value.dump());
+                                         describeJson(id));
     ids.push_back(id.get<int64_t>());
     return Error::success();
   };
   if (value.is_array()) {
+    if (value.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     path + ": \"" + key +
+                                         "\" is an empty list");
     for (const json &id : value)
       if (Error e = add(id))
         return std::move(e);
@@ -179,14 +183,14 @@ Expected<LlamaConfig> llamac::parseLlamaConfig(StringRef text, StringRef path) {
   if (!modelType)
     return modelType.takeError();
   if (*modelType != "llama")
-    return fields.error("model_type \"" + *modelType +
-                        "\" is not supported (llamac supports \"llama\")");
+    return fields.error("model_type " + jsonQuoted(*modelType) +
+                        " is not supported (llamac supports \"llama\")");
   Expected<std::string> act = fields.string("hidden_act", "silu");
   if (!act)
     return act.takeError();
   if (*act != "silu")
-    return fields.error("hidden_act \"" + *act +
-                        "\" is not supported (LLaMA uses \"silu\")");
+    return fields.error("hidden_act " + jsonQuoted(*act) +
+                        " is not supported (LLaMA uses \"silu\")");
   for (const char *bias : {"attention_bias", "mlp_bias"}) {
     Expected<bool> hasBias = fields.boolean(bias, false);
     if (!hasBias)
@@ -261,7 +265,7 @@ Expected<LlamaConfig> llamac::parseLlamaConfig(StringRef text, StringRef path) {
     const json &scaling = root.at("rope_scaling");
     if (!scaling.is_object())
       return fields.error("\"rope_scaling\" must be an object or null, got " +
-                          scaling.dump());
+                          describeJson(scaling));
     Expected<RopeScalingLlama3> parsed = readRopeScaling(scaling, path);
     if (!parsed)
       return parsed.takeError();

@@ -76,7 +76,8 @@ void ModelBuilder::declareParams(ModuleOp module) {
     auto type = RankedTensorType::get(info.shape,
                                       elementType(context_, info.dtype));
     paramTypes_[tensor.name] = type;
-    llama::ParamOp::create(builder_, loc(tensor.name), tensor.name, type);
+    llama::ParamOp::create(builder_, loc(tensor.name), tensor.name, type,
+                           /*offset=*/IntegerAttr());
   }
 }
 

@@ -31,6 +31,20 @@ llvm::Expected<nlohmann::json> llamac::parseJson(llvm::StringRef text,
   }
 }
 
+std::string llamac::describeJson(const nlohmann::json &value) {
+  if (value.is_array())
+    return "a JSON array";
+  if (value.is_object())
+    return "a JSON object";
+  // `replace` keeps invalid UTF-8 from throwing.
+  return value.dump(-1, ' ', /*ensure_ascii=*/false,
+                    nlohmann::json::error_handler_t::replace);
+}
+
+std::string llamac::jsonQuoted(llvm::StringRef text) {
+  return describeJson(nlohmann::json(text.str()));
+}
+
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 llamac::readSmallFile(llvm::StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true,

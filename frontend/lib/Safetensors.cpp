@@ -32,7 +32,7 @@ Error headerError(StringRef path, const llvm::Twine &message) {
 Expected<TensorInfo> parseEntry(StringRef path, const std::string &name,
                                 const nlohmann::json &entry) {
   auto bad = [&](const llvm::Twine &what) {
-    return headerError(path, "tensor '" + name + "': " + what);
+    return headerError(path, "tensor " + jsonQuoted(name) + ": " + what);
   };
   if (!entry.is_object())
     return bad("header entry is not a JSON object");
@@ -53,7 +53,7 @@ Expected<TensorInfo> parseEntry(StringRef path, const std::string &name,
   std::string dtype = dtypeIt->get<std::string>();
   std::optional<DType> parsed = parseDType(dtype);
   if (!parsed)
-    return bad("unknown dtype \"" + dtype + "\"");
+    return bad("unknown dtype " + jsonQuoted(dtype));
   info.dtype = *parsed;
 
   // Element counts are bounded so that product * dtype size cannot overflow.
@@ -63,7 +63,9 @@ Expected<TensorInfo> parseEntry(StringRef path, const std::string &name,
     if (!dim.is_number_unsigned())
       return bad("shape dims must be non-negative integers");
     uint64_t d = dim.get<uint64_t>();
-    if (d != 0 && elements > kMaxElements / d)
+    // Each dim is bounded on its own too: after a zero dim the product stays
+    // zero and would let any later dim through.
+    if (d > kMaxElements || (d != 0 && elements > kMaxElements / d))
       return bad("shape has more than 2^56 elements");
     elements *= d;
     info.shape.push_back(static_cast<int64_t>(d));
@@ -130,8 +132,8 @@ llamac::parseSafetensorsHeader(llvm::ArrayRef<uint8_t> file, StringRef path) {
         return headerError(path, "\"__metadata__\" is not a JSON object");
       for (auto &[mkey, mvalue] : value.items()) {
         if (!mvalue.is_string())
-          return headerError(path, "\"__metadata__\" value for '" + mkey +
-                                       "' is not a string");
+          return headerError(path, "\"__metadata__\" value for " +
+                                       jsonQuoted(mkey) + " is not a string");
         header.metadata[mkey] = mvalue.get<std::string>();
       }
       continue;
@@ -153,16 +155,16 @@ llamac::parseSafetensorsHeader(llvm::ArrayRef<uint8_t> file, StringRef path) {
   for (TensorInfo &tensor : header.tensors) {
     if (tensor.offset != cursor)
       return headerError(
-          path, llvm::formatv("tensor '{0}' starts at data offset {1} but the "
+          path, llvm::formatv("tensor {0} starts at data offset {1} but the "
                               "previous tensor ends at {2} (overlap or gap)",
-                              tensor.name, tensor.offset, cursor));
+                              jsonQuoted(tensor.name), tensor.offset, cursor));
     cursor += tensor.size;
     if (cursor > dataBytes)
       return headerError(
-          path, llvm::formatv("tensor '{0}' ends at data offset {1}, past the "
+          path, llvm::formatv("tensor {0} ends at data offset {1}, past the "
                               "end of the file's {2} data bytes (truncated "
                               "file?)",
-                              tensor.name, cursor, dataBytes));
+                              jsonQuoted(tensor.name), cursor, dataBytes));
     tensor.offset += 8 + headerBytes;
   }
   if (cursor != dataBytes)

@@ -118,10 +118,22 @@ TEST(HFConfig, RejectsBadValues) {
             "num_key_value_heads 5");
   EXPECT_EQ(errorOf(llama2With("eos_token_id", "[2, \"x\"]")),
             "config.json: \"eos_token_id\" must be a non-negative integer or "
-            "a list of them, got [2,\"x\"]");
+            "a list of them, got \"x\"");
   EXPECT_EQ(errorOf(llama2With("tie_word_embeddings", "1")),
             "config.json: \"tie_word_embeddings\" must be true or false, got "
             "1");
+}
+
+TEST(HFConfig, ErrorsStayOnOneLine) {
+  // Names are quoted with their control characters escaped, and nested
+  // values are described by kind rather than printed (which would recurse).
+  EXPECT_EQ(errorOf(llama2With("model_type", "\"llama\\nextra\"")),
+            "config.json: model_type \"llama\\nextra\" is not supported (llamac "
+            "supports \"llama\")");
+  EXPECT_EQ(errorOf(llama2With("hidden_size", "[[[1]]]")),
+            "config.json: \"hidden_size\" must be an integer, got a JSON array");
+  EXPECT_EQ(errorOf(llama2With("eos_token_id", "[]")),
+            "config.json: \"eos_token_id\" is an empty list");
 }
 
 TEST(HFConfig, RejectsBadRopeScaling) {
@@ -129,7 +141,8 @@ TEST(HFConfig, RejectsBadRopeScaling) {
   EXPECT_EQ(errorOf(llama2With("rope_scaling", scaling)),
             "config.json: rope_scaling factor must be >= 1, got 0.50");
   EXPECT_EQ(errorOf(llama2With("rope_scaling", "[1]")),
-            "config.json: \"rope_scaling\" must be an object or null, got [1]");
+            "config.json: \"rope_scaling\" must be an object or null, got a "
+            "JSON array");
 }
 
 TEST(HFConfig, RejectsMissingFieldsAndSyntax) {

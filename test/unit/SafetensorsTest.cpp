@@ -97,14 +97,14 @@ TEST(Safetensors, RejectsBadJson) {
 TEST(Safetensors, RejectsUnknownDType) {
   EXPECT_EQ(errorOf(makeFile(
                 R"({"a":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}})", 1)),
-            "f.safetensors: tensor 'a': unknown dtype \"F7\"");
+            "f.safetensors: tensor \"a\": unknown dtype \"F7\"");
 }
 
 TEST(Safetensors, RejectsSizeMismatch) {
   EXPECT_EQ(
       errorOf(makeFile(
           R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
-      "f.safetensors: tensor 'a': data_offsets [0, 8] span 8 bytes but F32 x "
+      "f.safetensors: tensor \"a\": data_offsets [0, 8] span 8 bytes but F32 x "
       "3 elements need 12");
 }
 
@@ -112,12 +112,12 @@ TEST(Safetensors, RejectsNegativeOrFractionalDims) {
   EXPECT_EQ(errorOf(makeFile(
                 R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
                 4)),
-            "f.safetensors: tensor 'a': shape dims must be non-negative "
+            "f.safetensors: tensor \"a\": shape dims must be non-negative "
             "integers");
   EXPECT_EQ(errorOf(makeFile(
                 R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})",
                 4)),
-            "f.safetensors: tensor 'a': shape dims must be non-negative "
+            "f.safetensors: tensor \"a\": shape dims must be non-negative "
             "integers");
 }
 
@@ -125,7 +125,16 @@ TEST(Safetensors, RejectsElementCountOverflow) {
   EXPECT_EQ(errorOf(makeFile(R"({"a":{"dtype":"F32","shape":[4294967296,)"
                              R"(4294967296],"data_offsets":[0,4]}})",
                              4)),
-            "f.safetensors: tensor 'a': shape has more than 2^56 elements");
+            "f.safetensors: tensor \"a\": shape has more than 2^56 elements");
+}
+
+TEST(Safetensors, RejectsHugeDimAfterZeroDim) {
+  // Found by fuzz-safetensors-header: a zero dim kept the product at zero,
+  // letting 2^63 through as a negative int64 dim.
+  EXPECT_EQ(errorOf(makeFile(R"({"a":{"dtype":"F32","shape":[0,)"
+                             R"(9223372036854775808],"data_offsets":[0,0]}})",
+                             0)),
+            "f.safetensors: tensor \"a\": shape has more than 2^56 elements");
 }
 
 TEST(Safetensors, RejectsOverlapGapAndTrailingBytes) {
@@ -133,7 +142,7 @@ TEST(Safetensors, RejectsOverlapGapAndTrailingBytes) {
                 R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
                 R"("b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
                 6))
-                .find("tensor 'b' starts at data offset 2 but the previous "
+                .find("tensor \"b\" starts at data offset 2 but the previous "
                       "tensor ends at 4 (overlap or gap)"),
             std::string::npos);
   EXPECT_NE(errorOf(makeFile(
@@ -149,24 +158,24 @@ TEST(Safetensors, RejectsOverlapGapAndTrailingBytes) {
 TEST(Safetensors, RejectsTruncatedData) {
   EXPECT_EQ(errorOf(makeFile(
                 R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", 3)),
-            "f.safetensors: tensor 'a' ends at data offset 4, past the end of "
+            "f.safetensors: tensor \"a\" ends at data offset 4, past the end of "
             "the file's 3 data bytes (truncated file?)");
 }
 
 TEST(Safetensors, RejectsMalformedEntries) {
   EXPECT_EQ(errorOf(makeFile(R"({"a":3})", 0)),
-            "f.safetensors: tensor 'a': header entry is not a JSON object");
+            "f.safetensors: tensor \"a\": header entry is not a JSON object");
   EXPECT_EQ(errorOf(makeFile(R"({"a":{"shape":[1],"data_offsets":[0,1]}})", 1)),
-            "f.safetensors: tensor 'a': missing or non-string \"dtype\"");
+            "f.safetensors: tensor \"a\": missing or non-string \"dtype\"");
   EXPECT_EQ(
       errorOf(makeFile(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1]}})",
                        1)),
-      "f.safetensors: tensor 'a': \"data_offsets\" must be two non-negative "
+      "f.safetensors: tensor \"a\": \"data_offsets\" must be two non-negative "
       "integers");
   EXPECT_EQ(errorOf(makeFile(
                 R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[1,0]}})", 1)),
-            "f.safetensors: tensor 'a': data_offsets [1, 0] end before they "
+            "f.safetensors: tensor \"a\": data_offsets [1, 0] end before they "
             "begin");
   EXPECT_EQ(errorOf(makeFile(R"({"__metadata__":{"k":1}})", 0)),
-            "f.safetensors: \"__metadata__\" value for 'k' is not a string");
+            "f.safetensors: \"__metadata__\" value for \"k\" is not a string");
 }

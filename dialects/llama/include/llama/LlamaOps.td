@@ -42,9 +42,13 @@ def Llama_ParamOp : Llama_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     ```mlir
     llama.param @model.layers.0.self_attn.q_proj.weight : tensor<4096x4096xbf16>
     ```
+
+    `offset`, set by `llama-plan-weights`, is the byte offset of the tensor
+    in the packed weights blob that the executable carries.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
-                       TypeAttrOf<Llama_FloatTensor>:$type);
+                       TypeAttrOf<Llama_FloatTensor>:$type,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$offset);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {

@@ -22,6 +22,15 @@ llvm::Expected<nlohmann::json> parseJson(llvm::StringRef text,
                                          llvm::StringRef path,
                                          llvm::StringRef what);
 
+/// A JSON value for an error message, on one line: scalars as JSON text
+/// (strings quoted, control characters escaped), arrays and objects by kind
+/// only, since printing them recurses once per nesting level.
+std::string describeJson(const nlohmann::json &value);
+
+/// `text` as a quoted JSON string, so that names read from a file cannot
+/// break an error message over several lines.
+std::string jsonQuoted(llvm::StringRef text);
+
 /// Reads a small text file whole (config, index, tokenizer JSON); weights are
 /// mmapped instead, see SafetensorsFile.
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>

@@ -1,0 +1,245 @@
+//===- LowerAttention.cpp - causal GQA attention over the KV cache -*- C++ -*-===//
+//
+// Two loops over the sequences of the batch, each with its own position:
+//  1. write k and v, transposed to [kv_heads, seq, head_dim], into the
+//     cache at positions[b] (tensor.insert_slice: in place after
+//     bufferization);
+//  2. attend: scores over the keys 0 .. positions[b] + seq - 1 only (a
+//     dynamically sized slice of the cache, so a decode step costs what the
+//     context so far costs, not the compiled maximum), causal mask, softmax,
+//     then the weighted sum of values. Query head h reads kv head
+//     h floordiv (num_heads / num_kv_heads), an affine map, so GQA and MQA
+//     need no copies of k and v.
+//
+//===----------------------------------------------------------------------===//
+#include "Lowering.h"
+
+#include "llama/LlamaOps.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace llamac::lowering;
+
+namespace {
+struct AttentionShape {
+  int64_t batch, seq, heads, kvHeads, headDim, layer;
+};
+
+/// positions[b] as an index.
+Value positionOf(OpBuilder &b, Location loc, Value positions, Value batchIdx) {
+  Value p = tensor::ExtractOp::create(b, loc, positions, ValueRange{batchIdx});
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), p);
+}
+
+/// Writes this step's k and v of every sequence into the cache.
+Value updateCache(OpBuilder &b, Location loc, const AttentionShape &sh,
+                  Value cache, Value k, Value v, Value positions) {
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  Value batch = indexConst(b, loc, sh.batch);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, batch, one, ValueRange{cache},
+      [&](OpBuilder &nb, Location l, Value bIdx, ValueRange iterArgs) {
+        Value pos = positionOf(nb, l, positions, bIdx);
+        Value current = iterArgs[0];
+        Value sources[] = {k, v};
+        for (int64_t kind = 0; kind < 2; ++kind) {
+          Value src = sources[kind];
+          // src[b] : [seq, kv_heads * head_dim] -> [kv_heads, seq, head_dim]
+          auto rowType = RankedTensorType::get(
+              {sh.seq, sh.kvHeads * sh.headDim}, nb.getF32Type());
+          SmallVector<OpFoldResult> offsets = {bIdx, nb.getIndexAttr(0),
+                                               nb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {
+              nb.getIndexAttr(1), nb.getIndexAttr(sh.seq),
+              nb.getIndexAttr(sh.kvHeads * sh.headDim)};
+          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
+          Value row = tensor::ExtractSliceOp::create(nb, l, rowType, src,
+                                                     offsets, sizes, strides);
+          auto headsType = RankedTensorType::get(
+              {sh.seq, sh.kvHeads, sh.headDim}, nb.getF32Type());
+          Value heads = tensor::ExpandShapeOp::create(
+              nb, l, headsType, row, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+          Value init = empty(nb, l, {sh.kvHeads, sh.seq, sh.headDim},
+                             nb.getF32Type());
+          Value transposed =
+              linalg::TransposeOp::create(nb, l, heads, init,
+                                          ArrayRef<int64_t>{1, 0, 2})
+                  .getResult()[0];
+          SmallVector<OpFoldResult> at = {
+              nb.getIndexAttr(sh.layer), nb.getIndexAttr(kind), bIdx,
+              nb.getIndexAttr(0),        pos,                   nb.getIndexAttr(0)};
+          SmallVector<OpFoldResult> extent = {
+              nb.getIndexAttr(1),          nb.getIndexAttr(1),
+              nb.getIndexAttr(1),          nb.getIndexAttr(sh.kvHeads),
+              nb.getIndexAttr(sh.seq),     nb.getIndexAttr(sh.headDim)};
+          SmallVector<OpFoldResult> unit(6, nb.getIndexAttr(1));
+          current = tensor::InsertSliceOp::create(nb, l, transposed, current,
+                                                  at, extent, unit);
+        }
+        scf::YieldOp::create(nb, l, current);
+      });
+  return loop.getResult(0);
+}
+
+/// Attention of sequence `bIdx`: returns [seq, heads * head_dim].
+Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
+                Value cache, Value q, Value positions, Value bIdx) {
+  MLIRContext *ctx = b.getContext();
+  auto fm = reductionFastMath(ctx);
+  Type f32 = b.getF32Type();
+  Value pos = positionOf(b, loc, positions, bIdx);
+  Value len = arith::AddIOp::create(b, loc, pos, indexConst(b, loc, sh.seq));
+
+  auto cacheSlice = [&](int64_t kind) {
+    auto type = RankedTensorType::get(
+        {sh.kvHeads, ShapedType::kDynamic, sh.headDim}, f32);
+    SmallVector<OpFoldResult> offsets = {
+        b.getIndexAttr(sh.layer), b.getIndexAttr(kind), bIdx,
+        b.getIndexAttr(0),        b.getIndexAttr(0),    b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {
+        b.getIndexAttr(1),           b.getIndexAttr(1), b.getIndexAttr(1),
+        b.getIndexAttr(sh.kvHeads),  len,               b.getIndexAttr(sh.headDim)};
+    SmallVector<OpFoldResult> strides(6, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, loc, type, cache, offsets, sizes,
+                                          strides)
+        .getResult();
+  };
+  Value keys = cacheSlice(0), values = cacheSlice(1);
+
+  // q[b] : [seq, heads * head_dim] -> [seq, heads, head_dim]
+  auto rowType = RankedTensorType::get({sh.seq, sh.heads * sh.headDim}, f32);
+  SmallVector<OpFoldResult> qOffsets = {bIdx, b.getIndexAttr(0),
+                                        b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> qSizes = {b.getIndexAttr(1), b.getIndexAttr(sh.seq),
+                                      b.getIndexAttr(sh.heads * sh.headDim)};
+  SmallVector<OpFoldResult> unit3(3, b.getIndexAttr(1));
+  Value qRow = tensor::ExtractSliceOp::create(b, loc, rowType, q, qOffsets,
+                                              qSizes, unit3);
+  Value qHeads = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({sh.seq, sh.heads, sh.headDim}, f32), qRow,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+
+  int64_t group = sh.heads / sh.kvHeads;
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto map = [&](unsigned numDims, ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(numDims, 0, exprs, ctx);
+  };
+
+  // scores[h, s, j] = sum_d q[s, h, d] * k[h / group, j, d]   (h, s, j, d)
+  Value scores = filled(b, loc, {sh.heads, sh.seq, ShapedType::kDynamic}, 0.0,
+                        ValueRange{len});
+  scores = generic(b, loc, scores, {qHeads, keys},
+                   {map(4, {d(1), d(0), d(3)}), map(4, {d(0).floorDiv(group), d(2), d(3)})},
+                   map(4, {d(0), d(1), d(2)}), 4, {3},
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     Value p = arith::MulFOp::create(nb, l, args[0], args[1], fm);
+                     return arith::AddFOp::create(nb, l, args[2], p, fm);
+                   });
+
+  // Scale, and mask keys after the query's own position: j > pos + s.
+  double scale = 1.0 / std::sqrt(double(sh.headDim));
+  AffineMap hsj = map(3, {d(0), d(1), d(2)}), hs = map(3, {d(0), d(1)});
+  Value masked = generic(
+      b, loc, empty(b, loc, {sh.heads, sh.seq, ShapedType::kDynamic}, f32, len),
+      {scores}, {hsj}, hsj, 3, {},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value s = linalg::IndexOp::create(nb, l, 1);
+        Value j = linalg::IndexOp::create(nb, l, 2);
+        Value last = arith::AddIOp::create(nb, l, pos, s);
+        Value visible =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, j, last);
+        Value scaled = arith::MulFOp::create(
+            nb, l, args[0],
+            arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(scale)));
+        Value minusInf = arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+        return arith::SelectOp::create(nb, l, visible, scaled, minusInf);
+      });
+
+  // Softmax over j.
+  Value maxima = filled(b, loc, {sh.heads, sh.seq},
+                        -std::numeric_limits<double>::infinity());
+  maxima = generic(b, loc, maxima, {masked}, {hsj}, hs, 3, {2},
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     return arith::MaximumFOp::create(nb, l, args[0], args[1]);
+                   });
+  Value exps = generic(
+      b, loc, empty(b, loc, {sh.heads, sh.seq, ShapedType::kDynamic}, f32, len),
+      {masked, maxima}, {hsj, hs}, hsj, 3, {},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return math::ExpOp::create(nb, l,
+                                   arith::SubFOp::create(nb, l, args[0], args[1]));
+      });
+  Value sums = filled(b, loc, {sh.heads, sh.seq}, 0.0);
+  sums = generic(b, loc, sums, {exps}, {hsj}, hs, 3, {2},
+                 [&](OpBuilder &nb, Location l, ValueRange args) {
+                   return arith::AddFOp::create(nb, l, args[1], args[0], fm);
+                 });
+
+  // out[s, h, d] = sum_j exps[h, s, j] * v[h / group, j, d] / sums[h, s]
+  Value weighted = filled(b, loc, {sh.seq, sh.heads, sh.headDim}, 0.0);
+  weighted = generic(
+      b, loc, weighted, {exps, values},
+      {map(4, {d(1), d(0), d(3)}), map(4, {d(1).floorDiv(group), d(3), d(2)})},
+      map(4, {d(0), d(1), d(2)}), 4, {3},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value p = arith::MulFOp::create(nb, l, args[0], args[1], fm);
+        return arith::AddFOp::create(nb, l, args[2], p, fm);
+      });
+  AffineMap shd = map(3, {d(0), d(1), d(2)});
+  Value normalized = generic(
+      b, loc, empty(b, loc, {sh.seq, sh.heads, sh.headDim}, f32), {weighted, sums},
+      {shd, map(3, {d(1), d(0)})}, shd, 3, {},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return arith::DivFOp::create(nb, l, args[0], args[1]);
+      });
+  return tensor::CollapseShapeOp::create(
+      b, loc, rowType, normalized, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
+struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llama::AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto qType = op.getQ().getType();
+    AttentionShape sh{qType.getDimSize(0), qType.getDimSize(1),
+                      op.getNumHeads(),    op.getNumKVHeads(),
+                      op.getHeadDim(),     static_cast<int64_t>(op.getLayer())};
+    Value cache = updateCache(rewriter, loc, sh, adaptor.getCache(),
+                              adaptor.getK(), adaptor.getV(),
+                              adaptor.getPositions());
+
+    Value zero = indexConst(rewriter, loc, 0), one = indexConst(rewriter, loc, 1);
+    Value result = empty(rewriter, loc, qType.getShape(), rewriter.getF32Type());
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, indexConst(rewriter, loc, sh.batch), one,
+        ValueRange{result},
+        [&](OpBuilder &b, Location l, Value bIdx, ValueRange iterArgs) {
+          Value rows = attendOne(b, l, sh, cache, adaptor.getQ(),
+                                 adaptor.getPositions(), bIdx);
+          SmallVector<OpFoldResult> offsets = {bIdx, b.getIndexAttr(0),
+                                               b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {
+              b.getIndexAttr(1), b.getIndexAttr(sh.seq),
+              b.getIndexAttr(sh.heads * sh.headDim)};
+          SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+          Value updated = tensor::InsertSliceOp::create(
+              b, l, rows, iterArgs[0], offsets, sizes, strides);
+          scf::YieldOp::create(b, l, updated);
+        });
+    rewriter.replaceOp(op, {loop.getResult(0), cache});
+    return success();
+  }
+};
+} // namespace
+
+void llamac::lowering::populateAttentionLowering(RewritePatternSet &patterns) {
+  patterns.add<AttentionLowering>(patterns.getContext());
+}

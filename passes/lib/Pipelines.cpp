@@ -1,0 +1,81 @@
+//===- Pipelines.cpp - named pass pipelines ---------------------*- C++ -*-===//
+#include "llamac/passes/Pipelines.h"
+#include "llamac/passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace {
+/// llama -> linalg on tensors, weights planned into one blob.
+void addModelLowering(OpPassManager &pm,
+                      const llamac::HostPipelineOptions &options) {
+  llamac::LlamaPlanWeightsOptions plan;
+  plan.alignment = options.weightAlignment;
+  pm.addPass(llamac::createLlamaPlanWeights(plan));
+  pm.addPass(llamac::createLlamaToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Tensors -> buffers: the KV cache in place, logits into an out-param,
+/// temporaries freed where their ownership ends.
+void addBufferization(OpPassManager &pm) {
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+}
+
+/// Buffers -> loops -> the LLVM dialect, every memref argument a bare
+/// pointer (all shapes are static), which is the runtime's C ABI.
+void addLLVMLowering(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+} // namespace
+
+void llamac::buildHostPipeline(OpPassManager &pm,
+                               const HostPipelineOptions &options) {
+  addModelLowering(pm, options);
+  addBufferization(pm);
+  addLLVMLowering(pm);
+}
+
+void llamac::registerPipelines() {
+  PassPipelineRegistration<>(
+      "llama-to-host",
+      "Lower the llama dialect to the LLVM dialect for the host CPU (the "
+      "pipeline of llamac compile --target host)",
+      [](OpPassManager &pm) { buildHostPipeline(pm); });
+}
