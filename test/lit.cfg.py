@@ -18,12 +18,14 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(
     ("%make_checkpoint",
      f"{config.python_executable} {config.llamac_src_root}/test/tools/make_checkpoint.py"))
-config.substitutions.append(("%python", config.python_executable))
+# Inserted first: lit defines its own %python (the interpreter running lit,
+# which may lack numpy).
+config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%fuzz_corpus", os.path.join(config.llamac_src_root, "fuzz", "corpus")))
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.llamac_tools_dir, config.llvm_tools_dir]
-tools = ["llamac", "llamac-opt"]
+tools = ["llamac", "llamac-opt", "fake-model-exe", "fake-model-batch2-exe"]
 if config.enable_fuzzers:
     config.available_features.add("fuzzers")
     tools += ["fuzz-safetensors-header", "fuzz-hf-config"]

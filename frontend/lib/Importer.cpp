@@ -41,8 +41,8 @@ public:
   ModelBuilder(MLIRContext &context, const Checkpoint &checkpoint,
                const ImportOptions &options, int64_t ctxSize)
       : context_(context), builder_(&context), checkpoint_(checkpoint),
-        config_(checkpoint.config()), batch_(options.batch),
-        seq_(options.seqLen), ctxSize_(ctxSize) {}
+        config_(checkpoint.config()), options_(options), batch_(options.batch),
+        ctxSize_(ctxSize) {}
 
   OwningOpRef<ModuleOp> build();
 
@@ -60,12 +60,15 @@ private:
   Value linear(Value x, StringRef weightName, Location loc);
   Value rope(Value x, Value positions, Location loc);
   Value decoderLayer(int64_t layer, Value x, Value positions, Value &cache);
+  void buildForward(ModuleOp module, const EntryPoint &entry);
 
   MLIRContext &context_;
   OpBuilder builder_;
   const Checkpoint &checkpoint_;
   const LlamaConfig &config_;
-  int64_t batch_, seq_, ctxSize_;
+  const ImportOptions &options_;
+  int64_t batch_, ctxSize_;
+  int64_t seq_ = 0; ///< Of the function being built.
   llvm::StringMap<RankedTensorType> paramTypes_;
 };
 
@@ -150,7 +153,14 @@ OwningOpRef<ModuleOp> ModelBuilder::build() {
   (*module)->setAttr("llama.checkpoint",
                      builder_.getStringAttr(checkpoint_.dir()));
   declareParams(*module);
+  for (const EntryPoint &entry : options_.entryPoints)
+    buildForward(*module, entry);
+  return module;
+}
 
+void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
+  const LlamaConfig &c = config_;
+  seq_ = entry.seqLen;
   auto tokens = RankedTensorType::get({batch_, seq_}, builder_.getI32Type());
   auto positions = RankedTensorType::get({batch_}, builder_.getI64Type());
   auto cache = RankedTensorType::get(
@@ -159,25 +169,24 @@ OwningOpRef<ModuleOp> ModelBuilder::build() {
   auto logits = activation(c.vocabSize);
   auto funcType = builder_.getFunctionType({tokens, positions, cache},
                                            {logits, cache});
-  builder_.setInsertionPointToEnd(module->getBody());
-  auto func = func::FuncOp::create(builder_, loc("forward"), "forward",
+  builder_.setInsertionPointToEnd(module.getBody());
+  auto func = func::FuncOp::create(builder_, loc(entry.name), entry.name,
                                    funcType);
-  Block *entry = func.addEntryBlock();
-  builder_.setInsertionPointToStart(entry);
+  Block *body = func.addEntryBlock();
+  builder_.setInsertionPointToStart(body);
 
-  Value cacheValue = entry->getArgument(2);
+  Value cacheValue = body->getArgument(2);
   Value x = llama::EmbeddingOp::create(
       builder_, loc("model.embed_tokens"), activation(c.hiddenSize),
-      weight("model.embed_tokens.weight"), entry->getArgument(0));
+      weight("model.embed_tokens.weight"), body->getArgument(0));
   for (int64_t layer = 0; layer < c.numLayers; ++layer)
-    x = decoderLayer(layer, x, entry->getArgument(1), cacheValue);
+    x = decoderLayer(layer, x, body->getArgument(1), cacheValue);
   x = rmsNorm(x, "model.norm.weight", loc("model.norm"));
   Value out = linear(x,
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
-  func::ReturnOp::create(builder_, loc("forward"), ValueRange{out, cacheValue});
-  return module;
+  func::ReturnOp::create(builder_, loc(entry.name), ValueRange{out, cacheValue});
 }
 } // namespace
 
@@ -204,12 +213,13 @@ llamac::importCheckpoint(MLIRContext &context, const Checkpoint &checkpoint,
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         llvm::formatv("--batch {0} is out of range [1, 4096]", options.batch));
-  if (options.seqLen < 1 || options.seqLen > *ctxSize)
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        llvm::formatv("--seq-len {0} is out of range [1, {1}] (the context "
-                      "size)",
-                      options.seqLen, *ctxSize));
+  for (const EntryPoint &entry : options.entryPoints)
+    if (entry.seqLen < 1 || entry.seqLen > *ctxSize)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          llvm::formatv("--seq-len {0} is out of range [1, {1}] (the context "
+                        "size)",
+                        entry.seqLen, *ctxSize));
   context.loadDialect<llama::LlamaDialect, func::FuncDialect>();
   OwningOpRef<ModuleOp> module =
       ModelBuilder(context, checkpoint, options, *ctxSize).build();

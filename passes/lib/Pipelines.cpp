@@ -14,12 +14,8 @@
 using namespace mlir;
 
 namespace {
-/// llama -> linalg on tensors, weights planned into one blob.
-void addModelLowering(OpPassManager &pm,
-                      const llamac::HostPipelineOptions &options) {
-  llamac::LlamaPlanWeightsOptions plan;
-  plan.alignment = options.weightAlignment;
-  pm.addPass(llamac::createLlamaPlanWeights(plan));
+/// llama -> linalg on tensors.
+void addModelLowering(OpPassManager &pm) {
   pm.addPass(llamac::createLlamaToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -65,11 +61,23 @@ void addLLVMLowering(OpPassManager &pm) {
 }
 } // namespace
 
-void llamac::buildHostPipeline(OpPassManager &pm,
-                               const HostPipelineOptions &options) {
-  addModelLowering(pm, options);
+void llamac::buildHostPlanningPipeline(OpPassManager &pm,
+                                       const HostPipelineOptions &options) {
+  LlamaPlanWeightsOptions plan;
+  plan.alignment = options.weightAlignment;
+  pm.addPass(createLlamaPlanWeights(plan));
+}
+
+void llamac::buildHostLoweringPipeline(OpPassManager &pm) {
+  addModelLowering(pm);
   addBufferization(pm);
   addLLVMLowering(pm);
+}
+
+void llamac::buildHostPipeline(OpPassManager &pm,
+                               const HostPipelineOptions &options) {
+  buildHostPlanningPipeline(pm, options);
+  buildHostLoweringPipeline(pm);
 }
 
 void llamac::registerPipelines() {

@@ -9,10 +9,17 @@
 
 namespace llamac {
 
+/// One forward function: its name and the tokens per sequence it takes.
+struct EntryPoint {
+  std::string name;
+  int64_t seqLen;
+};
+
 struct ImportOptions {
   int64_t batch = 1;   ///< Sequences processed together.
-  int64_t seqLen = 1;  ///< Tokens per sequence per call of @forward.
   int64_t ctxSize = 0; ///< KV-cache length; 0 = min(max_position, 4096).
+  /// The functions to emit; all share the params and the cache layout.
+  std::vector<EntryPoint> entryPoints = {{"forward", 1}};
 };
 
 /// The context length the options ask for, after applying the default, or an
@@ -20,8 +27,8 @@ struct ImportOptions {
 llvm::Expected<int64_t> resolveContextSize(const LlamaConfig &config,
                                            const ImportOptions &options);
 
-/// Builds a module with one llama.param per checkpoint tensor and
-/// `func.func @forward(tokens, positions, cache) -> (logits, cache)`.
+/// Builds a module with one llama.param per checkpoint tensor and, per entry
+/// point, `func.func @name(tokens, positions, cache) -> (logits, cache)`.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importCheckpoint(mlir::MLIRContext &context, const Checkpoint &checkpoint,
                  const ImportOptions &options);

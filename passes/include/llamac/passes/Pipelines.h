@@ -15,11 +15,18 @@ struct HostPipelineOptions {
   int64_t weightAlignment = 64;
 };
 
-/// llama dialect -> LLVM dialect for the host CPU, in four phases:
-/// plan and lower the model (llama -> linalg on tensors), bufferize,
-/// linalg -> loops, and loops -> LLVM.
+/// llama dialect -> LLVM dialect for the host CPU: the planning phase then
+/// the lowering phase below.
 void buildHostPipeline(mlir::OpPassManager &pm,
                        const HostPipelineOptions &options = {});
+
+/// Phase 1, decisions recorded in the IR: the weights layout. The weight
+/// packer reads the result before phase 2 drops the params.
+void buildHostPlanningPipeline(mlir::OpPassManager &pm,
+                               const HostPipelineOptions &options = {});
+
+/// Phase 2: llama -> linalg on tensors, bufferization, loops, LLVM.
+void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
 /// Registers the pipelines with the global registry (for llamac-opt).
 void registerPipelines();

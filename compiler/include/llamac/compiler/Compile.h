@@ -1,0 +1,39 @@
+//===- Compile.h - checkpoint -> standalone executable ----------*- C++ -*-===//
+#ifndef LLAMAC_COMPILER_COMPILE_H
+#define LLAMAC_COMPILER_COMPILE_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace llamac {
+
+/// How far `llamac compile` goes, Toy-style: each stage includes the ones
+/// before it.
+enum class EmitStage { Llama, LLVMDialect, LLVMIR, Object, Executable };
+
+enum class WeightsPlacement { Auto, Embed, Sidecar };
+
+struct CompileOptions {
+  std::string checkpointDir;
+  std::string output;
+  std::string target = "host";
+  EmitStage emit = EmitStage::Executable;
+  int64_t ctxSize = 0;       ///< 0: min(max_position_embeddings, 4096)
+  int64_t prefillChunk = 16; ///< Tokens per prefill call.
+  int64_t batch = 1;
+  WeightsPlacement weights = WeightsPlacement::Auto;
+  uint64_t embedLimitBytes = uint64_t(2) << 30; ///< Auto: embed up to this.
+  bool printIRAfterAll = false;
+  std::string dumpIRDir;
+  std::string linker;
+  std::string cpu = "native";
+};
+
+/// Runs the whole compiler. `argv0` locates the runtime libraries.
+llvm::Error compile(const CompileOptions &options, const char *argv0);
+
+} // namespace llamac
+
+#endif // LLAMAC_COMPILER_COMPILE_H

@@ -1,0 +1,217 @@
+//===- Compile.cpp - checkpoint -> standalone executable --------*- C++ -*-===//
+//
+//   import (frontend) -> plan (weights layout) -> lower (llama -> LLVM
+//   dialect) -> object (LLVM -O3) -> link (runtime) -> payload (weights)
+//
+// The IR of every step can be dumped (--dump-ir) or printed
+// (--print-ir-after-all); --emit stops after any stage.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/compiler/Compile.h"
+#include "llamac/compiler/IRDump.h"
+#include "llamac/compiler/Linker.h"
+#include "llamac/compiler/ObjectEmitter.h"
+#include "llamac/compiler/Payload.h"
+#include "llamac/compiler/WeightPacker.h"
+
+#include "llamac/frontend/Importer.h"
+#include "llamac/passes/Pipelines.h"
+#include "llamac/passes/Registration.h"
+#include "llama/LlamaOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <optional>
+
+using namespace llamac;
+using llvm::Error;
+
+namespace {
+Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+Error checkOptions(const CompileOptions &options) {
+  if (options.target != "host") {
+    if (llvm::StringRef(options.target).starts_with("sm_"))
+      return fail("--target " + options.target +
+                  ": CUDA targets are not supported by this llamac yet; use "
+                  "--target host");
+    return fail("--target " + options.target +
+                ": unknown target (supported: host)");
+  }
+  if (options.prefillChunk < 1 || options.prefillChunk > 4096)
+    return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
+                              options.prefillChunk));
+  return Error::success();
+}
+
+/// Runs `pm`, turning the first diagnostic into a one-line error.
+Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module,
+                  llvm::StringRef what) {
+  std::optional<std::string> first;
+  mlir::ScopedDiagnosticHandler handler(
+      module.getContext(), [&](mlir::Diagnostic &diag) {
+        if (diag.getSeverity() == mlir::DiagnosticSeverity::Error && !first)
+          first = diag.str();
+        return mlir::success();
+      });
+  if (mlir::succeeded(pm.run(module)))
+    return Error::success();
+  return fail("internal compiler error in the " + what + " pipeline: " +
+              first.value_or("a pass failed"));
+}
+
+llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
+                            int64_t ctxSize, uint64_t weightsBytes) {
+  auto config = module->getAttrOfType<mlir::llama::ModelConfigAttr>(
+      "llama.config");
+  llamac_model_info info = {};
+  info.abi_version = LLAMAC_ABI_VERSION;
+  info.vocab_size = config.getVocabSize();
+  info.hidden_size = config.getHiddenSize();
+  info.num_layers = config.getNumLayers();
+  info.num_heads = config.getNumHeads();
+  info.num_kv_heads = config.getNumKvHeads();
+  info.head_dim = config.getHeadDim();
+  info.ctx_size = ctxSize;
+  info.batch = opt.batch;
+  info.prefill_chunk = opt.prefillChunk;
+  info.bos_token_id = config.getBosTokenId();
+  llvm::ArrayRef<int64_t> eos = config.getEosTokenIds();
+  info.num_eos = std::min<int64_t>(eos.size(), LLAMAC_MAX_EOS);
+  for (int64_t i = 0; i < info.num_eos; ++i)
+    info.eos_token_ids[i] = eos[i];
+  info.weights_bytes = weightsBytes;
+  info.kv_cache_floats = info.num_layers * 2 * info.batch * info.num_kv_heads *
+                         ctxSize * info.head_dim;
+  return info;
+}
+
+Error writeText(llvm::StringRef path, mlir::ModuleOp module) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail(path + ": " + ec.message());
+  module->print(out.os());
+  out.keep();
+  return Error::success();
+}
+
+/// Appends the weights to the executable, or writes them beside it.
+Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
+                   const WeightLayout &layout) {
+  bool embed = options.weights == WeightsPlacement::Embed ||
+               (options.weights == WeightsPlacement::Auto &&
+                layout.totalBytes <= options.embedLimitBytes);
+  std::string path = embed ? options.output : options.output + ".weights";
+  auto writer = PayloadWriter::open(path, /*append=*/embed);
+  if (!writer)
+    return writer.takeError();
+  if (Error e = (*writer)->addSection(
+          "weights", layout.totalBytes, [&](llvm::raw_ostream &out) {
+            return packWeights(out, checkpoint, layout);
+          }))
+    return e;
+  return (*writer)->finish();
+}
+} // namespace
+
+Error llamac::compile(const CompileOptions &options, const char *argv0) {
+  if (Error e = checkOptions(options))
+    return e;
+  auto checkpoint = Checkpoint::open(options.checkpointDir);
+  if (!checkpoint)
+    return checkpoint.takeError();
+
+  mlir::DialectRegistry registry;
+  registerLlamacDialects(registry);
+  mlir::MLIRContext context(registry);
+  // IR printing at module scope needs a single-threaded context.
+  context.disableMultithreading();
+
+  ImportOptions importOptions;
+  importOptions.batch = options.batch;
+  importOptions.ctxSize = options.ctxSize;
+  importOptions.entryPoints = {{"llamac_decode", 1},
+                               {"llamac_prefill", options.prefillChunk}};
+  auto module = importCheckpoint(context, **checkpoint, importOptions);
+  if (!module)
+    return module.takeError();
+  if (options.emit == EmitStage::Llama)
+    return writeText(options.output, **module);
+  int64_t ctxSize = *resolveContextSize((*checkpoint)->config(), importOptions);
+
+  std::optional<IRDumpDirectory> dump;
+  if (!options.dumpIRDir.empty()) {
+    dump.emplace(options.dumpIRDir);
+    if (Error e = dump->createDirectory())
+      return e;
+    if (Error e = dump->dumpStage("import", **module))
+      return e;
+  }
+  auto instrument = [&](mlir::PassManager &pm) {
+    if (dump)
+      dump->attach(pm);
+    if (options.printIRAfterAll)
+      pm.enableIRPrinting(
+          /*shouldPrintBeforePass=*/nullptr,
+          /*shouldPrintAfterPass=*/
+          [](mlir::Pass *, mlir::Operation *) { return true; },
+          /*printModuleScope=*/true);
+  };
+
+  mlir::PassManager plan(&context);
+  instrument(plan);
+  buildHostPlanningPipeline(plan);
+  if (Error e = runPipeline(plan, **module, "planning"))
+    return e;
+  auto layout = readWeightLayout(**module);
+  if (!layout)
+    return layout.takeError();
+
+  mlir::PassManager lower(&context);
+  instrument(lower);
+  buildHostLoweringPipeline(lower);
+  if (Error e = runPipeline(lower, **module, "host lowering"))
+    return e;
+  if (options.emit == EmitStage::LLVMDialect)
+    return writeText(options.output, **module);
+
+  llamac_model_info info =
+      modelInfo(**module, options, ctxSize, layout->totalBytes);
+  ObjectOptions objectOptions;
+  objectOptions.cpu = options.cpu;
+  if (options.emit == EmitStage::LLVMIR) {
+    llvm::SmallString<128> scratch;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("llamac", "o", scratch))
+      return fail("cannot create a temporary file: " + ec.message());
+    auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove(scratch); });
+    objectOptions.llvmIRPath = options.output;
+    return emitHostObject(**module, info, scratch, objectOptions);
+  }
+  if (options.emit == EmitStage::Object)
+    return emitHostObject(**module, info, options.output, objectOptions);
+
+  auto runtimeLibDir = findRuntimeLibDir(argv0);
+  if (!runtimeLibDir)
+    return runtimeLibDir.takeError();
+  llvm::SmallString<128> object;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("llamac-model", "o", object))
+    return fail("cannot create a temporary file: " + ec.message());
+  auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove(object); });
+  if (Error e = emitHostObject(**module, info, object, objectOptions))
+    return e;
+  if (Error e = linkExecutable(object, options.output, *runtimeLibDir,
+                               options.linker))
+    return e;
+  return writePayload(options, **checkpoint, *layout);
+}

@@ -1,0 +1,81 @@
+//===- Generate.h - prompt processing and the generation loop ----*- C++ -*-===//
+//
+// Owns the KV cache and the logits buffer, feeds the prompt through prefill
+// (in chunks) or decode, then samples and feeds back one token at a time.
+// Callbacks stream each token and each processed position's logits out.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_GENERATE_H
+#define LLAMAC_RUNTIME_GENERATE_H
+
+#include "llamac/runtime/Buffer.h"
+#include "llamac/runtime/Model.h"
+#include "llamac/runtime/Sampler.h"
+#include "llamac/runtime/Status.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace llamac::rt {
+
+// Checks the --tokens ids against the model and the context and fixes -n:
+// every id in [0, vocab), a non-empty prompt of at most `ctxSize` tokens,
+// prompt + -n <= ctxSize. Without -n, -n is kDefaultNPredict or what the
+// context leaves, if less.
+Status checkPrompt(const llamac_model_info &model,
+                   const std::vector<int64_t> &ids,
+                   std::optional<int64_t> nPredict, int64_t ctxSize,
+                   std::vector<int32_t> &prompt, int64_t &n);
+
+struct GenerateCallbacks {
+  // Each sampled token, in order; a sampled EOS too (then generation stops).
+  std::function<Status(int32_t token)> onToken;
+  // The logits (vocab floats) of each position the model processed: the
+  // prompt's, then each generated token's that was fed back. May be empty.
+  std::function<Status(const float *logits)> onRow;
+};
+
+struct GenerateResult {
+  int64_t generated = 0; // sampled tokens, a final EOS included
+  double prefillSeconds = 0;
+  double decodeSeconds = 0;
+};
+
+class Generator {
+public:
+  Generator(const CompiledModel &model, const uint8_t *weights)
+      : model_(model), info_(*model.info), weights_(weights) {}
+
+  // Allocates the KV cache (zeroed) and the call buffers, once.
+  Status init();
+
+  // Processes `prompt` (checked by checkPrompt) from position 0, then
+  // generates up to `nPredict` tokens, stopping after an EOS.
+  Status run(const std::vector<int32_t> &prompt, int64_t nPredict,
+             Sampler &sampler, const GenerateCallbacks &callbacks,
+             GenerateResult &result);
+
+private:
+  // One decode call for `token` at `position`; returns its logits row.
+  const float *decode(int32_t token, int64_t position);
+  // One prefill call for `count` <= prefill_chunk tokens at `position`,
+  // padded with token 0; returns the first row (rows are vocab apart).
+  const float *prefill(const int32_t *tokens, int64_t count, int64_t position);
+  Status processPrompt(const std::vector<int32_t> &prompt,
+                       const GenerateCallbacks &callbacks, const float *&last);
+  bool isEos(int32_t token) const;
+
+  CompiledModel model_;
+  const llamac_model_info &info_;
+  const uint8_t *weights_;
+  Buffer kvCache_;                // float [kv_cache_floats]
+  Buffer logits_;                 // float [batch, prefill_chunk, vocab]
+  std::vector<int32_t> tokens_;   // int32 [batch, prefill_chunk]
+  std::vector<int64_t> positions_; // int64 [batch]
+};
+
+} // namespace llamac::rt
+
+#endif // LLAMAC_RUNTIME_GENERATE_H

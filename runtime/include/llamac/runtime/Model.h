@@ -1,0 +1,33 @@
+//===- Model.h - the compiled model as the runtime sees it -------*- C++ -*-===//
+//
+// The info record and the two entry points, bundled so that the runtime
+// library itself references no model symbol (only main.cpp does): tests can
+// link it without a model, and a bad record is caught before the first call.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_MODEL_H
+#define LLAMAC_RUNTIME_MODEL_H
+
+#include "llamac/abi/ModelABI.h"
+#include "llamac/runtime/Status.h"
+
+namespace llamac::rt {
+
+using EntryPoint = void (*)(const int32_t *tokens, const int64_t *positions,
+                            float *kvCache, const uint8_t *weights,
+                            float *logits);
+
+struct CompiledModel {
+  const llamac_model_info *info;
+  EntryPoint decode;  // S = 1
+  EntryPoint prefill; // S = info->prefill_chunk
+};
+
+// Checks the record the compiler emitted (ABI version, positive sizes,
+// buffer sizes that fit in memory): a mismatch between a model object and
+// this runtime must be an error line, not a wild write.
+Status checkModel(const llamac_model_info &info);
+
+} // namespace llamac::rt
+
+#endif // LLAMAC_RUNTIME_MODEL_H

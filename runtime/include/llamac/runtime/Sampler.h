@@ -1,0 +1,55 @@
+//===- Sampler.h - picking the next token from a row of logits ---*- C++ -*-===//
+//
+// Greedy, or temperature + top-k + top-p (nucleus) sampling with a seeded
+// generator: the same seed and logits always give the same tokens. The one
+// piece of math the runtime holds; all model math is compiled code.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_SAMPLER_H
+#define LLAMAC_RUNTIME_SAMPLER_H
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace llamac::rt {
+
+struct SamplerOptions {
+  double temperature = 0.8; // 0 = greedy
+  int64_t topK = 40;        // 0 = off
+  double topP = 0.95;       // 1 = off
+  uint64_t seed = 0;
+};
+
+// The index of the largest logit; the lowest index among equal ones.
+int32_t argmax(const float *logits, int64_t n);
+
+class Sampler {
+public:
+  Sampler(int64_t vocabSize, const SamplerOptions &options);
+
+  // The next token for `logits` (vocabSize floats). Allocates nothing: the
+  // candidate buffer is sized once, in the constructor.
+  int32_t sample(const float *logits);
+
+  // A uniform double in [0, 1) from the generator's next 53 bits; spelled
+  // out rather than std::uniform_real_distribution, whose output differs
+  // between standard libraries, so a seed means the same on every system.
+  double uniform();
+
+private:
+  struct Candidate {
+    float logit;
+    int32_t id;
+    float prob;
+  };
+
+  int64_t vocabSize_;
+  SamplerOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;
+};
+
+} // namespace llamac::rt
+
+#endif // LLAMAC_RUNTIME_SAMPLER_H

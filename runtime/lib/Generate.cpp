@@ -1,0 +1,158 @@
+//===- Generate.cpp - prompt processing and the generation loop --*- C++ -*-===//
+//
+// With batch > 1 every sequence gets the same tokens and positions and only
+// sequence 0's logits are read: correct, if wasteful, until the runtime
+// serves several prompts at once.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/runtime/Generate.h"
+#include "llamac/runtime/Cli.h"
+#include "llamac/runtime/Stats.h"
+
+#include <algorithm>
+
+namespace llamac::rt {
+
+Status checkPrompt(const llamac_model_info &model,
+                   const std::vector<int64_t> &ids,
+                   std::optional<int64_t> nPredict, int64_t ctxSize,
+                   std::vector<int32_t> &prompt, int64_t &n) {
+  if (ids.empty())
+    return fail("the prompt is empty (--tokens gave no token ids)");
+  for (int64_t id : ids)
+    if (id < 0 || id >= model.vocab_size)
+      return fail("--tokens: token id %lld is out of range [0, %lld) (the "
+                  "vocabulary size)",
+                  static_cast<long long>(id),
+                  static_cast<long long>(model.vocab_size));
+  const int64_t length = static_cast<int64_t>(ids.size());
+  if (length > ctxSize)
+    return fail("prompt (%lld tokens) exceeds the context size %lld",
+                static_cast<long long>(length),
+                static_cast<long long>(ctxSize));
+  if (nPredict) {
+    if (*nPredict > ctxSize - length)
+      return fail("prompt (%lld tokens) + -n %lld exceeds the context size "
+                  "%lld",
+                  static_cast<long long>(length),
+                  static_cast<long long>(*nPredict),
+                  static_cast<long long>(ctxSize));
+    n = *nPredict;
+  } else {
+    n = std::min(kDefaultNPredict, ctxSize - length);
+  }
+  prompt.assign(ids.begin(), ids.end());
+  return Status::success();
+}
+
+Status Generator::init() {
+  const size_t batch = static_cast<size_t>(info_.batch);
+  const size_t chunk = static_cast<size_t>(info_.prefill_chunk);
+  const size_t vocab = static_cast<size_t>(info_.vocab_size);
+  // checkModel has ruled out overflow of these products.
+  if (Status s = kvCache_.allocate(
+          static_cast<size_t>(info_.kv_cache_floats) * sizeof(float),
+          "KV cache");
+      !s.ok())
+    return s;
+  if (Status s = logits_.allocate(batch * chunk * vocab * sizeof(float),
+                                  "logits buffer");
+      !s.ok())
+    return s;
+  tokens_.assign(batch * chunk, 0);
+  positions_.assign(batch, 0);
+  return Status::success();
+}
+
+bool Generator::isEos(int32_t token) const {
+  for (int64_t i = 0; i < info_.num_eos; ++i)
+    if (info_.eos_token_ids[i] == token)
+      return true;
+  return false;
+}
+
+const float *Generator::decode(int32_t token, int64_t position) {
+  // Decode reads tokens as [batch, 1].
+  std::fill(tokens_.begin(), tokens_.begin() + info_.batch, token);
+  std::fill(positions_.begin(), positions_.end(), position);
+  model_.decode(tokens_.data(), positions_.data(), kvCache_.as<float>(),
+                weights_, logits_.as<float>());
+  return logits_.as<float>();
+}
+
+const float *Generator::prefill(const int32_t *tokens, int64_t count,
+                                int64_t position) {
+  const int64_t chunk = info_.prefill_chunk;
+  for (int64_t b = 0; b < info_.batch; ++b) {
+    int32_t *row = tokens_.data() + b * chunk;
+    std::copy(tokens, tokens + count, row);
+    std::fill(row + count, row + chunk, 0); // padding; its logits are unused
+  }
+  std::fill(positions_.begin(), positions_.end(), position);
+  model_.prefill(tokens_.data(), positions_.data(), kvCache_.as<float>(),
+                 weights_, logits_.as<float>());
+  return logits_.as<float>();
+}
+
+Status Generator::processPrompt(const std::vector<int32_t> &prompt,
+                                const GenerateCallbacks &callbacks,
+                                const float *&last) {
+  const int64_t length = static_cast<int64_t>(prompt.size());
+  const int64_t chunk = info_.prefill_chunk;
+  const int64_t vocab = info_.vocab_size;
+  int64_t position = 0;
+  while (position < length) {
+    const int64_t remaining = length - position;
+    // Prefill writes all `chunk` positions into the cache, padding included,
+    // so it needs room for the whole chunk in the compiled context; a single
+    // token is cheaper through decode, which computes one row, not `chunk`.
+    if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size) {
+      const int64_t count = std::min(chunk, remaining);
+      const float *rows = prefill(prompt.data() + position, count, position);
+      for (int64_t r = 0; r < count; ++r)
+        if (callbacks.onRow)
+          if (Status s = callbacks.onRow(rows + r * vocab); !s.ok())
+            return s;
+      last = rows + (count - 1) * vocab;
+      position += count;
+    } else {
+      last = decode(prompt[position], position);
+      if (callbacks.onRow)
+        if (Status s = callbacks.onRow(last); !s.ok())
+          return s;
+      position += 1;
+    }
+  }
+  return Status::success();
+}
+
+Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
+                      Sampler &sampler, const GenerateCallbacks &callbacks,
+                      GenerateResult &result) {
+  result = GenerateResult();
+  const float *last = nullptr;
+  Stopwatch prefillTime;
+  if (Status s = processPrompt(prompt, callbacks, last); !s.ok())
+    return s;
+  result.prefillSeconds = prefillTime.seconds();
+
+  Stopwatch decodeTime;
+  int64_t position = static_cast<int64_t>(prompt.size());
+  for (int64_t i = 0; i < nPredict; ++i) {
+    const int32_t token = sampler.sample(last);
+    ++result.generated;
+    if (callbacks.onToken)
+      if (Status s = callbacks.onToken(token); !s.ok())
+        return s;
+    if (isEos(token))
+      break; // not fed back: its row would be logits nobody samples from
+    last = decode(token, position++);
+    if (callbacks.onRow)
+      if (Status s = callbacks.onRow(last); !s.ok())
+        return s;
+  }
+  result.decodeSeconds = decodeTime.seconds();
+  return Status::success();
+}
+
+} // namespace llamac::rt

@@ -1,0 +1,53 @@
+//===- Model.cpp - checks of the compiled model's info record ----*- C++ -*-===//
+//
+// The record is a constant the compiler wrote, so a bad field is a compiler
+// or link mix-up; it is still reported as one error line, naming the field.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/runtime/Model.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace llamac::rt {
+
+static Status badField(const char *field, int64_t value) {
+  return fail("the compiled model's info record is invalid: %s = %lld", field,
+              static_cast<long long>(value));
+}
+
+Status checkModel(const llamac_model_info &m) {
+  if (m.abi_version != LLAMAC_ABI_VERSION)
+    return fail("the compiled model has ABI version %lld, this runtime "
+                "expects %d",
+                static_cast<long long>(m.abi_version), LLAMAC_ABI_VERSION);
+  // Token ids travel as int32.
+  if (m.vocab_size < 1 || m.vocab_size > INT32_MAX)
+    return badField("vocab_size", m.vocab_size);
+  if (m.ctx_size < 1 || m.ctx_size > INT32_MAX)
+    return badField("ctx_size", m.ctx_size);
+  if (m.batch < 1 || m.batch > 65536)
+    return badField("batch", m.batch);
+  // A chunk longer than the context is legal: every prompt then goes
+  // through decode (see Generate.cpp).
+  if (m.prefill_chunk < 1 || m.prefill_chunk > INT32_MAX)
+    return badField("prefill_chunk", m.prefill_chunk);
+  if (m.num_eos < 0 || m.num_eos > LLAMAC_MAX_EOS)
+    return badField("num_eos", m.num_eos);
+  if (m.weights_bytes < 0)
+    return badField("weights_bytes", m.weights_bytes);
+  if (m.kv_cache_floats < 0 ||
+      static_cast<uint64_t>(m.kv_cache_floats) > SIZE_MAX / sizeof(float))
+    return badField("kv_cache_floats", m.kv_cache_floats);
+  // The logits buffer of one prefill call: batch * chunk * vocab floats.
+  size_t logits = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
+                             static_cast<size_t>(m.prefill_chunk), &logits) ||
+      __builtin_mul_overflow(logits, static_cast<size_t>(m.vocab_size),
+                             &logits) ||
+      __builtin_mul_overflow(logits, sizeof(float), &logits))
+    return badField("prefill_chunk", m.prefill_chunk);
+  return Status::success();
+}
+
+} // namespace llamac::rt

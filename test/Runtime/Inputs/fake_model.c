@@ -1,0 +1,132 @@
+/*===- fake_model.c - a test double of a compiled model -------------------===*
+ *
+ * Implements ModelABI.h with "math" a test can check by hand, so that the
+ * runtime is tested without the compiler. Linked with the real runtime into
+ * fake-model-exe (and, built with FAKE_BATCH=2, fake-model-batch2-exe).
+ *
+ * The rules (test/Runtime/Inputs/fake_model_ref.py computes the same):
+ *   - processing token t at position p stores t + 1 in kv_cache[p] (one float
+ *     per position and sequence), then S = kv_cache[0] + ... + kv_cache[p];
+ *   - the predicted next token is 15 (an EOS) if t == 13, else
+ *     ((31 * S) ^ (7 * p)) % 15; its logit is 2.0, every other v gets
+ *     ((7 * v + t) % 5) * 0.25, so greedy picks it and sampling varies,
+ *     except the EOS ids, 15 and 14, which get -4.0 unless predicted (so
+ *     that sampled runs are not all cut short).
+ * A skipped position, a wrong position or a wrong token changes S and so the
+ * output. The fake also checks what the runtime passes (weights bytes, token
+ * and position ranges, no holes in the cache, the same input for every
+ * sequence of a batch) and exits with code 3 and a "fake-model:" line if
+ * anything is off. FAKE_MODEL_TRACE=1 prints each call to stderr.
+ *
+ *===----------------------------------------------------------------------===*/
+#include "llamac/abi/ModelABI.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef FAKE_BATCH
+#define FAKE_BATCH 1
+#endif
+#define VOCAB 16
+#define CTX 30 /* not a multiple of CHUNK: the end of the context needs decode */
+#define CHUNK 4
+#define WEIGHTS 4096
+#define EOS_AFTER 13
+
+const llamac_model_info llamac_model = {
+    .abi_version = LLAMAC_ABI_VERSION,
+    .vocab_size = VOCAB,
+    .hidden_size = 8,
+    .num_layers = 1,
+    .num_heads = 2,
+    .num_kv_heads = 1,
+    .head_dim = 4,
+    .ctx_size = CTX,
+    .batch = FAKE_BATCH,
+    .prefill_chunk = CHUNK,
+    .bos_token_id = 1,
+    .num_eos = 2,
+    .eos_token_ids = {15, 14},
+    .weights_bytes = WEIGHTS,
+    .kv_cache_floats = FAKE_BATCH * CTX,
+};
+
+static void die(const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  fputs("fake-model: ", stderr);
+  vfprintf(stderr, fmt, args);
+  fputc('\n', stderr);
+  va_end(args);
+  exit(3);
+}
+
+/* A wrong mapping offset or length shows up as a wrong byte. */
+static void check_weights(const uint8_t *weights) {
+  if (!weights)
+    die("no weights");
+  for (int i = 0; i < WEIGHTS; ++i)
+    if (weights[i] != i % 251)
+      die("weights byte %d is %d, expected %d", i, weights[i], i % 251);
+}
+
+/* One position of sequence b: the cache update and the logits row. */
+static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row) {
+  if (t < 0 || t >= VOCAB)
+    die("token %d out of the vocabulary", t);
+  if (p < 0 || p >= CTX)
+    die("position %lld out of the context", (long long)p);
+  float *cache = kv_cache + (int64_t)b * CTX;
+  for (int64_t q = 0; q < p; ++q)
+    if (cache[q] == 0)
+      die("position %lld processed before position %lld", (long long)p,
+          (long long)q);
+  cache[p] = (float)(t + 1);
+  int64_t sum = 0;
+  for (int64_t q = 0; q <= p; ++q)
+    sum += (int64_t)cache[q];
+  int next = t == EOS_AFTER ? 15 : (int)(((31 * sum) ^ (7 * p)) % 15);
+  for (int v = 0; v < VOCAB; ++v)
+    row[v] = v == next ? 2.0f
+             : v >= 14 ? -4.0f
+                       : (float)((7 * v + t) % 5) * 0.25f;
+}
+
+static void run(const char *what, int64_t s, const int32_t *tokens,
+                const int64_t *positions, float *kv_cache,
+                const uint8_t *weights, float *logits) {
+  if (!tokens || !positions || !kv_cache || !logits)
+    die("%s: a null buffer", what);
+  check_weights(weights);
+  if (getenv("FAKE_MODEL_TRACE")) {
+    fprintf(stderr, "fake-model: %s at %lld:", what, (long long)positions[0]);
+    for (int64_t i = 0; i < s; ++i)
+      fprintf(stderr, " %d", tokens[i]);
+    fputc('\n', stderr);
+  }
+  for (int b = 0; b < FAKE_BATCH; ++b) {
+    if (positions[b] + s > CTX)
+      die("%s: position %lld + %lld tokens runs past the context %d", what,
+          (long long)positions[b], (long long)s, CTX);
+    if (positions[b] != positions[0])
+      die("%s: sequence %d is at position %lld, sequence 0 at %lld", what, b,
+          (long long)positions[b], (long long)positions[0]);
+    for (int64_t i = 0; i < s; ++i) {
+      if (tokens[b * s + i] != tokens[i])
+        die("%s: sequence %d has other tokens than sequence 0", what, b);
+      step(b, tokens[b * s + i], positions[b] + i, kv_cache,
+           logits + ((int64_t)b * s + i) * VOCAB);
+    }
+  }
+}
+
+void llamac_decode(const int32_t *tokens, const int64_t *positions,
+                   float *kv_cache, const uint8_t *weights, float *logits) {
+  run("decode", 1, tokens, positions, kv_cache, weights, logits);
+}
+
+void llamac_prefill(const int32_t *tokens, const int64_t *positions,
+                    float *kv_cache, const uint8_t *weights, float *logits) {
+  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits);
+}
