@@ -13,6 +13,9 @@ DEBIAN_PACKAGES=(
   libmlir-22-dev mlir-22-tools         # MLIR libraries, mlir-tblgen
   nlohmann-json3-dev                   # JSON (config.json, safetensors headers)
   libgtest-dev                         # unit tests
+  libsentencepiece-dev                 # -p TEXT: the Llama 1/2 tokenizer in the runtime;
+                                       # shared only (protobuf-lite inside), so generated
+                                       # executables need libsentencepiece0 at run time
   python3 python3-pip
 )
 missing=()

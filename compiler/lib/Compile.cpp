@@ -23,8 +23,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <optional>
@@ -104,7 +107,34 @@ Error writeText(llvm::StringRef path, mlir::ModuleOp module) {
   return Error::success();
 }
 
-/// Appends the weights to the executable, or writes them beside it.
+/// Adds the checkpoint's tokenizer.model, where it is a SentencePiece model
+/// (Llama 1/2), as the payload section "tokenizer.model" that -p reads. A
+/// checkpoint without one is fine, and Llama 3's tokenizer.model, tiktoken's
+/// base64 text ("IQ== 0" lines), is skipped: the runtime cannot read it yet.
+Error addTokenizerSection(PayloadWriter &writer,
+                          llvm::StringRef checkpointDir) {
+  llvm::SmallString<256> path(checkpointDir);
+  llvm::sys::path::append(path, "tokenizer.model");
+  if (!llvm::sys::fs::exists(path))
+    return Error::success();
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail(path.str() + ": " + buffer.getError().message());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  // A serialized ModelProto starts with its first piece (field 1,
+  // length-delimited): the tag byte 0x0A, never the start of base64 text.
+  if (bytes.empty() || bytes.front() != '\x0a')
+    return Error::success();
+  return writer.addSection("tokenizer.model", bytes.size(),
+                           [&](llvm::raw_ostream &out) -> Error {
+                             out << bytes;
+                             return Error::success();
+                           });
+}
+
+/// Appends the weights (and the tokenizer) to the executable, or writes them
+/// beside it.
 Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
                    const WeightLayout &layout) {
   bool embed = options.weights == WeightsPlacement::Embed ||
@@ -118,6 +148,8 @@ Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
           "weights", layout.totalBytes, [&](llvm::raw_ostream &out) {
             return packWeights(out, checkpoint, layout);
           }))
+    return e;
+  if (Error e = addTokenizerSection(**writer, options.checkpointDir))
     return e;
   return (*writer)->finish();
 }

@@ -60,8 +60,11 @@ Error llamac::linkExecutable(llvm::StringRef object, llvm::StringRef output,
     return driver.takeError();
   std::string mainLib = (runtimeLibDir + "/libllamac_rt_main.a").str();
   std::string rtLib = (runtimeLibDir + "/libllamac_rt.a").str();
+  // The runtime's tokenizer (-p TEXT) is SentencePiece. Debian ships it as
+  // a shared library only (protobuf-lite built in, no static archive), so
+  // it is linked dynamically: the executable needs libsentencepiece0.
   llvm::SmallVector<llvm::StringRef> args = {
-      *driver, "-o", output, object, mainLib, rtLib, "-lm"};
+      *driver, "-o", output, object, mainLib, rtLib, "-lsentencepiece", "-lm"};
 
   llvm::SmallString<128> log;
   if (std::error_code ec =

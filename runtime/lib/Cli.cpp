@@ -273,10 +273,11 @@ std::string usage(const char *program, const llamac_model_info &model) {
       "  -h, --help             print this help and exit\n"
       "      --version          print the version and exit\n"
       "\n"
-      "output: the generated token ids on stdout as they come, separated by\n"
-      "spaces, then a newline (a sampled EOS id is printed, then generation\n"
-      "stops); one statistics line on stderr; errors as one `error:` line on\n"
-      "stderr and exit code 1.\n",
+      "output: what is generated, on stdout as it comes, then a newline: for\n"
+      "-p the text (decoded by the tokenizer compiled in), for --tokens the\n"
+      "token ids separated by spaces (a sampled EOS id is printed, then\n"
+      "generation stops); one statistics line on stderr; errors as one\n"
+      "`error:` line on stderr and exit code 1.\n",
       program, static_cast<long long>(kDefaultNPredict), ctx, ctx,
       static_cast<long long>(model.vocab_size));
 }

@@ -13,11 +13,14 @@
 #include "llamac/runtime/Payload.h"
 #include "llamac/runtime/Sampler.h"
 #include "llamac/runtime/Stats.h"
+#include "llamac/runtime/Tokenizer.h"
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <unistd.h>
 
 using namespace llamac::rt;
@@ -31,16 +34,91 @@ uint64_t clockSeed() {
   return t ^ (static_cast<uint64_t>(getpid()) << 32);
 }
 
-// Prints the generated ids as they come: "5 9 3".
-struct TokenPrinter {
-  int64_t printed = 0;
+// Prints what is generated as it comes: the ids ("5 9 3") for --tokens,
+// the text for -p.
+class TokenPrinter {
+public:
+  // Text from here on, decoded after the prompt's tokens.
+  void useText(std::unique_ptr<Tokenizer> tokenizer,
+               const std::vector<int32_t> &prompt) {
+    tokenizer_ = std::move(tokenizer);
+    decoder_.emplace(*tokenizer_, prompt);
+  }
+
   Status print(int32_t token) {
-    std::printf(printed ? " %d" : "%d", token);
+    if (!decoder_) {
+      std::printf(lineOpen_ ? " %d" : "%d", token);
+      lineOpen_ = true;
+    } else {
+      std::string text;
+      if (Status s = decoder_->push(token, text); !s.ok())
+        return s;
+      write(text);
+    }
     std::fflush(stdout); // streamed: the user sees each token as it comes
-    ++printed;
     return Status::success();
   }
+
+  // Prints what the decoder held back and ends the line.
+  Status finish() {
+    if (decoder_) {
+      std::string text;
+      if (Status s = decoder_->finish(text); !s.ok())
+        return s;
+      write(text);
+    }
+    std::fputc('\n', stdout);
+    lineOpen_ = false;
+    return Status::success();
+  }
+
+  // Whether the line needs a newline before an error message.
+  bool lineOpen() const { return lineOpen_; }
+
+private:
+  void write(const std::string &text) {
+    if (text.empty())
+      return;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    lineOpen_ = true;
+  }
+
+  std::unique_ptr<Tokenizer> tokenizer_; // outlives decoder_
+  std::optional<StreamDecoder> decoder_;
+  bool lineOpen_ = false;
 };
+
+// The payload's tokenizer, checked against the model.
+Status loadTokenizer(const Payload &payload, const llamac_model_info &info,
+                     std::unique_ptr<SentencePieceTokenizer> &tokenizer) {
+  const PayloadSection *section = payload.find("tokenizer.model");
+  if (!section)
+    return fail("this executable was compiled without a tokenizer; pass token "
+                "ids with --tokens");
+  if (Status s = SentencePieceTokenizer::load(section->mapping.data(),
+                                              section->bytes, tokenizer);
+      !s.ok())
+    return fail("%s: %s", payload.path().c_str(), s.message().c_str());
+  if (tokenizer->vocabSize() != info.vocab_size)
+    return fail("tokenizer has %lld pieces but the model's vocabulary is %lld",
+                static_cast<long long>(tokenizer->vocabSize()),
+                static_cast<long long>(info.vocab_size));
+  // The model's BOS (config.json's bos_token_id) is the one it was trained
+  // with; the tokenizer's own normally agrees.
+  if (info.bos_token_id < 0 || info.bos_token_id >= info.vocab_size)
+    return fail("the model's bos_token_id %lld is out of range [0, %lld)",
+                static_cast<long long>(info.bos_token_id),
+                static_cast<long long>(info.vocab_size));
+  tokenizer->setBosId(static_cast<int32_t>(info.bos_token_id));
+  return Status::success();
+}
+
+Status loadPayload(int argc, char **argv, const Options &options,
+                   const llamac_model_info &info, Payload &payload) {
+  return Payload::load(options.weights,
+                       executablePath(argc > 0 ? argv[0] : nullptr),
+                       info.weights_bytes, payload);
+}
 
 Status run(int argc, char **argv, const CompiledModel &model,
            TokenPrinter &printer) {
@@ -59,25 +137,38 @@ Status run(int argc, char **argv, const CompiledModel &model,
     std::fputs(versionText(info).c_str(), stdout);
     return Status::success();
   }
-  if (options.prompt)
-    return fail("this executable was compiled without a tokenizer; pass token "
-                "ids with --tokens");
 
+  // --tokens is checked before the payload is read; -p needs the payload's
+  // tokenizer first.
   std::vector<int32_t> prompt;
   int64_t nPredict = 0;
-  if (Status s = checkPrompt(info, *options.tokens, options.nPredict,
-                             options.ctxSize, prompt, nPredict);
-      !s.ok())
-    return s;
-
   RunStats stats;
   Stopwatch loadTime;
   Payload payload;
-  if (Status s = Payload::load(options.weights,
-                               executablePath(argc > 0 ? argv[0] : nullptr),
-                               info.weights_bytes, payload);
-      !s.ok())
-    return s;
+  std::unique_ptr<SentencePieceTokenizer> tokenizer;
+  if (options.tokens) {
+    if (Status s = checkPrompt(info, *options.tokens, options.nPredict,
+                               options.ctxSize, prompt, nPredict);
+        !s.ok())
+      return s;
+    if (Status s = loadPayload(argc, argv, options, info, payload); !s.ok())
+      return s;
+  } else {
+    if (Status s = loadPayload(argc, argv, options, info, payload); !s.ok())
+      return s;
+    if (Status s = loadTokenizer(payload, info, tokenizer); !s.ok())
+      return s;
+    std::vector<int32_t> ids;
+    if (Status s = tokenizer->encode(*options.prompt, /*addBos=*/true, ids);
+        !s.ok())
+      return s;
+    const std::vector<int64_t> wide(ids.begin(), ids.end());
+    if (Status s = checkPrompt(info, wide, options.nPredict, options.ctxSize,
+                               prompt, nPredict);
+        !s.ok())
+      return s;
+    printer.useText(std::move(tokenizer), prompt);
+  }
   stats.loadSeconds = loadTime.seconds();
   const PayloadSection *weights = payload.find("weights");
 
@@ -103,8 +194,8 @@ Status run(int argc, char **argv, const CompiledModel &model,
   if (Status s = generator.run(prompt, nPredict, sampler, callbacks, result);
       !s.ok())
     return s;
-  std::fputc('\n', stdout);
-  printer.printed = 0;
+  if (Status s = printer.finish(); !s.ok())
+    return s;
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout))
     return fail("cannot write the tokens to stdout: %s",
@@ -129,7 +220,7 @@ int main(int argc, char **argv) {
   Status status = run(argc, argv, model, printer);
   if (status.ok())
     return 0;
-  if (printer.printed > 0) // end the token line before the error
+  if (printer.lineOpen()) // end the output line before the error
     std::fputc('\n', stdout);
   std::fflush(stdout);
   std::fprintf(stderr, "error: %s\n", status.message().c_str());

@@ -4,7 +4,8 @@
 For the runtime's tests only; the compiler has its own writer. Layout:
     FILE's bytes | zero padding | section data (each 4096-aligned)
                  | section table | trailer
-The "weights" section holds byte i = i % 251, which the fake model checks.
+The "weights" section holds byte i = i % 251, which the fake model checks;
+--section and --section-file add more (e.g. a tokenizer.model), in that order.
 --corrupt breaks one thing, for the error tests.
 """
 import argparse
@@ -41,6 +42,8 @@ def main():
                         help="size of the weights section (the fake expects 4096)")
     parser.add_argument("--section", action="append", default=[], metavar="NAME=BYTES",
                         help="an extra section of BYTES bytes of 0xAB")
+    parser.add_argument("--section-file", action="append", default=[], metavar="NAME=PATH",
+                        help="an extra section holding the bytes of the file PATH")
     parser.add_argument("--corrupt", choices=sorted(CORRUPTIONS),
                         help="; ".join(f"{k}: {v}" for k, v in CORRUPTIONS.items()))
     args = parser.parse_args()
@@ -55,6 +58,10 @@ def main():
     for spec in args.section:
         name, size = spec.split("=")
         sections.append((name, b"\xab" * int(size)))
+    for spec in args.section_file:
+        name, path = spec.split("=", 1)
+        with open(path, "rb") as f:
+            sections.append((name, f.read()))
 
     table = []
     for name, data in sections:

@@ -1,0 +1,103 @@
+//===- Tokenizer.h - text to token ids and back -----------------*- C++ -*-===//
+//
+// -p TEXT is encoded and the generated ids are decoded through a tokenizer
+// held in the payload (section "tokenizer.model"). The interface knows no
+// tokenizer library and throws nothing: SentencePiece (Llama 1/2) is one
+// implementation, kept behind a pimpl so that only its .cpp sees the library.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_TOKENIZER_H
+#define LLAMAC_RUNTIME_TOKENIZER_H
+
+#include "llamac/runtime/Status.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llamac::rt {
+
+class Tokenizer {
+public:
+  virtual ~Tokenizer();
+
+  // Pieces in the vocabulary: every id is in [0, vocabSize()).
+  virtual int64_t vocabSize() const = 0;
+  // The id encode() puts first when asked to; the model's bos_token_id
+  // replaces the tokenizer's own through setBosId.
+  int32_t bosId() const { return bosId_; }
+  void setBosId(int32_t id) { bosId_ = id; }
+
+  // `text` as ids, with bosId() first if `addBos`.
+  virtual Status encode(std::string_view text, bool addBos,
+                        std::vector<int32_t> &ids) const = 0;
+  // The text of a whole sequence (ids out of range are an error). Decoding
+  // is not piece by piece: a sequence's first leading-space marker is
+  // dropped, byte pieces join into characters. See StreamDecoder.
+  virtual Status decode(const std::vector<int32_t> &ids,
+                        std::string &text) const = 0;
+  // The piece of `id` as the vocabulary spells it ("▁the", "<0xE2>", "<s>");
+  // empty for an id out of range.
+  virtual std::string tokenToPiece(int32_t id) const = 0;
+
+protected:
+  int32_t bosId_ = -1;
+};
+
+// Turns generated ids into text as they come, for streaming: push() returns
+// only text that later tokens cannot change. Each step decodes a short
+// window, a few tokens already printed plus the new ones, and emits what the
+// window's text gained, so a leading-space marker prints as the space it is
+// after earlier text, and the bytes of a character split over byte-fallback
+// pieces (<0xF0> <0x9F> ...) are held back until the character is complete
+// (a decoded text ending in U+FFFD, the replacement of an incomplete UTF-8
+// sequence, waits for the next token). finish() flushes what is held back.
+class StreamDecoder {
+public:
+  // `context`: the prompt's ids; its last few give the first generated
+  // token its left neighbour.
+  StreamDecoder(const Tokenizer &tokenizer,
+                const std::vector<int32_t> &context);
+
+  // Adds `token`; appends the text it completes (maybe none) to `out`.
+  Status push(int32_t token, std::string &out);
+  // Appends whatever is still held back (an incomplete character prints as
+  // U+FFFD, as in a whole decode).
+  Status finish(std::string &out);
+
+private:
+  Status emit(bool final, std::string &out);
+
+  const Tokenizer &tokenizer_;
+  std::vector<int32_t> window_; // printed tokens [0, read_), then new ones
+  size_t read_ = 0;
+};
+
+// A Tokenizer over SentencePiece's processor, loaded from the bytes of a
+// serialized tokenizer.model (a ModelProto).
+class SentencePieceTokenizer final : public Tokenizer {
+public:
+  // Parses `bytes` bytes at `data`; a broken model is an error, not a crash.
+  static Status load(const uint8_t *data, size_t bytes,
+                     std::unique_ptr<SentencePieceTokenizer> &out);
+  ~SentencePieceTokenizer() override;
+
+  int64_t vocabSize() const override;
+  Status encode(std::string_view text, bool addBos,
+                std::vector<int32_t> &ids) const override;
+  Status decode(const std::vector<int32_t> &ids,
+                std::string &text) const override;
+  std::string tokenToPiece(int32_t id) const override;
+
+private:
+  struct Impl;
+  explicit SentencePieceTokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace llamac::rt
+
+#endif // LLAMAC_RUNTIME_TOKENIZER_H

@@ -1,0 +1,71 @@
+//===- Tokenizer.cpp - the interface and streamed decoding ------*- C++ -*-===//
+//
+// Nothing here knows SentencePiece: StreamDecoder works through decode() of
+// any Tokenizer (TokenizerSentencePiece.cpp has the one implementation).
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/runtime/Tokenizer.h"
+
+#include <algorithm>
+
+namespace llamac::rt {
+
+Tokenizer::~Tokenizer() = default;
+
+namespace {
+
+// Prompt tokens kept as the first window: enough for the first generated
+// token's left neighbour, with room for a character split over pieces.
+constexpr size_t kContextTokens = 4;
+
+bool endsWithReplacementChar(const std::string &text) {
+  static const char kReplacement[] = "\xEF\xBF\xBD"; // U+FFFD in UTF-8
+  return text.size() >= 3 &&
+         text.compare(text.size() - 3, 3, kReplacement) == 0;
+}
+
+} // namespace
+
+StreamDecoder::StreamDecoder(const Tokenizer &tokenizer,
+                             const std::vector<int32_t> &context)
+    : tokenizer_(tokenizer) {
+  const size_t keep = std::min(context.size(), kContextTokens);
+  window_.assign(context.end() - keep, context.end());
+  read_ = window_.size();
+}
+
+Status StreamDecoder::push(int32_t token, std::string &out) {
+  window_.push_back(token);
+  return emit(/*final=*/false, out);
+}
+
+Status StreamDecoder::finish(std::string &out) {
+  return emit(/*final=*/true, out);
+}
+
+Status StreamDecoder::emit(bool final, std::string &out) {
+  if (read_ == window_.size())
+    return Status::success();
+  std::string before, after;
+  if (Status s = tokenizer_.decode(
+          std::vector<int32_t>(window_.begin(), window_.begin() + read_),
+          before);
+      !s.ok())
+    return s;
+  if (Status s = tokenizer_.decode(window_, after); !s.ok())
+    return s;
+  // Nothing new yet (a control token, a piece that decodes to nothing at
+  // the start), or text a later token may still change.
+  const bool grew = after.size() > before.size() &&
+                    after.compare(0, before.size(), before) == 0;
+  if (!final && (!grew || endsWithReplacementChar(after)))
+    return Status::success();
+  if (after.size() > before.size())
+    out.append(after, before.size(), std::string::npos);
+  // The tokens just printed are the next window's context.
+  window_.erase(window_.begin(), window_.begin() + read_);
+  read_ = window_.size();
+  return Status::success();
+}
+
+} // namespace llamac::rt
