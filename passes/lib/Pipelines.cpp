@@ -39,12 +39,14 @@ void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // The entry points become schedules of calls to shared kernels.
+  pm.addPass(llamac::createLlamaOutlineKernels());
 }
 
-/// Buffers -> loops -> the LLVM dialect, every memref argument a bare
-/// pointer (all shapes are static), which is the runtime's C ABI.
+/// Buffers -> loops -> the LLVM dialect; the entry points then get the
+/// runtime's bare-pointer C ABI.
 void addLLVMLowering(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -52,11 +54,10 @@ void addLLVMLowering(OpPassManager &pm) {
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  ConvertFuncToLLVMPassOptions funcOptions;
-  funcOptions.useBarePtrCallConv = true;
-  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(llamac::createLlamaExportEntryPoints());
   pm.addPass(createCanonicalizerPass());
 }
 } // namespace

@@ -8,6 +8,59 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LlamaExportEntryPoints : Pass<"llama-export-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Give each entry point the runtime's bare-pointer C ABI";
+  let description = [{
+    Runs after func-to-llvm, which passes every memref as its expanded
+    descriptor (allocated and aligned pointers, offset, sizes, strides) —
+    needed by kernels whose buffers have dynamic sizes or strided layouts.
+    Each entry point, recognised by the `llama.entry_memrefs` attribute that
+    llama-outline-kernels recorded while its arguments were still memrefs of
+    static shape, is renamed `<name>_impl` with internal linkage, and a
+    function with the original name takes one pointer per memref and calls
+    it with the descriptors filled in from the static shapes: the ABI of
+    runtime/include/llamac/abi/ModelABI.h. Functions marked `llama.kernel`
+    get internal linkage and `no_inline`.
+
+    ```mlir
+    llvm.func @llamac_decode(%tokens: !llvm.ptr, ...) {
+      llvm.call @llamac_decode_impl(%tokens, %tokens, %c0, %c1, %c1, %c1, %c1, ...)
+      llvm.return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def LlamaOutlineKernels : Pass<"llama-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Move each linalg op on buffers into a kernel function, one per distinct kernel";
+  let description = [{
+    After bufferization, every linalg op of the entry points becomes a call
+    to a private kernel function that takes the op's buffers (and the
+    values its body reads from above) as arguments. Ops that are the same
+    computation on the same types — the same projection in each of the
+    model's layers — share one kernel. The schedule (the entry point) then
+    reads as a list of kernel launches, code size no longer grows with the
+    number of layers, and LLVM compiles a few small functions instead of
+    one enormous one (it would otherwise spend minutes on a 12-layer
+    model). Kernels are marked `llama.kernel`, which llama-export-entry-points
+    turns into internal linkage and `no_inline` so that they stay shared. Each
+    entry point records its memref argument types as `llama.entry_memrefs`
+    for llama-export-entry-points.
+
+    ```mlir
+    // Before
+    linalg.generic {...} ins(%x, %w0 : memref<1x1x64xf32>, memref<64x64xf32>) outs(%y0 : ...)
+    linalg.generic {...} ins(%x, %w1 : memref<1x1x64xf32>, memref<64x64xf32>) outs(%y1 : ...)
+    // After
+    call @kernel_generic_3(%x, %w0, %y0) : (...) -> ()
+    call @kernel_generic_3(%x, %w1, %y1) : (...) -> ()
+    func.func private @kernel_generic_3(...) attributes {llama.kernel} { linalg.generic ... }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::linalg::LinalgDialect"];
+}
+
 def LlamaPlanWeights : Pass<"llama-plan-weights", "::mlir::ModuleOp"> {
   let summary = "Assign each llama.param its byte offset in the packed weights blob";
   let description = [{
