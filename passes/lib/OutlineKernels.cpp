@@ -1,8 +1,9 @@
 //===- OutlineKernels.cpp - one function per distinct kernel ----*- C++ -*-===//
 //
 // 1. Collect the linalg ops on buffers of every function with a body.
-// 2. For each, build a kernel function from a clone of the op, its operands
-//    and the values its body uses from above becoming the arguments.
+// 2. For each, build a kernel function from a clone of the op (and of the
+//    constants its body uses); its operands and the other values its body
+//    uses from above become the arguments.
 // 3. Key the kernel by its printed form (types, maps, body); reuse an equal
 //    kernel if one exists, else keep the new one.
 // 4. Replace the op by a call.
@@ -29,8 +30,8 @@ std::string kernelKey(func::FuncOp kernel) {
   std::string key;
   llvm::raw_string_ostream os(key);
   os << kernel.getFunctionType();
-  kernel.getBody().front().front().print(
-      os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+  for (Operation &op : kernel.getBody().front())
+    op.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
   return key;
 }
 
@@ -60,10 +61,19 @@ struct OutlineKernelsPass
 
     OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
     for (linalg::LinalgOp op : ops) {
+      // Constants the body reads are cloned into the kernel, so that LLVM
+      // sees them; other values from above become arguments.
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(op->getRegions(), captured);
+      SmallVector<Operation *> constants;
       SmallVector<Value> args(op->getOperands());
-      args.append(captured.begin(), captured.end());
+      for (Value value : captured) {
+        Operation *def = value.getDefiningOp();
+        if (def && def->hasTrait<OpTrait::ConstantLike>())
+          constants.push_back(def);
+        else
+          args.push_back(value);
+      }
 
       auto type = FunctionType::get(context, ValueRange(args).getTypes(), {});
       auto kernel = func::FuncOp::create(moduleBuilder, op.getLoc(),
@@ -72,6 +82,8 @@ struct OutlineKernelsPass
       IRMapping mapping;
       mapping.map(args, entry->getArguments());
       OpBuilder body = OpBuilder::atBlockEnd(entry);
+      for (Operation *constant : constants)
+        body.clone(*constant, mapping);
       body.clone(*op.getOperation(), mapping);
       func::ReturnOp::create(body, op.getLoc());
 
