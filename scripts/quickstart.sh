@@ -11,6 +11,6 @@ MODEL=examples/tiny-fortunes
 EXE="${BUILD_DIR:-build}/tiny-fortunes"
 "${BUILD_DIR:-build}/bin/llamac" compile "$MODEL" --target host -o "$EXE"
 if [ $# -eq 0 ]; then
-  set -- -p "A fortune for today:" -n 64 --temp 0.8 --seed 42
+  set -- -p "A fortune for today:" -n 96 --temp 0.8 --seed 42 --ignore-eos
 fi
 "$EXE" "$@"

@@ -21,7 +21,7 @@ namespace {
 
 enum class Flag {
   Prompt, NPredict, CtxSize, Temp, TopK, TopP, Seed, Tokens, LogitsOut,
-  Weights, Help, Version
+  Weights, IgnoreEos, Help, Version
 };
 
 struct FlagSpec {
@@ -42,6 +42,7 @@ constexpr FlagSpec kFlags[] = {
     {nullptr, "--tokens", Flag::Tokens, true},
     {nullptr, "--logits-out", Flag::LogitsOut, true},
     {nullptr, "--weights", Flag::Weights, true},
+    {nullptr, "--ignore-eos", Flag::IgnoreEos, false},
     {"-h", "--help", Flag::Help, false},
     {nullptr, "--version", Flag::Version, false},
 };
@@ -187,6 +188,9 @@ Status applyFlag(const FlagSpec &spec, const std::string &flag,
       return fail("%s needs a file name", flag.c_str());
     options.weights = value;
     return Status::success();
+  case Flag::IgnoreEos:
+    options.ignoreEos = true;
+    return Status::success();
   case Flag::Help:
     options.help = true;
     return Status::success();
@@ -270,6 +274,7 @@ std::string usage(const char *program, const llamac_model_info &model) {
       "                         not fed back, so it has no row)\n"
       "      --weights FILE     read the weights payload from FILE (default: the\n"
       "                         end of this executable, else EXE.weights)\n"
+      "      --ignore-eos       keep generating after an end-of-sequence token\n"
       "  -h, --help             print this help and exit\n"
       "      --version          print the version and exit\n"
       "\n"

@@ -127,7 +127,8 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
 }
 
 Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
-                      Sampler &sampler, const GenerateCallbacks &callbacks,
+                      bool ignoreEos, Sampler &sampler,
+                      const GenerateCallbacks &callbacks,
                       GenerateResult &result) {
   result = GenerateResult();
   const float *last = nullptr;
@@ -144,7 +145,7 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
     if (callbacks.onToken)
       if (Status s = callbacks.onToken(token); !s.ok())
         return s;
-    if (isEos(token))
+    if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
     last = decode(token, position++);
     if (callbacks.onRow)

@@ -68,6 +68,7 @@ public:
       write(text);
     }
     std::fputc('\n', stdout);
+    std::fflush(stdout); // before the statistics line on stderr
     lineOpen_ = false;
     return Status::success();
   }
@@ -191,7 +192,8 @@ Status run(int argc, char **argv, const CompiledModel &model,
     callbacks.onRow = [&](const float *row) { return npy.appendRow(row); };
 
   GenerateResult result;
-  if (Status s = generator.run(prompt, nPredict, sampler, callbacks, result);
+  if (Status s = generator.run(prompt, nPredict, options.ignoreEos, sampler,
+                                    callbacks, result);
       !s.ok())
     return s;
   if (Status s = printer.finish(); !s.ok())

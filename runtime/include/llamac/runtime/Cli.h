@@ -33,6 +33,7 @@ struct Options {
   std::optional<uint64_t> seed;               // unset: from the clock
   std::string logitsOut;                      // --logits-out FILE.npy
   std::string weights;                        // --weights FILE
+  bool ignoreEos = false;                     // --ignore-eos
   bool help = false;
   bool version = false;
 };

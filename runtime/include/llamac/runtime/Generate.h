@@ -52,10 +52,11 @@ public:
   Status init();
 
   // Processes `prompt` (checked by checkPrompt) from position 0, then
-  // generates up to `nPredict` tokens, stopping after an EOS.
+  // generates up to `nPredict` tokens, stopping after an EOS unless
+  // `ignoreEos` (then an EOS is fed back like any token).
   Status run(const std::vector<int32_t> &prompt, int64_t nPredict,
-             Sampler &sampler, const GenerateCallbacks &callbacks,
-             GenerateResult &result);
+             bool ignoreEos, Sampler &sampler,
+             const GenerateCallbacks &callbacks, GenerateResult &result);
 
 private:
   // One decode call for `token` at `position`; returns its logits row.
