@@ -7,8 +7,9 @@ tokens, and read prefill/decode tok/s and peak memory off the executable's
 stats line. In the same run it measures this machine's memory bandwidth
 (numpy copy, bytes read + written) and reports the decode bound
 bandwidth / weight bytes read per token, and, where PyTorch is importable,
-the same checkpoint through transformers' LlamaForCausalLM (or skips it,
-saying so).
+the same checkpoint in PyTorch (bench/torch_peer.py: transformers'
+LlamaForCausalLM, or a plain PyTorch forward where transformers is absent;
+skipped, saying so, where no Python has torch).
 
     python3 bench/host_bench.py [--build build] [--workdir /tmp/llamac-bench]
 """
@@ -65,25 +66,15 @@ def run_llamac(build, ckpt, exe, prompt, n):
 
 
 def run_torch(ckpt, prompt, n):
-    try:
-        import torch
-        from transformers import LlamaForCausalLM
-    except ImportError as e:
-        return f"skipped ({e.name} not importable)"
-    torch.set_num_threads(os.cpu_count())
-    model = LlamaForCausalLM.from_pretrained(ckpt, torch_dtype=torch.float32)
-    ids = torch.tensor([[1 + i % 50 for i in range(prompt)]])
-    with torch.no_grad():
-        t = time.perf_counter()
-        out = model(ids, use_cache=True)
-        prefill = prompt / (time.perf_counter() - t)
-        past, tok = out.past_key_values, out.logits[:, -1:].argmax(-1)
-        t = time.perf_counter()
-        for _ in range(n):
-            out = model(tok, past_key_values=past, use_cache=True)
-            past, tok = out.past_key_values, out.logits[:, -1:].argmax(-1)
-        decode = n / (time.perf_counter() - t)
-    return f"prefill {prefill:.1f} tok/s, decode {decode:.1f} tok/s"
+    """The PyTorch peer, in whichever Python has torch (pyenv's or Debian's)."""
+    for python in (sys.executable, "/usr/bin/python3"):
+        if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:
+            out = subprocess.run([python, os.path.join(ROOT, "bench/torch_peer.py"), ckpt,
+                                  "--prompt", str(prompt), "-n", str(n)],
+                                 check=True, capture_output=True, text=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            return f"{r['impl']}: prefill {r['prefill']:.1f} tok/s, decode {r['decode']:.1f} tok/s"
+    return "skipped (no Python with torch)"
 
 
 def main():

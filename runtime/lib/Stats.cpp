@@ -7,11 +7,25 @@
 #include "llamac/runtime/Stats.h"
 #include "llamac/runtime/Status.h"
 
+#include <cstdio>
 #include <sys/resource.h>
 
 namespace llamac::rt {
 
+// VmHWM from /proc/self/status: the peak of this program's own address
+// space. getrusage's ru_maxrss is the fallback only, because on Linux it
+// also counts the process image before exec (a large parent that forked us).
 double peakMemoryMiB() {
+  if (FILE *status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long long kib = -1;
+    while (std::fgets(line, sizeof(line), status))
+      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+        break;
+    std::fclose(status);
+    if (kib >= 0)
+      return double(kib) / 1024.0;
+  }
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) != 0)
     return 0;
