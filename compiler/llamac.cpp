@@ -83,8 +83,10 @@ cl::opt<int64_t> compileCtxSize(
              "at most 4096)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<int64_t> compilePrefillChunk(
-    "prefill-chunk", cl::desc("Prompt tokens per prefill call (default 16)"),
-    cl::init(16), cl::sub(compileCommand), cl::cat(llamacCategory));
+    "prefill-chunk",
+    cl::desc("Prompt tokens per prefill call (default 16, or the context "
+             "size if smaller)"),
+    cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),
     cl::values(clEnumValN(llamac::WeightsPlacement::Auto, "auto",
@@ -143,7 +145,8 @@ int runCompile(const char *argv0) {
   options.target = compileTarget;
   options.emit = compileEmit;
   options.ctxSize = compileCtxSize;
-  options.prefillChunk = compilePrefillChunk;
+  if (compilePrefillChunk.getNumOccurrences())
+    options.prefillChunk = compilePrefillChunk;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

@@ -49,9 +49,10 @@ Error checkOptions(const CompileOptions &options) {
     return fail("--target " + options.target +
                 ": unknown target (supported: host)");
   }
-  if (options.prefillChunk < 1 || options.prefillChunk > 4096)
+  if (options.prefillChunk &&
+      (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
-                              options.prefillChunk));
+                              *options.prefillChunk));
   return Error::success();
 }
 
@@ -72,7 +73,8 @@ Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module,
 }
 
 llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
-                            int64_t ctxSize, uint64_t weightsBytes) {
+                            int64_t ctxSize, int64_t prefillChunk,
+                            uint64_t weightsBytes) {
   auto config = module->getAttrOfType<mlir::llama::ModelConfigAttr>(
       "llama.config");
   llamac_model_info info = {};
@@ -85,7 +87,7 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   info.head_dim = config.getHeadDim();
   info.ctx_size = ctxSize;
   info.batch = opt.batch;
-  info.prefill_chunk = opt.prefillChunk;
+  info.prefill_chunk = prefillChunk;
   info.bos_token_id = config.getBosTokenId();
   llvm::ArrayRef<int64_t> eos = config.getEosTokenIds();
   info.num_eos = std::min<int64_t>(eos.size(), LLAMAC_MAX_EOS);
@@ -171,14 +173,22 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   ImportOptions importOptions;
   importOptions.batch = options.batch;
   importOptions.ctxSize = options.ctxSize;
+  auto ctxSize = resolveContextSize((*checkpoint)->config(), importOptions);
+  if (!ctxSize)
+    return ctxSize.takeError();
+  // The default chunk shrinks to a small context; an explicit one must fit.
+  int64_t prefillChunk = options.prefillChunk.value_or(
+      std::min<int64_t>(kDefaultPrefillChunk, *ctxSize));
+  if (prefillChunk > *ctxSize)
+    return fail(llvm::formatv("--prefill-chunk {0} exceeds the context size {1}",
+                              prefillChunk, *ctxSize));
   importOptions.entryPoints = {{"llamac_decode", 1},
-                               {"llamac_prefill", options.prefillChunk}};
+                               {"llamac_prefill", prefillChunk}};
   auto module = importCheckpoint(context, **checkpoint, importOptions);
   if (!module)
     return module.takeError();
   if (options.emit == EmitStage::Llama)
     return writeText(options.output, **module);
-  int64_t ctxSize = *resolveContextSize((*checkpoint)->config(), importOptions);
 
   std::optional<IRDumpDirectory> dump;
   if (!options.dumpIRDir.empty()) {
@@ -196,7 +206,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
           /*shouldPrintBeforePass=*/nullptr,
           /*shouldPrintAfterPass=*/
           [](mlir::Pass *, mlir::Operation *) { return true; },
-          /*printModuleScope=*/true);
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   };
 
   mlir::PassManager plan(&context);
@@ -216,8 +226,8 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (options.emit == EmitStage::LLVMDialect)
     return writeText(options.output, **module);
 
-  llamac_model_info info =
-      modelInfo(**module, options, ctxSize, layout->totalBytes);
+  llamac_model_info info = modelInfo(**module, options, *ctxSize,
+                                     prefillChunk, layout->totalBytes);
   ObjectOptions objectOptions;
   objectOptions.cpu = options.cpu;
   if (options.emit == EmitStage::LLVMIR) {

@@ -27,7 +27,7 @@ struct PlanWeightsPass
     if (alignment <= 0 || !llvm::isPowerOf2_64(alignment)) {
       module.emitError() << "llama-plan-weights: alignment must be a power "
                             "of two, got "
-                         << alignment;
+                         << static_cast<int64_t>(alignment);
       return signalPassFailure();
     }
     Builder builder(module.getContext());

@@ -132,11 +132,18 @@ LogicalResult materializeWeights(func::FuncOp func, ModuleOp module,
   return success();
 }
 
+/// Whether `value` is the updated cache of a llama.attention (its result
+/// #1, not the attention output).
+bool isUpdatedCache(Value value) {
+  auto attention = value.getDefiningOp<llama::AttentionOp>();
+  return attention && attention.getNewCache() == value;
+}
+
 /// The function argument whose value `cache` is, through a chain of
 /// llama.attention cache updates; null if it does not start at an argument.
 BlockArgument cacheArgumentOf(Value cache) {
-  while (auto attention = cache.getDefiningOp<llama::AttentionOp>())
-    cache = attention.getCache();
+  while (isUpdatedCache(cache))
+    cache = cache.getDefiningOp<llama::AttentionOp>().getCache();
   return dyn_cast<BlockArgument>(cache);
 }
 
@@ -150,7 +157,7 @@ LogicalResult passCachesInPlace(func::FuncOp func) {
   auto ret = cast<func::ReturnOp>(func.front().getTerminator());
   llvm::BitVector dropped(ret.getNumOperands());
   for (OpOperand &operand : ret->getOpOperands()) {
-    if (!operand.get().getDefiningOp<llama::AttentionOp>())
+    if (!isUpdatedCache(operand.get()))
       continue;
     BlockArgument arg = cacheArgumentOf(operand.get());
     if (!arg || arg.getOwner() != &func.front())

@@ -5,6 +5,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace llamac {
@@ -15,13 +16,17 @@ enum class EmitStage { Llama, LLVMDialect, LLVMIR, Object, Executable };
 
 enum class WeightsPlacement { Auto, Embed, Sidecar };
 
+constexpr int64_t kDefaultPrefillChunk = 16;
+
 struct CompileOptions {
   std::string checkpointDir;
   std::string output;
   std::string target = "host";
   EmitStage emit = EmitStage::Executable;
   int64_t ctxSize = 0;       ///< 0: min(max_position_embeddings, 4096)
-  int64_t prefillChunk = 16; ///< Tokens per prefill call.
+  /// Tokens per prefill call; unset: kDefaultPrefillChunk, or the context
+  /// size if that is smaller.
+  std::optional<int64_t> prefillChunk;
   int64_t batch = 1;
   WeightsPlacement weights = WeightsPlacement::Auto;
   uint64_t embedLimitBytes = uint64_t(2) << 30; ///< Auto: embed up to this.
