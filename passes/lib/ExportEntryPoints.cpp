@@ -35,9 +35,13 @@ LogicalResult exportEntryPoint(LLVM::LLVMFuncOp impl, ArrayAttr memrefs) {
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), argTypes));
   Block *entry = wrapper.addEntryBlock(b);
   b.setInsertionPointToStart(entry);
+  llvm::DenseMap<int64_t, Value> constants; // one op per distinct value
   auto constant = [&](int64_t v) -> Value {
-    return LLVM::ConstantOp::create(b, impl.getLoc(), i64,
-                                    b.getI64IntegerAttr(v));
+    Value &c = constants[v];
+    if (!c)
+      c = LLVM::ConstantOp::create(b, impl.getLoc(), i64,
+                                   b.getI64IntegerAttr(v));
+    return c;
   };
   SmallVector<Value> operands;
   for (auto [index, attr] : llvm::enumerate(memrefs)) {
