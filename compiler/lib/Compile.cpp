@@ -99,6 +99,16 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   return info;
 }
 
+/// The path of a fresh temporary file.
+llvm::Expected<std::string> temporaryFile(llvm::StringRef prefix,
+                                          llvm::StringRef suffix) {
+  llvm::SmallString<128> path;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile(prefix, suffix, path))
+    return fail("cannot create a temporary file: " + ec.message());
+  return std::string(path);
+}
+
 Error writeText(llvm::StringRef path, mlir::ModuleOp module) {
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
@@ -230,30 +240,32 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
                                      prefillChunk, layout->totalBytes);
   ObjectOptions objectOptions;
   objectOptions.cpu = options.cpu;
-  if (options.emit == EmitStage::LLVMIR) {
-    llvm::SmallString<128> scratch;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("llamac", "o", scratch))
-      return fail("cannot create a temporary file: " + ec.message());
-    auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove(scratch); });
-    objectOptions.llvmIRPath = options.output;
-    return emitHostObject(**module, info, scratch, objectOptions);
-  }
   if (options.emit == EmitStage::Object)
     return emitHostObject(**module, info, options.output, objectOptions);
 
+  // The object goes to a temporary file unless it is what was asked for.
+  auto object = temporaryFile("llamac-model", "o");
+  if (!object)
+    return object.takeError();
+  auto removeObject =
+      llvm::make_scope_exit([&] { llvm::sys::fs::remove(*object); });
+  if (options.emit == EmitStage::LLVMIR) {
+    objectOptions.llvmIRPath = options.output;
+    return emitHostObject(**module, info, *object, objectOptions);
+  }
   auto runtimeLibDir = findRuntimeLibDir(argv0);
   if (!runtimeLibDir)
     return runtimeLibDir.takeError();
-  llvm::SmallString<128> object;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("llamac-model", "o", object))
-    return fail("cannot create a temporary file: " + ec.message());
-  auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove(object); });
-  if (Error e = emitHostObject(**module, info, object, objectOptions))
+  if (Error e = emitHostObject(**module, info, *object, objectOptions))
     return e;
-  if (Error e = linkExecutable(object, options.output, *runtimeLibDir,
-                               options.linker))
-    return e;
-  return writePayload(options, **checkpoint, *layout);
+  // A half-written executable (no payload) must not be left behind.
+  Error result = linkExecutable(*object, options.output, *runtimeLibDir,
+                                options.linker);
+  if (!result)
+    result = writePayload(options, **checkpoint, *layout);
+  if (result) {
+    llvm::sys::fs::remove(options.output);
+    llvm::sys::fs::remove(options.output + ".weights");
+  }
+  return result;
 }
