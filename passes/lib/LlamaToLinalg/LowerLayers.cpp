@@ -92,14 +92,16 @@ struct LinearLowering : OpConversionPattern<llama::LinearOp> {
     MLIRContext *ctx = op.getContext();
     auto type = op.getResult().getType();
     auto fm = reductionFastMath(ctx);
-    // (b, s, n, k): out[b, s, n] += x[b, s, k] * w[n, k]
+    // (b, n, s, k): out[b, s, n] += x[b, s, k] * w[n, k]. The weight row n
+    // is the outer loop and the tokens s the inner one, so each row is read
+    // from memory once per call and reused from cache for every token.
     auto map4 = [&](ArrayRef<unsigned> dims) {
       return AffineMap::getMultiDimMapWithTargets(4, dims, ctx);
     };
     Value init = filled(rewriter, loc, type.getShape(), 0.0);
     Value result = generic(
         rewriter, loc, init, {adaptor.getInput(), adaptor.getWeight()},
-        {map4({0, 1, 3}), map4({2, 3})}, map4({0, 1, 2}), 4, {3},
+        {map4({0, 2, 3}), map4({1, 3})}, map4({0, 2, 1}), 4, {3},
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value p = arith::MulFOp::create(b, l, args[0], toF32(b, l, args[1]), fm);
           return arith::AddFOp::create(b, l, args[2], p, fm);
