@@ -16,6 +16,9 @@ DEBIAN_PACKAGES=(
   libsentencepiece-dev                 # -p TEXT: the Llama 1/2 tokenizer in the runtime;
                                        # shared only (protobuf-lite inside), so generated
                                        # executables need libsentencepiece0 at run time
+  libpcre2-dev                         # -p TEXT with Llama 3 (tiktoken BPE): the pre-tokenizer
+                                       # regex needs \p{L} \p{N}; generated executables link
+                                       # -lpcre2-8 (libpcre2-8-0 at run time)
   python3 python3-pip
 )
 missing=()

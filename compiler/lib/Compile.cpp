@@ -23,6 +23,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -119,10 +120,24 @@ Error writeText(llvm::StringRef path, mlir::ModuleOp module) {
   return Error::success();
 }
 
-/// Adds the checkpoint's tokenizer.model, where it is a SentencePiece model
-/// (Llama 1/2), as the payload section "tokenizer.model" that -p reads. A
-/// checkpoint without one is fine, and Llama 3's tokenizer.model, tiktoken's
-/// base64 text ("IQ== 0" lines), is skipped: the runtime cannot read it yet.
+/// Whether `bytes` starts like Meta's tiktoken-format tokenizer.model
+/// (Llama 3): lines of "<base64 token bytes> <rank>".
+bool looksLikeTiktoken(llvm::StringRef bytes) {
+  llvm::StringRef line = bytes.split('\n').first.rtrim('\r');
+  auto [token, rank] = line.split(' ');
+  llvm::StringRef body = token.rtrim('=');
+  return !token.empty() && token.size() % 4 == 0 &&
+         token.size() - body.size() <= 2 && !rank.empty() &&
+         llvm::all_of(rank, llvm::isDigit) &&
+         llvm::all_of(body, [](char c) {
+           return llvm::isAlnum(c) || c == '+' || c == '/';
+         });
+}
+
+/// Adds the checkpoint's tokenizer.model as the payload section -p reads:
+/// "tokenizer.model" for a SentencePiece model (Llama 1/2),
+/// "tokenizer.tiktoken" for Meta's tiktoken format (Llama 3). A checkpoint
+/// without one, or with neither format, compiles without a tokenizer.
 Error addTokenizerSection(PayloadWriter &writer,
                           llvm::StringRef checkpointDir) {
   llvm::SmallString<256> path(checkpointDir);
@@ -136,9 +151,14 @@ Error addTokenizerSection(PayloadWriter &writer,
   llvm::StringRef bytes = (*buffer)->getBuffer();
   // A serialized ModelProto starts with its first piece (field 1,
   // length-delimited): the tag byte 0x0A, never the start of base64 text.
-  if (bytes.empty() || bytes.front() != '\x0a')
+  llvm::StringRef section;
+  if (!bytes.empty() && bytes.front() == '\x0a')
+    section = "tokenizer.model";
+  else if (looksLikeTiktoken(bytes))
+    section = "tokenizer.tiktoken";
+  else
     return Error::success();
-  return writer.addSection("tokenizer.model", bytes.size(),
+  return writer.addSection(section, bytes.size(),
                            [&](llvm::raw_ostream &out) -> Error {
                              out << bytes;
                              return Error::success();

@@ -60,11 +60,13 @@ Error llamac::linkExecutable(llvm::StringRef object, llvm::StringRef output,
     return driver.takeError();
   std::string mainLib = (runtimeLibDir + "/libllamac_rt_main.a").str();
   std::string rtLib = (runtimeLibDir + "/libllamac_rt.a").str();
-  // The runtime's tokenizer (-p TEXT) is SentencePiece. Debian ships it as
-  // a shared library only (protobuf-lite built in, no static archive), so
-  // it is linked dynamically: the executable needs libsentencepiece0.
+  // The runtime's tokenizers (-p TEXT): SentencePiece, which Debian ships
+  // as a shared library only (protobuf-lite built in, no static archive),
+  // and PCRE2 for Llama 3's pre-tokenizer. Both are linked dynamically: the
+  // executable needs libsentencepiece0 and libpcre2-8-0.
   llvm::SmallVector<llvm::StringRef> args = {
-      *driver, "-o", output, object, mainLib, rtLib, "-lsentencepiece", "-lm"};
+      *driver,  "-o",    output, object, mainLib, rtLib, "-lsentencepiece",
+      "-lpcre2-8", "-lm"};
 
   llvm::SmallString<128> log;
   if (std::error_code ec =

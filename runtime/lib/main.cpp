@@ -89,17 +89,29 @@ private:
   bool lineOpen_ = false;
 };
 
-// The payload's tokenizer, checked against the model.
+// The payload's tokenizer, checked against the model: "tokenizer.model" is
+// SentencePiece (Llama 1/2), "tokenizer.tiktoken" Llama 3's byte-level BPE.
 Status loadTokenizer(const Payload &payload, const llamac_model_info &info,
-                     std::unique_ptr<SentencePieceTokenizer> &tokenizer) {
-  const PayloadSection *section = payload.find("tokenizer.model");
-  if (!section)
+                     std::unique_ptr<Tokenizer> &tokenizer) {
+  if (const PayloadSection *section = payload.find("tokenizer.model")) {
+    std::unique_ptr<SentencePieceTokenizer> sp;
+    if (Status s = SentencePieceTokenizer::load(section->mapping.data(),
+                                                section->bytes, sp);
+        !s.ok())
+      return fail("%s: %s", payload.path().c_str(), s.message().c_str());
+    tokenizer = std::move(sp);
+  } else if (const PayloadSection *section =
+                 payload.find("tokenizer.tiktoken")) {
+    std::unique_ptr<TiktokenTokenizer> bpe;
+    if (Status s = TiktokenTokenizer::load(section->mapping.data(),
+                                           section->bytes, bpe);
+        !s.ok())
+      return fail("%s: %s", payload.path().c_str(), s.message().c_str());
+    tokenizer = std::move(bpe);
+  } else {
     return fail("this executable was compiled without a tokenizer; pass token "
                 "ids with --tokens");
-  if (Status s = SentencePieceTokenizer::load(section->mapping.data(),
-                                              section->bytes, tokenizer);
-      !s.ok())
-    return fail("%s: %s", payload.path().c_str(), s.message().c_str());
+  }
   if (tokenizer->vocabSize() != info.vocab_size)
     return fail("tokenizer has %lld pieces but the model's vocabulary is %lld",
                 static_cast<long long>(tokenizer->vocabSize()),
@@ -146,7 +158,7 @@ Status run(int argc, char **argv, const CompiledModel &model,
   RunStats stats;
   Stopwatch loadTime;
   Payload payload;
-  std::unique_ptr<SentencePieceTokenizer> tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;
   if (options.tokens) {
     if (Status s = checkPrompt(info, *options.tokens, options.nPredict,
                                options.ctxSize, prompt, nPredict);

@@ -7,9 +7,11 @@
 // planned offset read through `to_tensor restrict` (not writable), and the
 // contraction is a linalg.generic reducing over k that widens the weight to
 // f32. A param read twice gets a single view. The params are erased.
-// CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
-// CHECK-DAG:   #[[Y:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// The iteration order is (batch, out feature, token, in feature), so that a
+// weight row is reused for every token of the call.
+// CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
+// CHECK-DAG:   #[[Y:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1)>
 // CHECK-LABEL: module attributes {llama.weights_bytes = 320 : i64}
 // CHECK-NOT:   llama.param
 // CHECK-LABEL: func.func @linear

@@ -1,9 +1,10 @@
 //===- Tokenizer.h - text to token ids and back -----------------*- C++ -*-===//
 //
 // -p TEXT is encoded and the generated ids are decoded through a tokenizer
-// held in the payload (section "tokenizer.model"). The interface knows no
-// tokenizer library and throws nothing: SentencePiece (Llama 1/2) is one
-// implementation, kept behind a pimpl so that only its .cpp sees the library.
+// held in the payload (section "tokenizer.model": SentencePiece, Llama 1/2;
+// or "tokenizer.tiktoken": byte-level BPE, Llama 3). The interface knows no
+// tokenizer library and throws nothing: each implementation is kept behind a
+// pimpl so that only its .cpp sees its library (SentencePiece, PCRE2).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_TOKENIZER_H
@@ -95,6 +96,36 @@ public:
 private:
   struct Impl;
   explicit SentencePieceTokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Byte-level BPE (Llama 3) over the bytes of a tiktoken-format
+// tokenizer.model (payload section "tokenizer.tiktoken"): lines
+// `<base64 token bytes> <rank>`, the rank being the id, then Llama 3's 256
+// special tokens (<|begin_of_text|> = BOS, ... <|eot_id|>), recognised in
+// the text to encode. Pre-tokenized with Llama 3's regex (PCRE2).
+class TiktokenTokenizer final : public Tokenizer {
+public:
+  // Parses `bytes` bytes at `data`; a broken file is an error, not a crash.
+  static Status load(const uint8_t *data, size_t bytes,
+                     std::unique_ptr<TiktokenTokenizer> &out);
+  ~TiktokenTokenizer() override;
+
+  int64_t vocabSize() const override;
+  // Text that is not valid UTF-8 is an error.
+  Status encode(std::string_view text, bool addBos,
+                std::vector<int32_t> &ids) const override;
+  // Bytes that are not UTF-8 (a character split over tokens) decode as
+  // U+FFFD.
+  Status decode(const std::vector<int32_t> &ids,
+                std::string &text) const override;
+  // The token's raw bytes (tiktoken's spelling, not GPT-2's "Ġ" one), or a
+  // special token's name.
+  std::string tokenToPiece(int32_t id) const override;
+
+private:
+  struct Impl;
+  explicit TiktokenTokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
