@@ -36,6 +36,31 @@ Value positionOf(OpBuilder &b, Location loc, Value positions, Value batchIdx) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), p);
 }
 
+/// Where sequence `bIdx` lies in a [batch, seq, features] activation.
+struct SequenceSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+SequenceSlice sequenceSlice(OpBuilder &b, Value bIdx, int64_t seq,
+                            int64_t features) {
+  return {{bIdx, b.getIndexAttr(0), b.getIndexAttr(0)},
+          {b.getIndexAttr(1), b.getIndexAttr(seq), b.getIndexAttr(features)},
+          SmallVector<OpFoldResult>(3, b.getIndexAttr(1))};
+}
+
+/// Sequence `bIdx` of [batch, seq, heads * head_dim], as [seq, heads,
+/// head_dim].
+Value headsOfSequence(OpBuilder &b, Location loc, Value activation, Value bIdx,
+                      int64_t seq, int64_t heads, int64_t headDim) {
+  Type f32 = b.getF32Type();
+  SequenceSlice slice = sequenceSlice(b, bIdx, seq, heads * headDim);
+  Value row = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({seq, heads * headDim}, f32), activation,
+      slice.offsets, slice.sizes, slice.strides);
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({seq, heads, headDim}, f32), row,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
 /// Writes this step's k and v of every sequence into the cache.
 Value updateCache(OpBuilder &b, Location loc, const AttentionShape &sh,
                   Value cache, Value k, Value v, Value positions) {
@@ -48,22 +73,9 @@ Value updateCache(OpBuilder &b, Location loc, const AttentionShape &sh,
         Value current = iterArgs[0];
         Value sources[] = {k, v};
         for (int64_t kind = 0; kind < 2; ++kind) {
-          Value src = sources[kind];
           // src[b] : [seq, kv_heads * head_dim] -> [kv_heads, seq, head_dim]
-          auto rowType = RankedTensorType::get(
-              {sh.seq, sh.kvHeads * sh.headDim}, nb.getF32Type());
-          SmallVector<OpFoldResult> offsets = {bIdx, nb.getIndexAttr(0),
-                                               nb.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {
-              nb.getIndexAttr(1), nb.getIndexAttr(sh.seq),
-              nb.getIndexAttr(sh.kvHeads * sh.headDim)};
-          SmallVector<OpFoldResult> strides(3, nb.getIndexAttr(1));
-          Value row = tensor::ExtractSliceOp::create(nb, l, rowType, src,
-                                                     offsets, sizes, strides);
-          auto headsType = RankedTensorType::get(
-              {sh.seq, sh.kvHeads, sh.headDim}, nb.getF32Type());
-          Value heads = tensor::ExpandShapeOp::create(
-              nb, l, headsType, row, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+          Value heads = headsOfSequence(nb, l, sources[kind], bIdx, sh.seq,
+                                        sh.kvHeads, sh.headDim);
           Value init = empty(nb, l, {sh.kvHeads, sh.seq, sh.headDim},
                              nb.getF32Type());
           Value transposed =
@@ -112,17 +124,7 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
   Value keys = cacheSlice(0), values = cacheSlice(1);
 
   // q[b] : [seq, heads * head_dim] -> [seq, heads, head_dim]
-  auto rowType = RankedTensorType::get({sh.seq, sh.heads * sh.headDim}, f32);
-  SmallVector<OpFoldResult> qOffsets = {bIdx, b.getIndexAttr(0),
-                                        b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> qSizes = {b.getIndexAttr(1), b.getIndexAttr(sh.seq),
-                                      b.getIndexAttr(sh.heads * sh.headDim)};
-  SmallVector<OpFoldResult> unit3(3, b.getIndexAttr(1));
-  Value qRow = tensor::ExtractSliceOp::create(b, loc, rowType, q, qOffsets,
-                                              qSizes, unit3);
-  Value qHeads = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({sh.seq, sh.heads, sh.headDim}, f32), qRow,
-      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  Value qHeads = headsOfSequence(b, loc, q, bIdx, sh.seq, sh.heads, sh.headDim);
 
   int64_t group = sh.heads / sh.kvHeads;
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -199,7 +201,8 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
         return arith::DivFOp::create(nb, l, args[0], args[1]);
       });
   return tensor::CollapseShapeOp::create(
-      b, loc, rowType, normalized, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+      b, loc, RankedTensorType::get({sh.seq, sh.heads * sh.headDim}, f32),
+      normalized, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
 }
 
 struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
@@ -224,14 +227,11 @@ struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
         [&](OpBuilder &b, Location l, Value bIdx, ValueRange iterArgs) {
           Value rows = attendOne(b, l, sh, cache, adaptor.getQ(),
                                  adaptor.getPositions(), bIdx);
-          SmallVector<OpFoldResult> offsets = {bIdx, b.getIndexAttr(0),
-                                               b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {
-              b.getIndexAttr(1), b.getIndexAttr(sh.seq),
-              b.getIndexAttr(sh.heads * sh.headDim)};
-          SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+          SequenceSlice slice =
+              sequenceSlice(b, bIdx, sh.seq, sh.heads * sh.headDim);
           Value updated = tensor::InsertSliceOp::create(
-              b, l, rows, iterArgs[0], offsets, sizes, strides);
+              b, l, rows, iterArgs[0], slice.offsets, slice.sizes,
+              slice.strides);
           scf::YieldOp::create(b, l, updated);
         });
     rewriter.replaceOp(op, {loop.getResult(0), cache});
