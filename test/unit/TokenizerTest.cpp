@@ -6,34 +6,22 @@
 // need ../shared skip, saying so, where it is absent.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/runtime/Tokenizer.h"
+#include "TokenizerTestSupport.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using namespace llamac::rt;
+using namespace llamac::test;
 
 namespace {
 
-const std::string kTestData =
-    std::string(LLAMAC_SOURCE_DIR) + "/../shared/testdata/tokenizers";
+const std::string kTestData = tokenizerDataDir();
 const std::string kLlama2Model = kTestData + "/llama2/tokenizer.model";
 const std::string kVectors = kTestData + "/vectors/ggml-vocab-llama-spm.gguf";
-
-bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
-}
 
 // The Llama 2 tokenizer, loaded once; null where ../shared is absent.
 const SentencePieceTokenizer *llama2() {
@@ -54,73 +42,6 @@ const SentencePieceTokenizer *llama2() {
   const SentencePieceTokenizer *tok = llama2();                                \
   if (!tok)                                                                    \
     GTEST_SKIP() << kLlama2Model << " is absent (../shared/testdata)";
-
-std::vector<int32_t> encode(const Tokenizer &t, const std::string &text,
-                            bool addBos = false) {
-  std::vector<int32_t> ids;
-  Status s = t.encode(text, addBos, ids);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return ids;
-}
-
-std::string decode(const Tokenizer &t, const std::vector<int32_t> &ids) {
-  std::string text;
-  Status s = t.decode(ids, text);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return text;
-}
-
-// llama.cpp's test-tokenizer-0 format: the .inp cases are separated by
-// "\n__ggml_vocab_test__\n" (the file ends with one), the .out has one line
-// of ids per case.
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
-bool readVectors(std::vector<Case> &cases, std::string &error) {
-  std::string inp, out;
-  if (!readFile(kVectors + ".inp", inp) || !readFile(kVectors + ".out", out)) {
-    error = kVectors + ".inp/.out are absent (../shared/testdata)";
-    return false;
-  }
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < inp.size();) {
-    size_t next = inp.find(sep, pos);
-    if (next == std::string::npos) {
-      texts.push_back(inp.substr(pos));
-      break;
-    }
-    texts.push_back(inp.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::istringstream lines(out);
-  std::vector<std::vector<int32_t>> idLines;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::vector<int32_t> ids;
-    for (int32_t id; words >> id;)
-      ids.push_back(id);
-    idLines.push_back(ids);
-  }
-  if (texts.size() != idLines.size()) {
-    error = "the .inp and .out files have different numbers of cases";
-    return false;
-  }
-  for (size_t i = 0; i < texts.size(); ++i)
-    cases.push_back({texts[i], idLines[i]});
-  return true;
-}
-
-std::string printable(const std::string &text) {
-  std::string out;
-  for (char c : text)
-    out += c == '\n'   ? std::string("\\n")
-           : c == '\t' ? "\\t"
-                       : std::string(1, c);
-  return "'" + out + "'";
-}
 
 // A minimal GGUF reader, enough to get tokenizer.ggml.tokens out of the
 // vocab-only file llama.cpp's vectors were made with.
@@ -239,13 +160,13 @@ TEST(TokenizerTest, VectorsUseTheSameVocabulary) {
 // exactly the expected ids.
 TEST(TokenizerTest, LlamaCppVectors) {
   REQUIRE_LLAMA2(tok);
-  std::vector<Case> cases;
+  std::vector<VectorCase> cases;
   std::string error;
-  if (!readVectors(cases, error))
+  if (!readVectors(kVectors, cases, error))
     GTEST_SKIP() << error;
   ASSERT_EQ(cases.size(), 46u);
   int passed = 0;
-  for (const Case &c : cases) {
+  for (const VectorCase &c : cases) {
     std::vector<int32_t> ids = encode(*tok, c.text);
     EXPECT_EQ(ids, c.ids) << "text " << printable(c.text);
     passed += ids == c.ids;
@@ -369,15 +290,15 @@ std::vector<std::string> stream(const Tokenizer &t,
 // prompt.
 TEST(TokenizerTest, StreamedEqualsWholeDecode) {
   REQUIRE_LLAMA2(tok);
-  std::vector<Case> cases;
+  std::vector<VectorCase> cases;
   std::string error;
-  if (!readVectors(cases, error))
+  if (!readVectors(kVectors, cases, error))
     GTEST_SKIP() << error;
   const std::vector<int32_t> prompts[] = {
       {1}, encode(*tok, "Once upon a time", true),
       encode(*tok, "ends in an emoji \xF0\x9F\x98\x81", true)};
   for (const std::vector<int32_t> &prompt : prompts)
-    for (const Case &c : cases) {
+    for (const VectorCase &c : cases) {
       std::vector<int32_t> all = prompt;
       all.insert(all.end(), c.ids.begin(), c.ids.end());
       const std::string before = decode(*tok, prompt);

@@ -7,33 +7,21 @@
 // ../shared skip, saying so, where it is absent.
 //
 //===----------------------------------------------------------------------===//
-#include "llamac/runtime/Tokenizer.h"
+#include "TokenizerTestSupport.h"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using namespace llamac::rt;
+using namespace llamac::test;
 
 namespace {
 
-const std::string kTestData =
-    std::string(LLAMAC_SOURCE_DIR) + "/../shared/testdata/tokenizers";
+const std::string kTestData = tokenizerDataDir();
 const std::string kLlama3Model = kTestData + "/llama3/tokenizer.model";
 const std::string kVectors = kTestData + "/vectors/ggml-vocab-llama-bpe.gguf";
-
-bool readFile(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
-}
 
 Status loadFrom(const std::string &bytes,
                 std::unique_ptr<TiktokenTokenizer> &out) {
@@ -60,74 +48,6 @@ const TiktokenTokenizer *llama3() {
   if (!tok)                                                                    \
     GTEST_SKIP() << kLlama3Model << " is absent (../shared/testdata)";
 
-std::vector<int32_t> encode(const Tokenizer &t, const std::string &text,
-                            bool addBos = false) {
-  std::vector<int32_t> ids;
-  Status s = t.encode(text, addBos, ids);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return ids;
-}
-
-std::string decode(const Tokenizer &t, const std::vector<int32_t> &ids) {
-  std::string text;
-  Status s = t.decode(ids, text);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return text;
-}
-
-// llama.cpp's test-tokenizer-0 format: the .inp cases are separated by
-// "\n__ggml_vocab_test__\n" (the file ends with one), the .out has one line
-// of ids per case.
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
-bool readVectors(std::vector<Case> &cases, std::string &error) {
-  std::string inp, out;
-  if (!readFile(kVectors + ".inp", inp) || !readFile(kVectors + ".out", out)) {
-    error = kVectors + ".inp/.out are absent (../shared/testdata)";
-    return false;
-  }
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < inp.size();) {
-    size_t next = inp.find(sep, pos);
-    if (next == std::string::npos) {
-      texts.push_back(inp.substr(pos));
-      break;
-    }
-    texts.push_back(inp.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::istringstream lines(out);
-  std::vector<std::vector<int32_t>> idLines;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::vector<int32_t> ids;
-    for (int32_t id; words >> id;)
-      ids.push_back(id);
-    idLines.push_back(ids);
-  }
-  if (texts.size() != idLines.size()) {
-    error = "the .inp and .out files have different numbers of cases";
-    return false;
-  }
-  for (size_t i = 0; i < texts.size(); ++i)
-    cases.push_back({texts[i], idLines[i]});
-  return true;
-}
-
-std::string printable(const std::string &text) {
-  std::string out;
-  for (char c : text)
-    out += c == '\n'   ? std::string("\\n")
-           : c == '\t' ? "\\t"
-           : c == '\r' ? "\\r"
-                       : std::string(1, c);
-  return "'" + out + "'";
-}
-
 TEST(TokenizerTiktokenTest, Llama3Vocabulary) {
   REQUIRE_LLAMA3(tok);
   EXPECT_EQ(tok->vocabSize(), 128256);
@@ -149,13 +69,13 @@ TEST(TokenizerTiktokenTest, Llama3Vocabulary) {
 
 TEST(TokenizerTiktokenTest, LlamaCppVectors) {
   REQUIRE_LLAMA3(tok);
-  std::vector<Case> cases;
+  std::vector<VectorCase> cases;
   std::string error;
-  if (!readVectors(cases, error))
+  if (!readVectors(kVectors, cases, error))
     GTEST_SKIP() << error;
   ASSERT_FALSE(cases.empty());
   size_t passed = 0;
-  for (const Case &c : cases) {
+  for (const VectorCase &c : cases) {
     std::vector<int32_t> ids = encode(*tok, c.text);
     EXPECT_EQ(ids, c.ids) << "text " << printable(c.text);
     passed += ids == c.ids;
@@ -221,10 +141,10 @@ TEST(TokenizerTiktokenTest, RoundTrip) {
     EXPECT_EQ(decode(*tok, encode(*tok, text)), text) << printable(text);
   }
   // Every vector's text too.
-  std::vector<Case> cases;
+  std::vector<VectorCase> cases;
   std::string error;
-  if (readVectors(cases, error))
-    for (const Case &c : cases)
+  if (readVectors(kVectors, cases, error))
+    for (const VectorCase &c : cases)
       EXPECT_EQ(decode(*tok, encode(*tok, c.text)), c.text)
           << printable(c.text);
 }
@@ -258,11 +178,11 @@ TEST(TokenizerTiktokenTest, DecodeRejectsIdsOutOfRange) {
 
 TEST(TokenizerTiktokenTest, StreamedEqualsWholeDecode) {
   REQUIRE_LLAMA3(tok);
-  std::vector<Case> cases;
+  std::vector<VectorCase> cases;
   std::string error;
-  if (!readVectors(cases, error))
+  if (!readVectors(kVectors, cases, error))
     GTEST_SKIP() << error;
-  for (const Case &c : cases) {
+  for (const VectorCase &c : cases) {
     if (c.ids.empty())
       continue;
     StreamDecoder stream(*tok, {128000});
