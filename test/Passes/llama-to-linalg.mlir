@@ -234,3 +234,12 @@ func.func @cache_not_an_argument(%q: tensor<1x1x8xf32>, %k: tensor<1x1x4xf32>, %
   // expected-error @below {{'func.return' op returns a KV cache that is not an update of one of the function's arguments}}
   return %r, %c : tensor<1x1x8xf32>, tensor<1x2x1x1x8x4xf32>
 }
+
+// -----
+
+// Activations of another type than f32 are refused by name.
+func.func @bf16_activations(%x: tensor<1x1x4xbf16>, %y: tensor<1x1x4xbf16>) -> tensor<1x1x4xbf16> {
+  // expected-error @below {{'llama.add' op result #0 is 'tensor<1x1x4xbf16>'; llama-to-linalg lowers f32 activations and KV caches only}}
+  %r = llama.add %x, %y : tensor<1x1x4xbf16>
+  return %r : tensor<1x1x4xbf16>
+}

@@ -187,10 +187,34 @@ LogicalResult passCachesInPlace(func::FuncOp func) {
   return success();
 }
 
+/// The lowerings compute in f32 and produce f32 tensors; other activation
+/// or cache types get a clear error here rather than a failed conversion.
+LogicalResult checkComputeTypes(ModuleOp module) {
+  WalkResult result = module.walk([](Operation *op) {
+    if (!isa<llama::LlamaDialect>(op->getDialect()) ||
+        isa<llama::ParamOp, llama::WeightOp>(op))
+      return WalkResult::advance();
+    for (OpResult value : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (type && !type.getElementType().isF32()) {
+        op->emitOpError() << "result #" << value.getResultNumber() << " is "
+                          << type
+                          << "; llama-to-linalg lowers f32 activations and "
+                             "KV caches only";
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 struct LlamaToLinalgPass
     : llamac::impl::LlamaToLinalgBase<LlamaToLinalgPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (failed(checkComputeTypes(module)))
+      return signalPassFailure();
     auto bytesAttr = module->getAttrOfType<IntegerAttr>("llama.weights_bytes");
     int64_t blobBytes = bytesAttr ? bytesAttr.getInt() : 0;
     for (auto func : module.getOps<func::FuncOp>()) {
