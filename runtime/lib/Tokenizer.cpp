@@ -1,7 +1,7 @@
 //===- Tokenizer.cpp - the interface and streamed decoding ------*- C++ -*-===//
 //
-// Nothing here knows SentencePiece: StreamDecoder works through decode() of
-// any Tokenizer (TokenizerSentencePiece.cpp has the one implementation).
+// Nothing here knows a tokenizer library: StreamDecoder works through
+// decode() of any Tokenizer, loadTokenizer picks one by its section.
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/runtime/Tokenizer.h"
@@ -11,6 +11,26 @@
 namespace llamac::rt {
 
 Tokenizer::~Tokenizer() = default;
+
+Status loadTokenizer(std::string_view section, const uint8_t *data,
+                     size_t bytes, std::unique_ptr<Tokenizer> &out) {
+  Status status = Status::success();
+  if (section == "tokenizer.model") {
+    std::unique_ptr<SentencePieceTokenizer> sp;
+    status = SentencePieceTokenizer::load(data, bytes, sp);
+    out = std::move(sp);
+  } else if (section == "tokenizer.bpe" || section == "tokenizer.tiktoken") {
+    std::unique_ptr<BytePairTokenizer> bpe;
+    status = section == "tokenizer.bpe"
+                 ? BytePairTokenizer::loadHuggingFace(data, bytes, bpe)
+                 : BytePairTokenizer::loadTiktoken(data, bytes, bpe);
+    out = std::move(bpe);
+  } else {
+    return fail("no tokenizer is stored as section '%.*s'",
+                static_cast<int>(section.size()), section.data());
+  }
+  return status;
+}
 
 namespace {
 

@@ -89,29 +89,24 @@ private:
   bool lineOpen_ = false;
 };
 
-// The payload's tokenizer, checked against the model: "tokenizer.model" is
-// SentencePiece (Llama 1/2), "tokenizer.tiktoken" Llama 3's byte-level BPE.
+// The payload's tokenizer (the first of kTokenizerSections it holds),
+// checked against the model.
 Status loadTokenizer(const Payload &payload, const llamac_model_info &info,
                      std::unique_ptr<Tokenizer> &tokenizer) {
-  if (const PayloadSection *section = payload.find("tokenizer.model")) {
-    std::unique_ptr<SentencePieceTokenizer> sp;
-    if (Status s = SentencePieceTokenizer::load(section->mapping.data(),
-                                                section->bytes, sp);
-        !s.ok())
-      return fail("%s: %s", payload.path().c_str(), s.message().c_str());
-    tokenizer = std::move(sp);
-  } else if (const PayloadSection *section =
-                 payload.find("tokenizer.tiktoken")) {
-    std::unique_ptr<TiktokenTokenizer> bpe;
-    if (Status s = TiktokenTokenizer::load(section->mapping.data(),
-                                           section->bytes, bpe);
-        !s.ok())
-      return fail("%s: %s", payload.path().c_str(), s.message().c_str());
-    tokenizer = std::move(bpe);
-  } else {
+  const PayloadSection *section = nullptr;
+  const char *name = nullptr;
+  for (const char *candidate : kTokenizerSections)
+    if ((section = payload.find(candidate))) {
+      name = candidate;
+      break;
+    }
+  if (!section)
     return fail("this executable was compiled without a tokenizer; pass token "
                 "ids with --tokens");
-  }
+  if (Status s = loadTokenizer(name, section->mapping.data(), section->bytes,
+                               tokenizer);
+      !s.ok())
+    return fail("%s: %s", payload.path().c_str(), s.message().c_str());
   if (tokenizer->vocabSize() != info.vocab_size)
     return fail("tokenizer has %lld pieces but the model's vocabulary is %lld",
                 static_cast<long long>(tokenizer->vocabSize()),

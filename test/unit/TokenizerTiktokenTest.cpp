@@ -1,6 +1,6 @@
 //===- TokenizerTiktokenTest.cpp - the Llama 3 BPE tokenizer ----*- C++ -*-===//
 //
-// TiktokenTokenizer against llama.cpp's published vectors for Llama 3
+// BytePairTokenizer against llama.cpp's published vectors for Llama 3
 // (llama-bpe, made with Hugging Face's tokenizer; ../shared/testdata, see its
 // README), with Meta's Llama 3 tokenizer.model: encoding, special tokens in
 // the text, round trips through decode, streamed decoding. Tests that need
@@ -24,15 +24,15 @@ const std::string kLlama3Model = kTestData + "/llama3/tokenizer.model";
 const std::string kVectors = kTestData + "/vectors/ggml-vocab-llama-bpe.gguf";
 
 Status loadFrom(const std::string &bytes,
-                std::unique_ptr<TiktokenTokenizer> &out) {
-  return TiktokenTokenizer::load(
+                std::unique_ptr<BytePairTokenizer> &out) {
+  return BytePairTokenizer::loadTiktoken(
       reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), out);
 }
 
 // The Llama 3 tokenizer, loaded once; null where ../shared is absent.
-const TiktokenTokenizer *llama3() {
-  static std::unique_ptr<TiktokenTokenizer> tokenizer = [] {
-    std::unique_ptr<TiktokenTokenizer> t;
+const BytePairTokenizer *llama3() {
+  static std::unique_ptr<BytePairTokenizer> tokenizer = [] {
+    std::unique_ptr<BytePairTokenizer> t;
     std::string bytes;
     if (!readFile(kLlama3Model, bytes))
       return t;
@@ -44,7 +44,7 @@ const TiktokenTokenizer *llama3() {
 }
 
 #define REQUIRE_LLAMA3(tok)                                                    \
-  const TiktokenTokenizer *tok = llama3();                                     \
+  const BytePairTokenizer *tok = llama3();                                     \
   if (!tok)                                                                    \
     GTEST_SKIP() << kLlama3Model << " is absent (../shared/testdata)";
 
@@ -195,7 +195,7 @@ TEST(TokenizerTiktokenTest, StreamedEqualsWholeDecode) {
 }
 
 TEST(TokenizerTiktokenTest, LoadRejectsWhatIsNoModel) {
-  std::unique_ptr<TiktokenTokenizer> t;
+  std::unique_ptr<BytePairTokenizer> t;
   auto rejects = [&](const std::string &bytes, const char *why) {
     Status s = loadFrom(bytes, t);
     EXPECT_FALSE(s.ok()) << why;

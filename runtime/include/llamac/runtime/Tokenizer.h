@@ -2,8 +2,8 @@
 //
 // -p TEXT is encoded and the generated ids are decoded through a tokenizer
 // held in the payload (section "tokenizer.model": SentencePiece, Llama 1/2;
-// or "tokenizer.tiktoken": byte-level BPE, Llama 3). The interface knows no
-// tokenizer library and throws nothing: each implementation is kept behind a
+// "tokenizer.bpe" or "tokenizer.tiktoken": byte-level BPE, Llama 3). The
+// interface knows no tokenizer library and throws nothing: each implementation is kept behind a
 // pimpl so that only its .cpp sees its library (SentencePiece, PCRE2).
 //
 //===----------------------------------------------------------------------===//
@@ -99,17 +99,26 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// Byte-level BPE (Llama 3) over the bytes of a tiktoken-format
-// tokenizer.model (payload section "tokenizer.tiktoken"): lines
-// `<base64 token bytes> <rank>`, the rank being the id, then Llama 3's 256
-// special tokens (<|begin_of_text|> = BOS, ... <|eot_id|>), recognised in
-// the text to encode. Pre-tokenized with Llama 3's regex (PCRE2).
-class TiktokenTokenizer final : public Tokenizer {
+struct BytePairVocabulary;
+
+// Byte-level BPE (Llama 3 family): added tokens (<|eot_id|>) are found in
+// the text first, the rest is cut by a pre-tokenizer regex (PCRE2) and each
+// piece's bytes merge pairwise, the pair of lowest rank first. Two formats
+// load into it:
+//  - Meta's tiktoken-format tokenizer.model (payload section
+//    "tokenizer.tiktoken"): lines `<base64 token bytes> <rank>`, the rank
+//    being the id; Llama 3's 256 special tokens and regex are implied.
+//  - a Hugging Face tokenizer.json with a byte-level BPE model, as the
+//    compiler renders it (section "tokenizer.bpe", format in
+//    TokenizerHuggingFace.cpp): vocabulary, merges, added tokens, regex.
+class BytePairTokenizer final : public Tokenizer {
 public:
-  // Parses `bytes` bytes at `data`; a broken file is an error, not a crash.
-  static Status load(const uint8_t *data, size_t bytes,
-                     std::unique_ptr<TiktokenTokenizer> &out);
-  ~TiktokenTokenizer() override;
+  // Parse `bytes` bytes at `data`; a broken file is an error, not a crash.
+  static Status loadTiktoken(const uint8_t *data, size_t bytes,
+                             std::unique_ptr<BytePairTokenizer> &out);
+  static Status loadHuggingFace(const uint8_t *data, size_t bytes,
+                                std::unique_ptr<BytePairTokenizer> &out);
+  ~BytePairTokenizer() override;
 
   int64_t vocabSize() const override;
   // Text that is not valid UTF-8 is an error.
@@ -119,15 +128,28 @@ public:
   // U+FFFD.
   Status decode(const std::vector<int32_t> &ids,
                 std::string &text) const override;
-  // The token's raw bytes (tiktoken's spelling, not GPT-2's "Ġ" one), or a
-  // special token's name.
+  // The token's raw bytes (not GPT-2's "Ġ" spelling), or an added token's
+  // text.
   std::string tokenToPiece(int32_t id) const override;
 
-private:
   struct Impl;
-  explicit TiktokenTokenizer(std::unique_ptr<Impl> impl);
+
+private:
+  friend Status makeBytePairTokenizer(BytePairVocabulary, const char *,
+                                      std::unique_ptr<BytePairTokenizer> &);
+  explicit BytePairTokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The payload sections that hold a tokenizer, in the order the runtime
+// looks for them.
+inline constexpr const char *kTokenizerSections[] = {
+    "tokenizer.model", "tokenizer.bpe", "tokenizer.tiktoken"};
+
+// Loads the tokenizer of payload section `section` (one of
+// kTokenizerSections) from its bytes.
+Status loadTokenizer(std::string_view section, const uint8_t *data,
+                     size_t bytes, std::unique_ptr<Tokenizer> &out);
 
 } // namespace llamac::rt
 
