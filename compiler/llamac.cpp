@@ -3,18 +3,28 @@
 //   llamac import DIR -o model.mlir   Hugging Face checkpoint -> llama dialect
 //   llamac compile DIR --target host -o EXE
 //                                     checkpoint -> standalone executable
+//   llamac tokenize DIR -p TEXT       the ids the executable would see (as
+//                                     llama.cpp's llama-tokenize)
 //
 // Every failure ends in one line "llamac: error: ..." and exit status 1.
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/compiler/Compile.h"
+#include "llamac/compiler/TokenizerSection.h"
+#include "llamac/frontend/HFConfig.h"
+#include "llamac/frontend/Json.h"
 #include "llamac/frontend/Importer.h"
 
 #include "llama/LlamaDialect.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llamac/runtime/Tokenizer.h"
+
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -111,6 +121,38 @@ cl::opt<std::string> compileCpu(
     "cpu", cl::desc("Host CPU to generate code for (default: native)"),
     cl::init("native"), cl::sub(compileCommand), cl::cat(llamacCategory));
 
+cl::SubCommand tokenizeCommand(
+    "tokenize", "Print the token ids of a text under a checkpoint's "
+                "tokenizer, as the compiled executable encodes -p");
+cl::opt<std::string> tokenizeDir(cl::Positional, cl::Required,
+                                 cl::desc("<checkpoint dir>"),
+                                 cl::sub(tokenizeCommand));
+cl::opt<std::string> tokenizePrompt("p", cl::desc("The text to tokenize"),
+                                    cl::value_desc("text"),
+                                    cl::sub(tokenizeCommand),
+                                    cl::cat(llamacCategory));
+cl::alias tokenizePromptLong("prompt", cl::aliasopt(tokenizePrompt));
+cl::opt<std::string> tokenizeFile("f",
+                                  cl::desc("Read the text from a file"),
+                                  cl::value_desc("file"),
+                                  cl::sub(tokenizeCommand),
+                                  cl::cat(llamacCategory));
+cl::alias tokenizeFileLong("file", cl::aliasopt(tokenizeFile));
+cl::opt<bool> tokenizeIds("ids",
+                          cl::desc("Print only the ids, as [1, 2, 3]"),
+                          cl::sub(tokenizeCommand), cl::cat(llamacCategory));
+cl::opt<bool> tokenizeNoBos("no-bos", cl::desc("Do not put BOS first"),
+                            cl::sub(tokenizeCommand),
+                            cl::cat(llamacCategory));
+cl::opt<std::string> tokenizeTextsJson(
+    "texts-json",
+    cl::desc("Tokenize each string of a JSON list in FILE; print a JSON list "
+             "of id lists (for tests)"),
+    cl::value_desc("file"), cl::sub(tokenizeCommand), cl::cat(llamacCategory));
+cl::opt<std::string> tokenizeDecode(
+    "decode", cl::desc("Print the text of comma-separated ids instead"),
+    cl::value_desc("ids"), cl::sub(tokenizeCommand), cl::cat(llamacCategory));
+
 int fail(Error error) {
   std::string message = toString(std::move(error));
   WithColor::error(errs(), "llamac") << message << "\n";
@@ -156,6 +198,107 @@ int runCompile(const char *argv0) {
     return fail(std::move(e));
   return 0;
 }
+Error tokenizeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+int runTokenize() {
+  int sources = (tokenizePrompt.getNumOccurrences() > 0) +
+                (tokenizeFile.getNumOccurrences() > 0) +
+                (tokenizeTextsJson.getNumOccurrences() > 0) +
+                (tokenizeDecode.getNumOccurrences() > 0);
+  if (sources != 1)
+    return fail(tokenizeError("tokenize takes one of -p TEXT, -f FILE, "
+                              "--texts-json FILE and --decode IDS"));
+  auto section = llamac::readTokenizerSection(tokenizeDir);
+  if (!section)
+    return fail(section.takeError());
+  if (!*section)
+    return fail(tokenizeError(tokenizeDir + ": the checkpoint has no "
+                                            "tokenizer.model or "
+                                            "tokenizer.json"));
+  auto tokenizer = llamac::loadTokenizerSection(**section);
+  if (!tokenizer)
+    return fail(tokenizer.takeError());
+  llamac::rt::Tokenizer &tok = **tokenizer;
+  // BOS as the executable puts it first: config.json's, where there is one.
+  if (sys::fs::exists(tokenizeDir + "/config.json")) {
+    auto config = llamac::readLlamaConfig(tokenizeDir);
+    if (!config)
+      return fail(config.takeError());
+    tok.setBosId(static_cast<int32_t>(config->bosTokenId));
+  }
+
+  if (tokenizeDecode.getNumOccurrences()) {
+    std::vector<int32_t> ids;
+    SmallVector<StringRef> fields;
+    StringRef(tokenizeDecode).split(fields, ',');
+    for (StringRef field : fields) {
+      int32_t id = 0;
+      if (field.trim().getAsInteger(10, id))
+        return fail(tokenizeError("--decode: '" + field + "' is not a token id"));
+      ids.push_back(id);
+    }
+    std::string text;
+    if (llamac::rt::Status s = tok.decode(ids, text); !s.ok())
+      return fail(tokenizeError(s.message()));
+    outs() << text;
+    return 0;
+  }
+
+  if (tokenizeTextsJson.getNumOccurrences()) {
+    auto texts = llamac::readJsonFile(tokenizeTextsJson, "the texts");
+    if (!texts)
+      return fail(texts.takeError());
+    if (!texts->is_array())
+      return fail(tokenizeError(tokenizeTextsJson +
+                                ": not a JSON list of strings"));
+    outs() << "[";
+    for (size_t i = 0; i < texts->size(); ++i) {
+      if (!(*texts)[i].is_string())
+        return fail(tokenizeError(tokenizeTextsJson + ": item " + Twine(i) +
+                                  " is not a string"));
+      std::vector<int32_t> ids;
+      if (llamac::rt::Status s = tok.encode(
+              (*texts)[i].get_ref<const std::string &>(), !tokenizeNoBos, ids);
+          !s.ok())
+        return fail(tokenizeError("item " + Twine(i) + ": " + s.message()));
+      outs() << (i ? ", [" : "[");
+      for (size_t j = 0; j < ids.size(); ++j)
+        outs() << (j ? ", " : "") << ids[j];
+      outs() << "]";
+    }
+    outs() << "]\n";
+    return 0;
+  }
+
+  std::string text = tokenizePrompt;
+  if (tokenizeFile.getNumOccurrences()) {
+    auto buffer = MemoryBuffer::getFile(tokenizeFile, /*IsText=*/false,
+                                        /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return fail(tokenizeError(tokenizeFile + ": " +
+                                buffer.getError().message()));
+    text = (*buffer)->getBuffer().str();
+  }
+  std::vector<int32_t> ids;
+  if (llamac::rt::Status s = tok.encode(text, !tokenizeNoBos, ids); !s.ok())
+    return fail(tokenizeError(s.message()));
+  if (tokenizeIds) {
+    outs() << "[";
+    for (size_t i = 0; i < ids.size(); ++i)
+      outs() << (i ? ", " : "") << ids[i];
+    outs() << "]\n";
+    return 0;
+  }
+  for (int32_t id : ids) {
+    std::string piece;
+    raw_string_ostream quoted(piece);
+    printEscapedString(tok.tokenToPiece(id), quoted);
+    outs() << format("%6d -> '", id) << piece << "'\n";
+  }
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -186,8 +329,11 @@ int main(int argc, char **argv) {
     return runImport();
   if (compileCommand)
     return runCompile(argv[0]);
+  if (tokenizeCommand)
+    return runTokenize();
   WithColor::error(errs(), "llamac")
       << "no command given; try 'llamac compile DIR -o EXE', "
-         "'llamac import DIR -o model.mlir' or 'llamac --help'\n";
+         "'llamac import DIR -o model.mlir', 'llamac tokenize DIR -p TEXT' or "
+         "'llamac --help'\n";
   return 1;
 }

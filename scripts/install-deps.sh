@@ -30,9 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The test-checkpoint generator (test/tools/make_checkpoint.py).
+# The test-checkpoint generator (test/tools/make_checkpoint.py), and Hugging
+# Face's tokenizers, the reference for tokenizer.json
+# (test/tools/make_hf_tokenizer.py).
 PYTHON="${PYTHON:-$(command -v python3)}"
-if ! "$PYTHON" -c "import numpy, safetensors, ml_dtypes" 2>/dev/null; then
-  $SUDO "$PYTHON" -m pip install -q --disable-pip-version-check numpy safetensors ml_dtypes ||
-    $SUDO "$PYTHON" -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors ml_dtypes
+if ! "$PYTHON" -c "import numpy, safetensors, ml_dtypes, tokenizers" 2>/dev/null; then
+  $SUDO "$PYTHON" -m pip install -q --disable-pip-version-check numpy safetensors ml_dtypes tokenizers ||
+    $SUDO "$PYTHON" -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors ml_dtypes tokenizers
 fi

@@ -38,6 +38,14 @@ if subprocess.call([config.python_executable, "-c", "import numpy, safetensors, 
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("checkpoint-gen")
 
+# Hugging Face's tokenizers package (PyPI), the reference for tokenizer.json.
+config.substitutions.append(
+    ("%make_hf_tokenizer",
+     f"{config.python_executable} {config.llamac_src_root}/test/tools/make_hf_tokenizer.py"))
+if subprocess.call([config.python_executable, "-c", "import tokenizers"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("hf-tokenizers")
+
 # Tests of the real checkpoints in ../shared/testdata skip where it is absent.
 shared = os.path.normpath(os.path.join(config.llamac_src_root, "..", "shared", "testdata"))
 if os.path.isdir(shared):

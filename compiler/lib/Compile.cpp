@@ -12,6 +12,8 @@
 #include "llamac/compiler/Linker.h"
 #include "llamac/compiler/ObjectEmitter.h"
 #include "llamac/compiler/Payload.h"
+#include "llamac/compiler/TokenizerSection.h"
+#include "llamac/runtime/Tokenizer.h"
 #include "llamac/compiler/WeightPacker.h"
 
 #include "llamac/frontend/Importer.h"
@@ -30,6 +32,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
 
 #include <optional>
 
@@ -120,55 +123,11 @@ Error writeText(llvm::StringRef path, mlir::ModuleOp module) {
   return Error::success();
 }
 
-/// Whether `bytes` starts like Meta's tiktoken-format tokenizer.model
-/// (Llama 3): lines of "<base64 token bytes> <rank>".
-bool looksLikeTiktoken(llvm::StringRef bytes) {
-  llvm::StringRef line = bytes.split('\n').first.rtrim('\r');
-  auto [token, rank] = line.split(' ');
-  llvm::StringRef body = token.rtrim('=');
-  return !token.empty() && token.size() % 4 == 0 &&
-         token.size() - body.size() <= 2 && !rank.empty() &&
-         llvm::all_of(rank, llvm::isDigit) &&
-         llvm::all_of(body, [](char c) {
-           return llvm::isAlnum(c) || c == '+' || c == '/';
-         });
-}
-
-/// Adds the checkpoint's tokenizer.model as the payload section -p reads:
-/// "tokenizer.model" for a SentencePiece model (Llama 1/2),
-/// "tokenizer.tiktoken" for Meta's tiktoken format (Llama 3). A checkpoint
-/// without one, or with neither format, compiles without a tokenizer.
-Error addTokenizerSection(PayloadWriter &writer,
-                          llvm::StringRef checkpointDir) {
-  llvm::SmallString<256> path(checkpointDir);
-  llvm::sys::path::append(path, "tokenizer.model");
-  if (!llvm::sys::fs::exists(path))
-    return Error::success();
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail(path.str() + ": " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
-  // A serialized ModelProto starts with its first piece (field 1,
-  // length-delimited): the tag byte 0x0A, never the start of base64 text.
-  llvm::StringRef section;
-  if (!bytes.empty() && bytes.front() == '\x0a')
-    section = "tokenizer.model";
-  else if (looksLikeTiktoken(bytes))
-    section = "tokenizer.tiktoken";
-  else
-    return Error::success();
-  return writer.addSection(section, bytes.size(),
-                           [&](llvm::raw_ostream &out) -> Error {
-                             out << bytes;
-                             return Error::success();
-                           });
-}
-
 /// Appends the weights (and the tokenizer) to the executable, or writes them
 /// beside it.
 Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
-                   const WeightLayout &layout) {
+                   const WeightLayout &layout,
+                   const std::optional<TokenizerSection> &tokenizer) {
   bool embed = options.weights == WeightsPlacement::Embed ||
                (options.weights == WeightsPlacement::Auto &&
                 layout.totalBytes <= options.embedLimitBytes);
@@ -181,8 +140,13 @@ Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
             return packWeights(out, checkpoint, layout);
           }))
     return e;
-  if (Error e = addTokenizerSection(**writer, options.checkpointDir))
-    return e;
+  if (tokenizer)
+    if (Error e = (*writer)->addSection(tokenizer->name, tokenizer->bytes.size(),
+                                        [&](llvm::raw_ostream &out) -> Error {
+                                          out << tokenizer->bytes;
+                                          return Error::success();
+                                        }))
+      return e;
   return (*writer)->finish();
 }
 } // namespace
@@ -193,6 +157,24 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   auto checkpoint = Checkpoint::open(options.checkpointDir);
   if (!checkpoint)
     return checkpoint.takeError();
+  // The tokenizer is read (and tried) first, so that a broken one fails
+  // before the long steps.
+  auto tokenizer = readTokenizerSection(options.checkpointDir);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  if (*tokenizer) {
+    auto loaded = loadTokenizerSection(**tokenizer);
+    if (!loaded)
+      return loaded.takeError();
+    // The executable puts config.json's BOS first; say so where the
+    // tokenizer's own template differs.
+    int64_t bos = (*checkpoint)->config().bosTokenId;
+    if ((*loaded)->bosId() >= 0 && (*loaded)->bosId() != bos)
+      llvm::WithColor::warning(llvm::errs(), "llamac")
+          << (*tokenizer)->source << " puts BOS " << (*loaded)->bosId()
+          << " first, but config.json's bos_token_id is " << bos
+          << "; the executable uses " << bos << "\n";
+  }
 
   mlir::DialectRegistry registry;
   registerLlamacDialects(registry);
@@ -267,8 +249,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   auto object = temporaryFile("llamac-model", "o");
   if (!object)
     return object.takeError();
-  auto removeObject =
-      llvm::make_scope_exit([&] { llvm::sys::fs::remove(*object); });
+  llvm::scope_exit removeObject([&] { llvm::sys::fs::remove(*object); });
   if (options.emit == EmitStage::LLVMIR) {
     objectOptions.llvmIRPath = options.output;
     return emitHostObject(**module, info, *object, objectOptions);
@@ -282,7 +263,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   Error result = linkExecutable(*object, options.output, *runtimeLibDir,
                                 options.linker);
   if (!result)
-    result = writePayload(options, **checkpoint, *layout);
+    result = writePayload(options, **checkpoint, *layout, *tokenizer);
   if (result) {
     llvm::sys::fs::remove(options.output);
     llvm::sys::fs::remove(options.output + ".weights");
