@@ -34,6 +34,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdlib>
 #include <optional>
 
 using namespace llamac;
@@ -44,20 +45,40 @@ Error fail(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+bool isCudaTarget(llvm::StringRef target) {
+  return !ptxFeaturesForChip(target).empty();
+}
+
 Error checkOptions(const CompileOptions &options) {
-  if (options.target != "host") {
-    if (llvm::StringRef(options.target).starts_with("sm_"))
-      return fail("--target " + options.target +
-                  ": CUDA targets are not supported by this llamac yet; use "
-                  "--target host");
+  if (options.target != "host" && !isCudaTarget(options.target))
     return fail("--target " + options.target +
-                ": unknown target (supported: host)");
-  }
+                ": unknown target (supported: host, sm_80, sm_86, sm_89, "
+                "sm_90)");
   if (options.prefillChunk &&
       (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
                               *options.prefillChunk));
   return Error::success();
+}
+
+/// CUDA's libdevice, whose functions the kernels' math (exp, rsqrt, sin,
+/// cos) calls: under $CUDA_HOME, $CUDA_PATH or /usr/local/cuda.
+llvm::Expected<std::string> findLibdevice() {
+  llvm::SmallVector<std::string> roots;
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(var); value && *value)
+      roots.push_back(value);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    llvm::SmallString<256> path(root);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return fail("CUDA targets need CUDA's libdevice (nvvm/libdevice/"
+              "libdevice.10.bc), found under neither $CUDA_HOME, $CUDA_PATH "
+              "nor /usr/local/cuda; install the CUDA toolkit or set "
+              "CUDA_HOME");
 }
 
 /// Runs `pm`, turning the first diagnostic into a one-line error.
@@ -98,6 +119,8 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   for (int64_t i = 0; i < info.num_eos; ++i)
     info.eos_token_ids[i] = eos[i];
   info.weights_bytes = weightsBytes;
+  if (isCudaTarget(opt.target))
+    info.cuda_arch = std::stoi(opt.target.substr(3));
   info.kv_cache_floats = info.num_layers * 2 * info.batch * info.num_kv_heads *
                          ctxSize * info.head_dim;
   return info;
@@ -232,7 +255,18 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
 
   mlir::PassManager lower(&context);
   instrument(lower);
-  buildHostLoweringPipeline(lower);
+  if (isCudaTarget(options.target)) {
+    auto libdevice = findLibdevice();
+    if (!libdevice)
+      return libdevice.takeError();
+    CudaPipelineOptions cuda;
+    cuda.chip = options.target;
+    cuda.ptxFeatures = ptxFeaturesForChip(options.target);
+    cuda.libdevice = *libdevice;
+    buildCudaLoweringPipeline(lower, cuda);
+  } else {
+    buildHostLoweringPipeline(lower);
+  }
   if (Error e = runPipeline(lower, **module, "host lowering"))
     return e;
   if (options.emit == EmitStage::LLVMDialect)

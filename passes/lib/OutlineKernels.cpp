@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
+#include "EntryMemrefs.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -51,13 +53,8 @@ struct OutlineKernelsPass
         if (op.hasPureBufferSemantics())
           ops.push_back(op);
       });
-      if (func.isPublic()) {
-        SmallVector<Attribute> memrefs;
-        for (Type type : func.getArgumentTypes())
-          memrefs.push_back(TypeAttr::get(type));
-        func->setAttr("llama.entry_memrefs", ArrayAttr::get(context, memrefs));
-      }
     }
+    llamac::recordEntryMemrefs(module);
 
     OpBuilder moduleBuilder = OpBuilder::atBlockEnd(module.getBody());
     for (linalg::LinalgOp op : ops) {

@@ -6,10 +6,13 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 
@@ -39,17 +42,11 @@ void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  // The entry points become schedules of calls to shared kernels.
-  pm.addPass(llamac::createLlamaOutlineKernels());
 }
 
-/// Buffers -> loops -> the LLVM dialect; the entry points then get the
-/// runtime's bare-pointer C ABI.
-void addLLVMLowering(OpPassManager &pm) {
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
+/// The host side's memrefs, arithmetic and functions -> the LLVM dialect;
+/// the entry points then get the runtime's bare-pointer C ABI.
+void addHostToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -57,6 +54,15 @@ void addLLVMLowering(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+/// Host: buffers -> loops -> the LLVM dialect.
+void addLLVMLowering(OpPassManager &pm) {
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  addHostToLLVM(pm);
   pm.addPass(llamac::createLlamaExportEntryPoints());
   pm.addPass(createCanonicalizerPass());
 }
@@ -72,6 +78,8 @@ void llamac::buildHostPlanningPipeline(OpPassManager &pm,
 void llamac::buildHostLoweringPipeline(OpPassManager &pm) {
   addModelLowering(pm);
   addBufferization(pm);
+  // The entry points become schedules of calls to shared kernels.
+  pm.addPass(llamac::createLlamaOutlineKernels());
   addLLVMLowering(pm);
 }
 
@@ -81,10 +89,79 @@ void llamac::buildHostPipeline(OpPassManager &pm,
   buildHostLoweringPipeline(pm);
 }
 
+std::string llamac::ptxFeaturesForChip(llvm::StringRef chip) {
+  // The PTX ISA that introduced each arch (what ptxas and the driver's JIT
+  // of CUDA 11.0 / 11.1 / 11.8 / 11.8 accept).
+  return llvm::StringSwitch<std::string>(chip)
+      .Case("sm_80", "+ptx70")
+      .Case("sm_86", "+ptx71")
+      .Case("sm_89", "+ptx78")
+      .Case("sm_90", "+ptx78")
+      .Default("");
+}
+
+void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
+                                       const CudaPipelineOptions &options) {
+  addModelLowering(pm);
+  addBufferization(pm);
+  pm.addPass(llamac::createLlamaMapToGPU());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.ptxFeatures;
+  target.optLevel = 3;
+  if (!options.libdevice.empty())
+    target.linkLibs.push_back(options.libdevice);
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  addHostToLLVM(pm);
+  // PTX text: LLVM's own NVPTX backend, no CUDA toolkit needed.
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(llamac::createLlamaExportEntryPoints());
+  pm.addPass(createCanonicalizerPass());
+}
+
+namespace {
+struct CudaPipelineCLOptions
+    : public PassPipelineOptions<CudaPipelineCLOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("NVIDIA arch: sm_80, sm_86, sm_89 "
+                                          "or sm_90"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> libdevice{
+      *this, "libdevice", llvm::cl::desc("CUDA's libdevice.10.bc to link")};
+};
+} // namespace
+
 void llamac::registerPipelines() {
   PassPipelineRegistration<>(
       "llama-to-host",
       "Lower the llama dialect to the LLVM dialect for the host CPU (the "
       "pipeline of llamac compile --target host)",
       [](OpPassManager &pm) { buildHostPipeline(pm); });
+  PassPipelineRegistration<CudaPipelineCLOptions>(
+      "llama-to-cuda",
+      "Lower the llama dialect to the LLVM dialect with PTX kernels for an "
+      "NVIDIA GPU (the pipeline of llamac compile --target sm_NN)",
+      [](OpPassManager &pm, const CudaPipelineCLOptions &cl) {
+        buildHostPlanningPipeline(pm);
+        CudaPipelineOptions options;
+        options.chip = cl.chip;
+        options.ptxFeatures = ptxFeaturesForChip(cl.chip);
+        options.libdevice = cl.libdevice;
+        buildCudaLoweringPipeline(pm, options);
+      });
 }

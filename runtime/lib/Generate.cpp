@@ -45,25 +45,6 @@ Status checkPrompt(const llamac_model_info &model,
   return Status::success();
 }
 
-Status Generator::init() {
-  const size_t batch = static_cast<size_t>(info_.batch);
-  const size_t chunk = static_cast<size_t>(info_.prefill_chunk);
-  const size_t vocab = static_cast<size_t>(info_.vocab_size);
-  // checkModel has ruled out overflow of these products.
-  if (Status s = kvCache_.allocate(
-          static_cast<size_t>(info_.kv_cache_floats) * sizeof(float),
-          "KV cache");
-      !s.ok())
-    return s;
-  if (Status s = logits_.allocate(batch * chunk * vocab * sizeof(float),
-                                  "logits buffer");
-      !s.ok())
-    return s;
-  tokens_.assign(batch * chunk, 0);
-  positions_.assign(batch, 0);
-  return Status::success();
-}
-
 bool Generator::isEos(int32_t token) const {
   for (int64_t i = 0; i < info_.num_eos; ++i)
     if (info_.eos_token_ids[i] == token)
@@ -71,27 +52,29 @@ bool Generator::isEos(int32_t token) const {
   return false;
 }
 
-const float *Generator::decode(int32_t token, int64_t position) {
+Status Generator::decode(int32_t token, int64_t position, const float *&row) {
+  ModelMemory &m = memory_;
   // Decode reads tokens as [batch, 1].
-  std::fill(tokens_.begin(), tokens_.begin() + info_.batch, token);
-  std::fill(positions_.begin(), positions_.end(), position);
-  model_.decode(tokens_.data(), positions_.data(), kvCache_.as<float>(),
-                weights_, logits_.as<float>());
-  return logits_.as<float>();
+  std::fill(m.tokens, m.tokens + info_.batch, token);
+  std::fill(m.positions, m.positions + info_.batch, position);
+  model_.decode(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
+  row = m.logits;
+  return m.finishCall();
 }
 
-const float *Generator::prefill(const int32_t *tokens, int64_t count,
-                                int64_t position) {
+Status Generator::prefill(const int32_t *tokens, int64_t count,
+                          int64_t position, const float *&rows) {
+  ModelMemory &m = memory_;
   const int64_t chunk = info_.prefill_chunk;
   for (int64_t b = 0; b < info_.batch; ++b) {
-    int32_t *row = tokens_.data() + b * chunk;
+    int32_t *row = m.tokens + b * chunk;
     std::copy(tokens, tokens + count, row);
     std::fill(row + count, row + chunk, 0); // padding; its logits are unused
   }
-  std::fill(positions_.begin(), positions_.end(), position);
-  model_.prefill(tokens_.data(), positions_.data(), kvCache_.as<float>(),
-                 weights_, logits_.as<float>());
-  return logits_.as<float>();
+  std::fill(m.positions, m.positions + info_.batch, position);
+  model_.prefill(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
+  rows = m.logits;
+  return m.finishCall();
 }
 
 Status Generator::processPrompt(const std::vector<int32_t> &prompt,
@@ -108,7 +91,10 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
     // token is cheaper through decode, which computes one row, not `chunk`.
     if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size) {
       const int64_t count = std::min(chunk, remaining);
-      const float *rows = prefill(prompt.data() + position, count, position);
+      const float *rows = nullptr;
+      if (Status s = prefill(prompt.data() + position, count, position, rows);
+          !s.ok())
+        return s;
       for (int64_t r = 0; r < count; ++r)
         if (callbacks.onRow)
           if (Status s = callbacks.onRow(rows + r * vocab); !s.ok())
@@ -116,7 +102,8 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
       last = rows + (count - 1) * vocab;
       position += count;
     } else {
-      last = decode(prompt[position], position);
+      if (Status s = decode(prompt[position], position, last); !s.ok())
+        return s;
       if (callbacks.onRow)
         if (Status s = callbacks.onRow(last); !s.ok())
           return s;
@@ -147,7 +134,8 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
-    last = decode(token, position++);
+    if (Status s = decode(token, position++, last); !s.ok())
+      return s;
     if (callbacks.onRow)
       if (Status s = callbacks.onRow(last); !s.ok())
         return s;

@@ -9,6 +9,7 @@
 #include "llamac/runtime/Cli.h"
 #include "llamac/runtime/Generate.h"
 #include "llamac/runtime/Model.h"
+#include "llamac/runtime/ModelMemory.h"
 #include "llamac/runtime/Npy.h"
 #include "llamac/runtime/Payload.h"
 #include "llamac/runtime/Sampler.h"
@@ -177,7 +178,6 @@ Status run(int argc, char **argv, const CompiledModel &model,
       return s;
     printer.useText(std::move(tokenizer), prompt);
   }
-  stats.loadSeconds = loadTime.seconds();
   const PayloadSection *weights = payload.find("weights");
 
   NpyWriter npy;
@@ -185,9 +185,16 @@ Status run(int argc, char **argv, const CompiledModel &model,
     if (Status s = npy.open(options.logitsOut, info.vocab_size); !s.ok())
       return s;
 
-  Generator generator(model, weights->mapping.data());
-  if (Status s = generator.init(); !s.ok())
+  // The weights go where the kernels run (uploaded to a GPU); load time
+  // counts it.
+  std::unique_ptr<ModelMemory> memory;
+  if (Status s = info.cuda_arch
+                     ? makeCudaMemory(info, weights->mapping.data(), memory)
+                     : makeHostMemory(info, weights->mapping.data(), memory);
+      !s.ok())
     return s;
+  stats.loadSeconds = loadTime.seconds();
+  Generator generator(model, *memory);
 
   stats.seed = options.seed ? *options.seed : clockSeed();
   Sampler sampler(info.vocab_size,

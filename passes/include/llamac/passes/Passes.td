@@ -120,4 +120,38 @@ def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Map every linalg op on buffers to a gpu.launch, one thread "
+                "per output element";
+  let description = [{
+    The plain first mapping onto an NVIDIA GPU. Each linalg op (after
+    bufferization) becomes a `gpu.launch` over its thread dimensions (the
+    parallel loops that index every output), 256 threads a block, grid
+    sized at run time where a loop's size is dynamic; each thread runs the
+    remaining loops (reductions) itself, writing only its own outputs.
+    `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
+    becomes a kernel, constant globals a kernel reads move into it.
+    ```mlir
+    // Before
+    linalg.generic {iterator_types = ["parallel", "reduction"]}
+        ins(%w : memref<8x16xf32>) outs(%y : memref<8xf32>) { addf }
+    // After
+    gpu.launch blocks(%bx, ...) in (%c1, ...) threads(%tx, ...) in (%c32, ...) {
+      %i = %bx * 32 + %tx
+      scf.if %i < 8 {
+        scf.for %k = 0 to 16 { %y[%i] += %w[%i, %k] }
+      }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // LLAMAC_PASSES_TD

@@ -28,6 +28,25 @@ void buildHostPlanningPipeline(mlir::OpPassManager &pm,
 /// Phase 2: llama -> linalg on tensors, bufferization, loops, LLVM.
 void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
+/// An NVIDIA target: the arch, and the PTX ISA version to emit for it.
+struct CudaPipelineOptions {
+  std::string chip = "sm_90";       // sm_80, sm_86, sm_89, sm_90
+  std::string ptxFeatures = "+ptx80";
+  // CUDA's libdevice.10.bc, which the kernels' math (exp, rsqrt, sin, cos)
+  // calls into; linked into each kernel module.
+  std::string libdevice;
+};
+
+/// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an
+/// arch llamac does not target.
+std::string ptxFeaturesForChip(llvm::StringRef chip);
+
+/// Phase 2 for an NVIDIA GPU: llama -> linalg on tensors, bufferization,
+/// one kernel per linalg op (llama-map-to-gpu), NVVM, PTX embedded in the
+/// host module, the host side to LLVM.
+void buildCudaLoweringPipeline(mlir::OpPassManager &pm,
+                               const CudaPipelineOptions &options);
+
 /// Registers the pipelines with the global registry (for llamac-opt).
 void registerPipelines();
 

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 1
+#define LLAMAC_ABI_VERSION 2
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -38,6 +38,10 @@ typedef struct llamac_model_info {
   int64_t eos_token_ids[LLAMAC_MAX_EOS];
   int64_t weights_bytes;    /* size of the "weights" payload section */
   int64_t kv_cache_floats;  /* float32 elements of the KV cache */
+  int64_t cuda_arch;        /* 0: the host CPU; 80, 86, 89, 90: the NVIDIA
+                               arch (sm_NN) the kernels were compiled for,
+                               and then every pointer of the entry points is
+                               device-visible (see runtime/lib/cuda) */
 } llamac_model_info;
 
 #define LLAMAC_MODEL_INFO_FIELDS (sizeof(llamac_model_info) / sizeof(int64_t))

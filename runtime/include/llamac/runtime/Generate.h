@@ -8,8 +8,8 @@
 #ifndef LLAMAC_RUNTIME_GENERATE_H
 #define LLAMAC_RUNTIME_GENERATE_H
 
-#include "llamac/runtime/Buffer.h"
 #include "llamac/runtime/Model.h"
+#include "llamac/runtime/ModelMemory.h"
 #include "llamac/runtime/Sampler.h"
 #include "llamac/runtime/Status.h"
 
@@ -45,11 +45,9 @@ struct GenerateResult {
 
 class Generator {
 public:
-  Generator(const CompiledModel &model, const uint8_t *weights)
-      : model_(model), info_(*model.info), weights_(weights) {}
-
-  // Allocates the KV cache (zeroed) and the call buffers, once.
-  Status init();
+  // `memory` holds the weights, the KV cache and the call buffers.
+  Generator(const CompiledModel &model, ModelMemory &memory)
+      : model_(model), info_(*model.info), memory_(memory) {}
 
   // Processes `prompt` (checked by checkPrompt) from position 0, then
   // generates up to `nPredict` tokens, stopping after an EOS unless
@@ -59,22 +57,19 @@ public:
              const GenerateCallbacks &callbacks, GenerateResult &result);
 
 private:
-  // One decode call for `token` at `position`; returns its logits row.
-  const float *decode(int32_t token, int64_t position);
+  // One decode call for `token` at `position`; `row` is its logits.
+  Status decode(int32_t token, int64_t position, const float *&row);
   // One prefill call for `count` <= prefill_chunk tokens at `position`,
-  // padded with token 0; returns the first row (rows are vocab apart).
-  const float *prefill(const int32_t *tokens, int64_t count, int64_t position);
+  // padded with token 0; `rows` is the first row (rows are vocab apart).
+  Status prefill(const int32_t *tokens, int64_t count, int64_t position,
+                 const float *&rows);
   Status processPrompt(const std::vector<int32_t> &prompt,
                        const GenerateCallbacks &callbacks, const float *&last);
   bool isEos(int32_t token) const;
 
   CompiledModel model_;
   const llamac_model_info &info_;
-  const uint8_t *weights_;
-  Buffer kvCache_;                // float [kv_cache_floats]
-  Buffer logits_;                 // float [batch, prefill_chunk, vocab]
-  std::vector<int32_t> tokens_;   // int32 [batch, prefill_chunk]
-  std::vector<int64_t> positions_; // int64 [batch]
+  ModelMemory &memory_;
 };
 
 } // namespace llamac::rt

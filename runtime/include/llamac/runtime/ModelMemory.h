@@ -1,0 +1,52 @@
+//===- ModelMemory.h - where the compiled model's buffers live --*- C++ -*-===//
+//
+// The entry points take five pointers (ModelABI.h). For the host target
+// they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights
+// and the KV cache are device memory, and the tokens, positions and logits
+// pinned host memory the GPU reads and writes in place (the generated host
+// code reads positions too, to size the attention's launches).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_MODELMEMORY_H
+#define LLAMAC_RUNTIME_MODELMEMORY_H
+
+#include "llamac/abi/ModelABI.h"
+#include "llamac/runtime/Status.h"
+
+#include <cstdint>
+#include <memory>
+
+namespace llamac::rt {
+
+class ModelMemory {
+public:
+  virtual ~ModelMemory();
+
+  // The buffers of one call: tokens [batch, prefill_chunk], positions
+  // [batch], logits [batch, prefill_chunk, vocab]; written and read by the
+  // host between calls.
+  int32_t *tokens = nullptr;
+  int64_t *positions = nullptr;
+  float *logits = nullptr;
+  // The KV cache (zeroed) and the weights as the model reads them.
+  float *kvCache = nullptr;
+  const uint8_t *weights = nullptr;
+
+  // Waits until the call just made has finished; a device error is
+  // reported here.
+  virtual Status finishCall() = 0;
+};
+
+// Host memory; `weights` is the mmapped payload section.
+Status makeHostMemory(const llamac_model_info &info, const uint8_t *weights,
+                      std::unique_ptr<ModelMemory> &out);
+
+// Device memory on the first CUDA GPU: opens the driver, checks the GPU's
+// arch and free memory, uploads the weights. Every failure (no driver, no
+// GPU, another arch, too little memory, an old driver) is one line.
+Status makeCudaMemory(const llamac_model_info &info, const uint8_t *weights,
+                      std::unique_ptr<ModelMemory> &out);
+
+} // namespace llamac::rt
+
+#endif // LLAMAC_RUNTIME_MODELMEMORY_H

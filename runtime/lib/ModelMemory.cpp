@@ -1,0 +1,59 @@
+//===- ModelMemory.cpp - host memory for the host target --------*- C++ -*-===//
+#include "llamac/runtime/ModelMemory.h"
+#include "llamac/runtime/Buffer.h"
+
+namespace llamac::rt {
+
+ModelMemory::~ModelMemory() = default;
+
+namespace {
+
+class HostMemory final : public ModelMemory {
+public:
+  Status init(const llamac_model_info &info, const uint8_t *weightsSection) {
+    const size_t batch = static_cast<size_t>(info.batch);
+    const size_t chunk = static_cast<size_t>(info.prefill_chunk);
+    const size_t vocab = static_cast<size_t>(info.vocab_size);
+    // checkModel has ruled out overflow of these products.
+    if (Status s = kvCacheBuffer_.allocate(
+            static_cast<size_t>(info.kv_cache_floats) * sizeof(float),
+            "KV cache");
+        !s.ok())
+      return s;
+    if (Status s = logitsBuffer_.allocate(batch * chunk * vocab * sizeof(float),
+                                          "logits buffer");
+        !s.ok())
+      return s;
+    if (Status s = tokensBuffer_.allocate(batch * chunk * sizeof(int32_t),
+                                          "tokens buffer");
+        !s.ok())
+      return s;
+    if (Status s = positionsBuffer_.allocate(batch * sizeof(int64_t),
+                                             "positions buffer");
+        !s.ok())
+      return s;
+    kvCache = kvCacheBuffer_.as<float>();
+    logits = logitsBuffer_.as<float>();
+    tokens = tokensBuffer_.as<int32_t>();
+    positions = positionsBuffer_.as<int64_t>();
+    weights = weightsSection;
+    return Status::success();
+  }
+  Status finishCall() override { return Status::success(); }
+
+private:
+  Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_;
+};
+
+} // namespace
+
+Status makeHostMemory(const llamac_model_info &info, const uint8_t *weights,
+                      std::unique_ptr<ModelMemory> &out) {
+  auto memory = std::make_unique<HostMemory>();
+  if (Status s = memory->init(info, weights); !s.ok())
+    return s;
+  out = std::move(memory);
+  return Status::success();
+}
+
+} // namespace llamac::rt

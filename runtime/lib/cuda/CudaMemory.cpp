@@ -1,0 +1,205 @@
+//===- CudaMemory.cpp - the model's buffers on an NVIDIA GPU ----*- C++ -*-===//
+//
+// Opens the driver, picks device 0, checks it against the arch the kernels
+// were compiled for and against the memory the model needs, uploads the
+// weights and zeroes the KV cache. The call buffers (tokens, positions,
+// logits) are pinned host memory mapped into the device's address space:
+// the generated host code reads the positions, the kernels read the tokens
+// and write the logits, and the sampler reads them after finishCall.
+//
+//===----------------------------------------------------------------------===//
+#include "CudaSession.h"
+#include "llamac/runtime/ModelMemory.h"
+
+#include <cstring>
+
+namespace llamac::rt {
+
+namespace {
+
+using namespace cuda;
+
+// The driver (CUDA version x 1000 + minor x 10) that first JIT-compiles the
+// PTX ISA llamac emits for each arch (passes/lib/Pipelines.cpp).
+int minimumDriverFor(int64_t arch) {
+  switch (arch) {
+  case 80:
+    return 11000; // PTX 7.0
+  case 86:
+    return 11010; // PTX 7.1
+  default:
+    return 11080; // PTX 7.8: sm_89, sm_90
+  }
+}
+
+double mib(size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+class CudaMemory final : public ModelMemory {
+public:
+  Status init(const llamac_model_info &info, const uint8_t *hostWeights);
+  Status finishCall() override;
+
+private:
+  Status check(CUresult result, const char *what) {
+    if (result == CUDA_SUCCESS)
+      return Status::success();
+    return fail("%s", describe(*driver_, result, what).c_str());
+  }
+  Status pinned(size_t bytes, void *&out);
+
+  const Driver *driver_ = nullptr;
+};
+
+Status CudaMemory::pinned(size_t bytes, void *&out) {
+  if (Status s = check(driver_->cuMemHostAlloc(&out, bytes,
+                                               CU_MEMHOSTALLOC_DEVICEMAP),
+                       "allocating pinned host memory (cuMemHostAlloc)");
+      !s.ok())
+    return s;
+  // With unified addressing (every 64-bit platform CUDA supports) the
+  // device sees pinned memory at its host address; the compiled host code
+  // and the kernels share one pointer.
+  CUdeviceptr device = 0;
+  if (Status s = check(driver_->cuMemHostGetDevicePointer(&device, out, 0),
+                       "cuMemHostGetDevicePointer");
+      !s.ok())
+    return s;
+  if (reinterpret_cast<void *>(device) != out)
+    return fail("this GPU does not map pinned host memory at its host "
+                "address (no unified addressing)");
+  std::memset(out, 0, bytes);
+  return Status::success();
+}
+
+Status CudaMemory::init(const llamac_model_info &info,
+                        const uint8_t *hostWeights) {
+  if (Status s = openDriver(driver_); !s.ok())
+    return s;
+  const Driver &d = *driver_;
+  if (Status s = check(d.cuInit(0), "initializing the CUDA driver (cuInit)");
+      !s.ok())
+    return s;
+  int version = 0;
+  if (Status s = check(d.cuDriverGetVersion(&version), "cuDriverGetVersion");
+      !s.ok())
+    return s;
+  if (version < minimumDriverFor(info.cuda_arch))
+    return fail("the NVIDIA driver is too old: it supports CUDA %d.%d, this "
+                "executable's kernels need CUDA %d.%d or newer",
+                version / 1000, version % 1000 / 10,
+                minimumDriverFor(info.cuda_arch) / 1000,
+                minimumDriverFor(info.cuda_arch) % 1000 / 10);
+  int count = 0;
+  if (Status s = check(d.cuDeviceGetCount(&count), "cuDeviceGetCount");
+      !s.ok())
+    return s;
+  if (count == 0)
+    return fail("no CUDA GPU found (the driver sees none)");
+  CUdevice device = 0;
+  if (Status s = check(d.cuDeviceGet(&device, 0), "cuDeviceGet"); !s.ok())
+    return s;
+  int major = 0, minor = 0;
+  char name[256] = "";
+  if (Status s = check(d.cuDeviceGetAttribute(
+                           &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                           device),
+                       "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuDeviceGetAttribute(
+                           &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                           device),
+                       "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  d.cuDeviceGetName(name, sizeof name, device);
+  if (major * 10 + minor != info.cuda_arch)
+    return fail("this executable was compiled for sm_%lld, but the GPU is "
+                "%s (sm_%d%d); recompile with --target sm_%d%d",
+                static_cast<long long>(info.cuda_arch), name, major, minor,
+                major, minor);
+  CUcontext context = nullptr;
+  if (Status s = check(d.cuDevicePrimaryCtxRetain(&context, device),
+                       "cuDevicePrimaryCtxRetain");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+      !s.ok())
+    return s;
+
+  const size_t batch = static_cast<size_t>(info.batch);
+  const size_t chunk = static_cast<size_t>(info.prefill_chunk);
+  const size_t vocab = static_cast<size_t>(info.vocab_size);
+  const size_t kvBytes =
+      static_cast<size_t>(info.kv_cache_floats) * sizeof(float);
+  const size_t weightBytes = static_cast<size_t>(info.weights_bytes);
+  size_t freeBytes = 0, totalBytes = 0;
+  if (Status s = check(d.cuMemGetInfo(&freeBytes, &totalBytes),
+                       "cuMemGetInfo");
+      !s.ok())
+    return s;
+  if (weightBytes + kvBytes > freeBytes)
+    return fail("not enough GPU memory: the model needs %.1f MiB (weights "
+                "%.1f, KV cache %.1f) and %s has %.1f MiB free",
+                mib(weightBytes + kvBytes), mib(weightBytes), mib(kvBytes),
+                name, mib(freeBytes));
+
+  CUdeviceptr weightsOnDevice = 0, kv = 0;
+  if (Status s = check(d.cuMemAlloc(&weightsOnDevice,
+                                    weightBytes ? weightBytes : 1),
+                       "allocating the weights on the GPU");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemcpyHtoD(weightsOnDevice, hostWeights,
+                                      weightBytes),
+                       "uploading the weights");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemAlloc(&kv, kvBytes ? kvBytes : 1),
+                       "allocating the KV cache on the GPU");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemsetD8(kv, 0, kvBytes), "zeroing the KV cache");
+      !s.ok())
+    return s;
+  void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
+  if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
+    return s;
+  if (Status s = pinned(batch * sizeof(int64_t), positionsHost); !s.ok())
+    return s;
+  if (Status s = pinned(batch * chunk * vocab * sizeof(float), logitsHost);
+      !s.ok())
+    return s;
+  weights = reinterpret_cast<const uint8_t *>(weightsOnDevice);
+  kvCache = reinterpret_cast<float *>(kv);
+  tokens = static_cast<int32_t *>(tokensHost);
+  positions = static_cast<int64_t *>(positionsHost);
+  logits = static_cast<float *>(logitsHost);
+
+  Session &session = cuda::session();
+  session.driver = driver_;
+  return check(d.cuStreamCreate(&session.stream, 0), "cuStreamCreate");
+}
+
+Status CudaMemory::finishCall() {
+  Session &session = cuda::session();
+  if (session.error.empty())
+    session.check(driver_->cuStreamSynchronize(session.stream),
+                  "running the model's kernels");
+  if (!session.error.empty())
+    return fail("%s", session.error.c_str());
+  return Status::success();
+}
+
+} // namespace
+
+Status makeCudaMemory(const llamac_model_info &info, const uint8_t *weights,
+                      std::unique_ptr<ModelMemory> &out) {
+  auto memory = std::make_unique<CudaMemory>();
+  if (Status s = memory->init(info, weights); !s.ok())
+    return s;
+  out = std::move(memory);
+  return Status::success();
+}
+
+} // namespace llamac::rt

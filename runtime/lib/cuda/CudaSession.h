@@ -1,0 +1,37 @@
+//===- CudaSession.h - state the generated host code runs on ----*- C++ -*-===//
+//
+// The compiled host code calls the mgpu* functions (MgpuRuntime.cpp) with no
+// way to return an error; they run on this process-wide session, set up by
+// CudaMemory.cpp before the first model call, and keep its first error for
+// ModelMemory::finishCall to report.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_RUNTIME_CUDA_CUDASESSION_H
+#define LLAMAC_RUNTIME_CUDA_CUDASESSION_H
+
+#include "CudaDriver.h"
+
+#include <string>
+
+namespace llamac::rt::cuda {
+
+struct Session {
+  const Driver *driver = nullptr; // null until CudaMemory opens it
+  CUstream stream = nullptr;      // every launch goes here, in order
+  std::string error;              // the first failure, if any
+
+  // Records a failure (the first one wins); false if `result` is one.
+  bool check(CUresult result, const char *what) {
+    if (result == CUDA_SUCCESS)
+      return true;
+    if (error.empty())
+      error = driver ? describe(*driver, result, what) : what;
+    return false;
+  }
+};
+
+Session &session();
+
+} // namespace llamac::rt::cuda
+
+#endif // LLAMAC_RUNTIME_CUDA_CUDASESSION_H

@@ -1,0 +1,137 @@
+//===- MgpuRuntime.cpp - what MLIR's GPU lowering calls ---------*- C++ -*-===//
+//
+// gpu-to-llvm and the gpu.binary translation emit calls to mgpu* functions
+// (the ABI of MLIR's CudaRuntimeWrappers, which Debian does not ship). These
+// implement them over the session's driver and stream:
+//  - modules are loaded lazily: the generated constructors register the PTX
+//    before main, when there may be no GPU at all; it is JIT-compiled at the
+//    first launch, after the runtime has checked the device;
+//  - every launch goes to the session's one stream, asynchronously; stream
+//    create/synchronize/destroy around each launch are no-ops, and the
+//    runtime waits once per model call (finishCall);
+//  - device allocations are kept for reuse by size, so the temporaries of
+//    a call cost no cuMemAlloc after the first call.
+// Errors are recorded in the session, and later calls do nothing.
+//
+//===----------------------------------------------------------------------===//
+#include "CudaSession.h"
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+using namespace llamac::rt::cuda;
+
+namespace {
+
+struct LazyModule {
+  const char *ptx = nullptr;
+  CUmodule module = nullptr;
+  std::vector<std::pair<std::string, CUfunction>> functions;
+};
+
+struct Allocations {
+  std::unordered_map<void *, size_t> sizes;
+  std::multimap<size_t, void *> free;
+};
+
+Allocations &allocations() {
+  static Allocations a;
+  return a;
+}
+
+} // namespace
+
+Session &llamac::rt::cuda::session() {
+  static Session s;
+  return s;
+}
+
+extern "C" {
+
+void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+  auto *m = new LazyModule();
+  m->ptx = static_cast<const char *>(data);
+  return m;
+}
+
+// Object code (cubin or fatbin) is loaded the same way, lazily.
+void *mgpuModuleLoad(void *data, size_t /*bytes*/) {
+  auto *m = new LazyModule();
+  m->ptx = static_cast<const char *>(data);
+  return m;
+}
+
+// At exit the context may already be gone; the process frees everything.
+void mgpuModuleUnload(void * /*module*/) {}
+
+void *mgpuModuleGetFunction(void *handle, const char *name) {
+  Session &s = session();
+  auto *m = static_cast<LazyModule *>(handle);
+  if (!s.driver || !s.error.empty())
+    return nullptr;
+  for (auto &[known, function] : m->functions)
+    if (known == name)
+      return function;
+  if (!m->module &&
+      !s.check(s.driver->cuModuleLoadDataEx(&m->module, m->ptx, 0, nullptr,
+                                            nullptr),
+               "loading the kernels' PTX (cuModuleLoadDataEx)"))
+    return nullptr;
+  CUfunction function = nullptr;
+  if (!s.check(s.driver->cuModuleGetFunction(&function, m->module, name),
+               "cuModuleGetFunction"))
+    return nullptr;
+  m->functions.emplace_back(name, function);
+  return function;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedBytes, void * /*stream*/,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  Session &s = session();
+  if (!function || !s.error.empty())
+    return;
+  s.check(s.driver->cuLaunchKernel(
+              static_cast<CUfunction>(function), gridX, gridY, gridZ, blockX,
+              blockY, blockZ, sharedBytes, s.stream, params, extra),
+          "cuLaunchKernel");
+}
+
+void *mgpuStreamCreate() { return session().stream; }
+void mgpuStreamDestroy(void * /*stream*/) {}
+void mgpuStreamSynchronize(void * /*stream*/) {}
+
+void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
+  Session &s = session();
+  if (!s.driver || !s.error.empty())
+    return nullptr;
+  Allocations &a = allocations();
+  auto reuse = a.free.find(bytes);
+  if (reuse != a.free.end()) {
+    void *ptr = reuse->second;
+    a.free.erase(reuse);
+    return ptr;
+  }
+  CUdeviceptr ptr = 0;
+  if (!s.check(s.driver->cuMemAlloc(&ptr, bytes ? bytes : 1),
+               "allocating device memory for the model's temporaries"))
+    return nullptr;
+  void *p = reinterpret_cast<void *>(ptr);
+  a.sizes[p] = bytes;
+  return p;
+}
+
+// Kept for the next allocation of the same size: launches run in stream
+// order, so the next user of the block runs after the last one.
+void mgpuMemFree(void *ptr, void * /*stream*/) {
+  Allocations &a = allocations();
+  auto it = a.sizes.find(ptr);
+  if (it != a.sizes.end())
+    a.free.emplace(it->second, ptr);
+}
+
+} // extern "C"
