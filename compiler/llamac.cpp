@@ -70,7 +70,9 @@ cl::opt<std::string> compileOutput("o", cl::Required,
                                    cl::sub(compileCommand),
                                    cl::cat(llamacCategory));
 cl::opt<std::string> compileTarget("target",
-                                   cl::desc("Target: host (default)"),
+                                   cl::desc("Target: host (default), or an "
+                                            "NVIDIA GPU: sm_80, sm_86, sm_89, "
+                                            "sm_90"),
                                    cl::init("host"), cl::sub(compileCommand),
                                    cl::cat(llamacCategory));
 cl::opt<llamac::EmitStage> compileEmit(
@@ -79,6 +81,8 @@ cl::opt<llamac::EmitStage> compileEmit(
                           "the imported llama dialect"),
                clEnumValN(llamac::EmitStage::LLVMDialect, "mlir-llvm",
                           "the LLVM dialect after the pass pipeline"),
+               clEnumValN(llamac::EmitStage::PTX, "ptx",
+                          "the kernels' PTX (CUDA targets)"),
                clEnumValN(llamac::EmitStage::LLVMIR, "llvm",
                           "optimized LLVM IR"),
                clEnumValN(llamac::EmitStage::Object, "obj",

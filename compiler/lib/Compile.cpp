@@ -21,6 +21,7 @@
 #include "llamac/passes/Registration.h"
 #include "llama/LlamaOps.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -58,6 +59,25 @@ Error checkOptions(const CompileOptions &options) {
       (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
                               *options.prefillChunk));
+  return Error::success();
+}
+
+/// The PTX of the kernels (one module, see llama-merge-kernel-modules).
+Error writeKernelPTX(llvm::StringRef path, mlir::ModuleOp module) {
+  std::string ptx;
+  for (auto binary : module.getOps<mlir::gpu::BinaryOp>())
+    for (mlir::Attribute object : binary.getObjects())
+      if (auto gpuObject = llvm::dyn_cast<mlir::gpu::ObjectAttr>(object))
+        ptx += gpuObject.getObject().getValue();
+  if (ptx.empty())
+    return fail("--emit=ptx: the target has no GPU kernels (use a CUDA "
+                "target: --target sm_90)");
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail(path + ": " + ec.message());
+  out.os() << ptx;
+  out.keep();
   return Error::success();
 }
 
@@ -271,6 +291,8 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     return e;
   if (options.emit == EmitStage::LLVMDialect)
     return writeText(options.output, **module);
+  if (options.emit == EmitStage::PTX)
+    return writeKernelPTX(options.output, **module);
 
   llamac_model_info info = modelInfo(**module, options, *ctxSize,
                                      prefillChunk, layout->totalBytes);

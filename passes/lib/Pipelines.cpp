@@ -108,6 +108,7 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(llamac::createLlamaMergeKernelModules());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.ptxFeatures;

@@ -76,8 +76,10 @@ Status CudaMemory::init(const llamac_model_info &info,
   if (Status s = openDriver(driver_); !s.ok())
     return s;
   const Driver &d = *driver_;
-  if (Status s = check(d.cuInit(0), "initializing the CUDA driver (cuInit)");
-      !s.ok())
+  if (CUresult result = d.cuInit(0); result == CUDA_ERROR_NO_DEVICE)
+    return fail("no CUDA GPU found (the driver sees none)");
+  else if (Status s = check(result, "initializing the CUDA driver (cuInit)");
+           !s.ok())
     return s;
   int version = 0;
   if (Status s = check(d.cuDriverGetVersion(&version), "cuDriverGetVersion");
@@ -178,7 +180,10 @@ Status CudaMemory::init(const llamac_model_info &info,
 
   Session &session = cuda::session();
   session.driver = driver_;
-  return check(d.cuStreamCreate(&session.stream, 0), "cuStreamCreate");
+  if (Status s = check(d.cuStreamCreate(&session.stream, 0), "cuStreamCreate");
+      !s.ok())
+    return s;
+  return loadKernelModules();
 }
 
 Status CudaMemory::finishCall() {

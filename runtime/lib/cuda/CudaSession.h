@@ -32,6 +32,11 @@ struct Session {
 
 Session &session();
 
+// JIT-compiles and loads the kernels' PTX, registered by the generated
+// constructors, now rather than at the first launch (so load time, not the
+// first prefill, shows it); needs the session's driver and context.
+Status loadKernelModules();
+
 } // namespace llamac::rt::cuda
 
 #endif // LLAMAC_RUNTIME_CUDA_CUDASESSION_H

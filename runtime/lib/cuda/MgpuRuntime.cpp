@@ -3,9 +3,9 @@
 // gpu-to-llvm and the gpu.binary translation emit calls to mgpu* functions
 // (the ABI of MLIR's CudaRuntimeWrappers, which Debian does not ship). These
 // implement them over the session's driver and stream:
-//  - modules are loaded lazily: the generated constructors register the PTX
-//    before main, when there may be no GPU at all; it is JIT-compiled at the
-//    first launch, after the runtime has checked the device;
+//  - modules are loaded late: the generated constructors register the PTX
+//    before main, when there may be no GPU at all; the runtime JIT-compiles
+//    it once it has checked the device (loadKernelModules);
 //  - every launch goes to the session's one stream, asynchronously; stream
 //    create/synchronize/destroy around each launch are no-ops, and the
 //    runtime waits once per model call (finishCall);
@@ -42,6 +42,18 @@ Allocations &allocations() {
   return a;
 }
 
+std::vector<LazyModule *> &registeredModules() {
+  static std::vector<LazyModule *> modules;
+  return modules;
+}
+
+bool load(Session &s, LazyModule &m) {
+  return m.module ||
+         s.check(s.driver->cuModuleLoadDataEx(&m.module, m.ptx, 0, nullptr,
+                                              nullptr),
+                 "loading the kernels' PTX (cuModuleLoadDataEx)");
+}
+
 } // namespace
 
 Session &llamac::rt::cuda::session() {
@@ -49,19 +61,26 @@ Session &llamac::rt::cuda::session() {
   return s;
 }
 
+llamac::rt::Status llamac::rt::cuda::loadKernelModules() {
+  Session &s = session();
+  for (LazyModule *m : registeredModules())
+    if (!load(s, *m))
+      return fail("%s", s.error.c_str());
+  return Status::success();
+}
+
 extern "C" {
 
 void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
   auto *m = new LazyModule();
   m->ptx = static_cast<const char *>(data);
+  registeredModules().push_back(m);
   return m;
 }
 
 // Object code (cubin or fatbin) is loaded the same way, lazily.
 void *mgpuModuleLoad(void *data, size_t /*bytes*/) {
-  auto *m = new LazyModule();
-  m->ptx = static_cast<const char *>(data);
-  return m;
+  return mgpuModuleLoadJIT(data, /*optLevel=*/0);
 }
 
 // At exit the context may already be gone; the process frees everything.
@@ -75,10 +94,7 @@ void *mgpuModuleGetFunction(void *handle, const char *name) {
   for (auto &[known, function] : m->functions)
     if (known == name)
       return function;
-  if (!m->module &&
-      !s.check(s.driver->cuModuleLoadDataEx(&m->module, m->ptx, 0, nullptr,
-                                            nullptr),
-               "loading the kernels' PTX (cuModuleLoadDataEx)"))
+  if (!load(s, *m))
     return nullptr;
   CUfunction function = nullptr;
   if (!s.check(s.driver->cuModuleGetFunction(&function, m->module, name),

@@ -12,7 +12,7 @@ namespace llamac {
 
 /// How far `llamac compile` goes, Toy-style: each stage includes the ones
 /// before it.
-enum class EmitStage { Llama, LLVMDialect, LLVMIR, Object, Executable };
+enum class EmitStage { Llama, LLVMDialect, PTX, LLVMIR, Object, Executable };
 
 enum class WeightsPlacement { Auto, Embed, Sidecar };
 

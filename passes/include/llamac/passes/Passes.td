@@ -154,4 +154,30 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaMergeKernelModules : Pass<"llama-merge-kernel-modules",
+                                   "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    After gpu-kernel-outlining, each kernel sits in a gpu.module of its own,
+    which would become a PTX module of its own (as many JIT compilations at
+    start-up). This moves them all into the first module, renamed
+    `@llamac_kernels`; each kernel takes its old module's (unique) name,
+    globals cloned into several modules are kept once, and every
+    `gpu.launch_func` is pointed at the kernel's new symbol.
+    ```mlir
+    // Before
+    gpu.module @f_kernel_0 { gpu.func @f_kernel(...) kernel {...} }
+    gpu.module @f_kernel_1 { gpu.func @f_kernel(...) kernel {...} }
+    gpu.launch_func @f_kernel_1::@f_kernel ...
+    // After
+    gpu.module @llamac_kernels {
+      gpu.func @f_kernel_0(...) kernel {...}
+      gpu.func @f_kernel_1(...) kernel {...}
+    }
+    gpu.launch_func @llamac_kernels::@f_kernel_1 ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // LLAMAC_PASSES_TD

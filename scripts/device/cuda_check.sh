@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# On the device machine: the sm_90 executables built by
+# prepare_cuda_check.sh against the host executables and the float64 numpy
+# reference (greedy, 20 prompt tokens + 32 generated), then the runtime's
+# errors without a GPU and on the wrong arch, then compute-sanitizer.
+set -uo pipefail
+DIR="${1:-build-device}"
+export LD_LIBRARY_PATH="$PWD/$DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+PROMPT="$(cat "$DIR/prompt.txt")"
+status=0
+for dir in "$DIR"/*/; do
+  name="$(basename "$dir")"
+  [ -x "$dir/sm_90" ] || continue
+  "$dir/host" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/host.npy" > "$dir/host.txt" 2>/dev/null
+  "$dir/sm_90" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/gpu.npy" > "$dir/gpu.txt" 2> "$dir/gpu.err"
+  rc=$?
+  echo "== $name (exit $rc): $(tail -1 "$dir/gpu.err")"
+  echo "   gpu vs host:      $(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/host.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  echo "   gpu vs reference: $(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)"
+  if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
+done
+echo "== errors"
+CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"
+"$DIR/sm_80" --tokens 1,2 -n 1; echo "   exit $?"
+echo "== compute-sanitizer (memcheck), gqa"
+compute-sanitizer --tool memcheck --print-limit 5 "$DIR/gqa/sm_90" --tokens "$PROMPT" -n 8 --temp 0 2>&1 | tail -4
+exit $status

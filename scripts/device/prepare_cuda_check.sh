@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds, on this machine, what scripts/device/cuda_check.sh runs on the
+# device machine (which has no LLVM/MLIR): test checkpoints of several
+# configs, each compiled for the host and for sm_90, with the float64 numpy
+# reference's logits and greedy ids, and the shared libraries the
+# executables load (SentencePiece, PCRE2), into DIR (default build-device/,
+# carried to the device with `run --carry build-device`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="${1:-$ROOT/build-device}"
+LLAMAC="${LLAMAC:-$ROOT/build/bin/llamac}"
+PY="${PYTHON:-python3}"
+rm -rf "$OUT" && mkdir -p "$OUT/lib"
+cp "$(ldconfig -p | awk '/libsentencepiece.so.0 /{print $NF; exit}')" "$OUT/lib/"
+cp "$(ldconfig -p | awk '/libpcre2-8.so.0 /{print $NF; exit}')" "$OUT/lib/"
+cp "$ROOT/test/tools/compare_logits.py" "$OUT/"
+
+# name | make_checkpoint flags (the configs of test/E2E)
+CONFIGS=(
+  "gqa|--hidden 64 --intermediate 128 --layers 2 --heads 8 --kv-heads 2 --vocab 96 --max-pos 64 --seed 2"
+  "mqa|--hidden 64 --intermediate 128 --layers 2 --heads 4 --kv-heads 1 --vocab 96 --max-pos 64 --seed 3"
+  "head-dim|--hidden 48 --intermediate 96 --layers 2 --heads 4 --kv-heads 2 --head-dim 16 --vocab 80 --max-pos 64 --seed 4"
+  "tied-bf16|--hidden 64 --intermediate 160 --layers 2 --heads 4 --kv-heads 2 --vocab 100 --max-pos 64 --tie --dtype bf16 --seed 5"
+  "rope-llama3|--hidden 64 --intermediate 128 --layers 2 --heads 4 --kv-heads 2 --vocab 96 --max-pos 128 --rope-scaling llama3 --rope-factor 8 --rope-orig-max 32 --rope-theta 500000 --seed 6"
+  "odd|--hidden 40 --intermediate 72 --layers 3 --heads 5 --kv-heads 1 --vocab 77 --max-pos 64 --seed 7"
+)
+PROMPT=5,17,33,2,41,8,19,60,3,22,11,45,7,30,26,14,9,50,38,21
+for entry in "${CONFIGS[@]}"; do
+  name="${entry%%|*}"; flags="${entry#*|}"
+  dir="$OUT/$name"
+  # shellcheck disable=SC2086
+  "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" $flags >/dev/null
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8
+  "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
+    --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
+  rm -rf "$dir/ckpt"
+done
+# An executable for another arch, for the arch-mismatch error.
+"$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
+"$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
+rm -rf "$OUT/ck80"
+echo "$PROMPT" > "$OUT/prompt.txt"
+du -sh "$OUT"
