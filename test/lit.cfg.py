@@ -46,6 +46,21 @@ if subprocess.call([config.python_executable, "-c", "import tokenizers"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("hf-tokenizers")
 
+# CUDA targets: ptxas checks the PTX llamac emits (CI has the toolkit, no
+# GPU); a machine with the NVIDIA driver cannot test the no-driver error.
+import shutil
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")  # what the executables dlopen
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass
+
 # Tests of the real checkpoints in ../shared/testdata skip where it is absent.
 shared = os.path.normpath(os.path.join(config.llamac_src_root, "..", "shared", "testdata"))
 if os.path.isdir(shared):

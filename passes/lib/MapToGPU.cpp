@@ -117,7 +117,7 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value total = one;
   for (unsigned d : threadDims)
-    total = arith::MulIOp::create(b, loc, total, sizes[d]);
+    total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total))

@@ -44,8 +44,8 @@ struct LlamaMergeKernelModules
     gpu::GPUModuleOp target = sources.front();
     Block *body = target.getBody();
     for (gpu::GPUModuleOp source : llvm::drop_begin(sources)) {
-      for (Operation &op :
-           llvm::make_early_inc_range(source.getBody()->without_terminator())) {
+      // gpu.module has no terminator: every op of its body moves.
+      for (Operation &op : llvm::make_early_inc_range(*source.getBody())) {
         // The globals kernels read were cloned into each module that reads
         // them, under the same name: one copy is enough.
         auto symbol = dyn_cast<SymbolOpInterface>(op);
@@ -53,7 +53,7 @@ struct LlamaMergeKernelModules
           op.erase();
           continue;
         }
-        op.moveBefore(body->getTerminator());
+        op.moveBefore(body, body->end());
       }
       source->erase();
     }

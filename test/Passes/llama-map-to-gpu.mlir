@@ -1,0 +1,77 @@
+// RUN: llamac-opt %s -split-input-file --llama-map-to-gpu | FileCheck %s
+
+// A contraction: the thread dimensions are the loops that index the output
+// (i, 8 of them: one block of 32 threads, the smallest warp multiple); the
+// reduction (k) runs in each thread, accumulating into its own element.
+
+#in = affine_map<(i, k) -> (i, k)>
+#out = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @matvec
+// CHECK-SAME: attributes {llama.entry_memrefs = [memref<8x16xf32>, memref<8xf32>]}
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: %[[GRID:.*]] = arith.ceildivui %{{.*}}, %[[C32]]
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]])
+// CHECK: %[[FLAT:.*]] = arith.addi %{{.*}}, %[[TX]]
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[FLAT]], %{{.*}}
+// CHECK: scf.if %[[IN]] {
+// CHECK: %[[I:.*]] = arith.remui %[[FLAT]], %[[C8]]
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %[[C1]] {
+// CHECK-DAG: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<8x16xf32>
+// CHECK-DAG: memref.load %arg1[%{{.*}}] : memref<8xf32>
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<8xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @matvec(%w: memref<8x16xf32>, %y: memref<8xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]} ins(%w : memref<8x16xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %p = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The entry point's temporaries become device memory (gpu-to-llvm lowers
+// the async forms), a copy becomes a kernel, a size known at run time sizes
+// the grid at run time, and a constant global the kernel reads moves into
+// the launch.
+
+memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @temporaries
+// CHECK: %[[T0:.*]] = gpu.wait async
+// CHECK: %[[TMP:.*]], %[[T1:.*]] = gpu.alloc async [%[[T0]]] (%arg1) : memref<?x4xf32>
+// CHECK: gpu.wait [%[[T1]]]
+// CHECK: %[[TOTAL:.*]] = arith.muli %arg1, %{{.*}} : index
+// CHECK: %[[GRID:.*]] = arith.ceildivui %[[TOTAL]], %{{.*}}
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]],
+// CHECK: memref.get_global @table : memref<4xf32>
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: memref.load %[[TMP]]
+// CHECK: memref.store %{{.*}}, %arg0
+// CHECK: gpu.terminator
+// CHECK: %[[T2:.*]] = gpu.wait async
+// CHECK: %[[T3:.*]] = gpu.dealloc async [%[[T2]]] %[[TMP]] : memref<?x4xf32>
+// CHECK: gpu.wait [%[[T3]]]
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.copy
+// CHECK-NOT: memref.dealloc
+func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
+  %table = memref.get_global @table : memref<4xf32>
+  %tmp = memref.alloc(%n) : memref<?x4xf32>
+  linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]} ins(%table : memref<4xf32>) outs(%tmp : memref<?x4xf32>) {
+  ^bb0(%t: f32, %o: f32):
+    linalg.yield %t : f32
+  }
+  memref.copy %tmp, %out : memref<?x4xf32> to memref<?x4xf32>
+  memref.dealloc %tmp : memref<?x4xf32>
+  return
+}
