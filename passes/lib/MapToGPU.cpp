@@ -28,6 +28,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <limits>
+
 namespace llamac {
 #define GEN_PASS_DEF_LLAMAMAPTOGPU
 #include "llamac/passes/Passes.h.inc"
@@ -100,6 +102,147 @@ void emitBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
                             operandIndices(b, loc, op, &init, ivs));
 }
 
+/// A reduction the threads of a warp can share: one output, indexed by
+/// thread dimensions only, whose body yields `combine(out, x)` with x not
+/// reading `out` and `combine` an addf or maximumf (matmul rows, sums of
+/// squares, softmax max and sum).
+struct WarpReduction {
+  Operation *combiner; // arith.addf or arith.maximumf
+  Value contribution;  // x
+};
+
+std::optional<WarpReduction> matchWarpReduction(linalg::LinalgOp op,
+                                                ArrayRef<unsigned> serialDims) {
+  if (serialDims.empty() || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  for (unsigned d : serialDims)
+    if (outMap.isFunctionOfDim(d))
+      return std::nullopt;
+  Block *body = op.getBlock();
+  BlockArgument out = body->getArguments().back();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  Operation *combiner = yield.getValues()[0].getDefiningOp();
+  if (!combiner || !isa<arith::AddFOp, arith::MaximumFOp>(combiner) ||
+      !out.hasOneUse() || out.getUses().begin()->getOwner() != combiner ||
+      !out.getType().isF32())
+    return std::nullopt;
+  Value x = combiner->getOperand(0) == out ? combiner->getOperand(1)
+                                           : combiner->getOperand(0);
+  return WarpReduction{combiner, x};
+}
+
+/// The combiner's identity: 0 for a sum, -inf for a max.
+Value identityOf(OpBuilder &b, Location loc, Operation *combiner) {
+  float value = isa<arith::AddFOp>(combiner)
+                    ? 0.0f
+                    : -std::numeric_limits<float>::infinity();
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+Value combine(OpBuilder &b, Operation *combiner, Value lhs, Value rhs) {
+  IRMapping mapping;
+  mapping.map(combiner->getOperand(0), lhs);
+  mapping.map(combiner->getOperand(1), rhs);
+  return b.clone(*combiner, mapping)->getResult(0);
+}
+
+/// One warp per output element: each lane folds every 32nd element of the
+/// flattened reduction (consecutive lanes read consecutive elements of the
+/// innermost reduction loop, so a weight row is read coalesced), the warp
+/// combines its lanes by shuffles, lane 0 folds the sum into the output.
+void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                       const WarpReduction &reduction, gpu::LaunchOp launch,
+                       Value block, Value total,
+                       ArrayRef<unsigned> threadDims,
+                       ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+  Value warpsPerBlock = arith::DivUIOp::create(b, loc, block, c32);
+  Value tid = launch.getThreadIds().x;
+  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
+  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
+  Value flat = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                                    warpsPerBlock),
+      warp);
+  // Uniform across the warp: every lane of a warp takes the same branch,
+  // as the shuffles need.
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+
+  SmallVector<Value> ivs(op.getNumLoops());
+  Value rest = flat;
+  for (unsigned d : llvm::reverse(threadDims)) {
+    ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
+    rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
+  }
+  Value length = arith::ConstantIndexOp::create(b, loc, 1);
+  for (unsigned d : serialDims)
+    length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
+  Operation *combiner = reduction.combiner;
+  Value identity = identityOf(b, loc, combiner);
+  auto loop = scf::ForOp::create(b, loc, lane, length, c32,
+                                 ValueRange{identity});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value r = loop.getInductionVar();
+    for (unsigned d : llvm::reverse(serialDims)) {
+      ivs[d] = arith::RemUIOp::create(b, loc, r, sizes[d]);
+      r = arith::DivUIOp::create(b, loc, r, sizes[d]);
+    }
+    // The body up to the contribution; the output is not read here.
+    IRMapping mapping;
+    Block *body = op.getBlock();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      BlockArgument arg = body->getArgument(input->getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      Value value = input->get();
+      mapping.map(arg, isa<MemRefType>(value.getType())
+                           ? memref::LoadOp::create(
+                                 b, loc, value,
+                                 operandIndices(b, loc, op, input, ivs))
+                                 .getResult()
+                           : value);
+    }
+    for (Operation &inner : body->without_terminator()) {
+      if (&inner == combiner)
+        break;
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        mapping.map(index.getResult(), ivs[index.getDim()]);
+        continue;
+      }
+      b.clone(inner, mapping);
+    }
+    Value x = mapping.lookupOrDefault(reduction.contribution);
+    scf::YieldOp::create(
+        b, loc, combine(b, combiner, loop.getRegionIterArgs()[0], x));
+  }
+  Value partial = loop.getResult(0);
+  for (int32_t offset = 16; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    partial = combine(b, combiner, partial, other);
+  }
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
+  auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&store.getThenRegion().front());
+  OpOperand *init = op.getDpsInitOperand(0);
+  // Serial dims do not index the output: any value (0) will do for them.
+  for (unsigned d : serialDims)
+    ivs[d] = c0;
+  SmallVector<Value> indices = operandIndices(b, loc, op, init, ivs);
+  Value old = memref::LoadOp::create(b, loc, init->get(), indices);
+  memref::StoreOp::create(b, loc, combine(b, combiner, old, partial),
+                          init->get(), indices);
+}
+
 LogicalResult mapToLaunch(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
@@ -118,13 +261,31 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
   Value total = one;
   for (unsigned d : threadDims)
     total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
+  // Reductions of 32 elements or more: a warp per output element.
+  std::optional<WarpReduction> warpReduction =
+      matchWarpReduction(op, serialDims);
+  if (warpReduction) {
+    int64_t length = 1;
+    for (unsigned d : serialDims)
+      if (std::optional<int64_t> n = getConstantIntValue(sizes[d]))
+        length *= *n;
+      else
+        length = std::numeric_limits<int64_t>::max() / 2;
+    if (length < 32)
+      warpReduction.reset();
+  }
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
-  if (std::optional<int64_t> n = getConstantIntValue(total))
+  if (std::optional<int64_t> n = getConstantIntValue(total);
+      n && !warpReduction)
     blockSize = std::min<int64_t>(kBlockSize, std::max<int64_t>(
                                                   32, (*n + 31) / 32 * 32));
   Value block = arith::ConstantIndexOp::create(b, loc, blockSize);
-  Value grid = arith::CeilDivUIOp::create(b, loc, total, block);
+  // Blocks of threads, or of warps (one output each).
+  Value perBlock =
+      warpReduction ? arith::ConstantIndexOp::create(b, loc, blockSize / 32)
+                    : block;
+  Value grid = arith::CeilDivUIOp::create(b, loc, total, perBlock);
   auto launch =
       gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
 
@@ -134,6 +295,18 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
   for (OpOperand &operand : op->getOpOperands())
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       globals.map(operand.get(), b.clone(*global)->getResult(0));
+  if (warpReduction) {
+    for (OpOperand &operand : op->getOpOperands())
+      if (Value moved = globals.lookupOrNull(operand.get()))
+        operand.set(moved);
+    OpBuilder::InsertionGuard beforeTerminator(b);
+    emitWarpReduction(b, loc, op, *warpReduction, launch, block, total,
+                      threadDims, serialDims, sizes);
+    b.setInsertionPointToEnd(&launch.getBody().front());
+    gpu::TerminatorOp::create(b, loc);
+    op->erase();
+    return success();
+  }
   Value flat = arith::AddIOp::create(
       b, loc,
       arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),

@@ -75,3 +75,70 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
   memref.dealloc %tmp : memref<?x4xf32>
   return
 }
+
+// -----
+
+// A reduction of 32 elements or more whose body is `out + x` (or a max):
+// a warp per output element. Each lane folds every 32nd k from its lane
+// index in a register, the lanes combine by xor-shuffles, lane 0 adds the
+// total to the output. 8 warps a block, so 4 outputs need one block.
+
+#in = affine_map<(i, k) -> (i, k)>
+#vec = affine_map<(i, k) -> (k)>
+#out = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @gemv
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: %[[GRID:.*]] = arith.ceildivui %{{.*}}, %[[C8]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %[[C32:.*]] : index
+// CHECK: scf.if
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[PARTIAL:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %[[C32]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK: memref.load %arg0
+// CHECK: memref.load %arg1
+// CHECK: %[[X:.*]] = arith.mulf
+// CHECK: %[[NEXT:.*]] = arith.addf %[[ACC]], %[[X]]
+// CHECK: scf.yield %[[NEXT]] : f32
+// CHECK: gpu.shuffle  xor %[[PARTIAL]], %c16_i32, %c32_i32{{.*}} : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32{{.*}} : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32{{.*}} : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32{{.*}} : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32{{.*}} : f32
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %{{.*}}
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}}
+// CHECK: memref.store %[[NEW]], %arg2
+func.func @gemv(%w: memref<4x64xf32>, %x: memref<64xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #vec, #out], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<4x64xf32>, memref<64xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A max over the keys (the softmax's), whose count is known only at run
+// time: a warp per row, starting from -inf, combined with maximumf.
+
+#in2 = affine_map<(i, k) -> (i, k)>
+#out2 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @rowmax
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[NEGINF]]) -> (f32) {
+// CHECK: arith.maximumf %[[ACC]],
+// CHECK: gpu.shuffle  xor
+// CHECK: arith.maximumf
+func.func @rowmax(%s: memref<4x?xf32>, %m: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in2, #out2], iterator_types = ["parallel", "reduction"]} ins(%s : memref<4x?xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.maximumf %acc, %a : f32
+    linalg.yield %r : f32
+  }
+  return
+}
