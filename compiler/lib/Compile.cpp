@@ -81,9 +81,18 @@ Error writeKernelPTX(llvm::StringRef path, mlir::ModuleOp module) {
   return Error::success();
 }
 
-/// CUDA's libdevice, whose functions the kernels' math (exp, rsqrt, sin,
-/// cos) calls: under $CUDA_HOME, $CUDA_PATH or /usr/local/cuda.
-llvm::Expected<std::string> findLibdevice() {
+/// The CUDA toolkit under $CUDA_HOME, $CUDA_PATH or /usr/local/cuda: its
+/// libdevice, whose functions the kernels' math (exp, rsqrt, sin, cos)
+/// calls, is required; its ptxas, which turns the PTX into a cubin at
+/// compile time (instead of the driver's JIT at every start), is used where
+/// present.
+struct CudaToolkit {
+  std::string root;
+  std::string libdevice;
+  bool hasPtxas = false;
+};
+
+llvm::Expected<CudaToolkit> findCudaToolkit() {
   llvm::SmallVector<std::string> roots;
   for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
     if (const char *value = std::getenv(var); value && *value)
@@ -92,8 +101,12 @@ llvm::Expected<std::string> findLibdevice() {
   for (const std::string &root : roots) {
     llvm::SmallString<256> path(root);
     llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
-    if (llvm::sys::fs::exists(path))
-      return std::string(path);
+    if (!llvm::sys::fs::exists(path))
+      continue;
+    llvm::SmallString<256> ptxas(root);
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    return CudaToolkit{root, std::string(path),
+                       llvm::sys::fs::can_execute(ptxas)};
   }
   return fail("CUDA targets need CUDA's libdevice (nvvm/libdevice/"
               "libdevice.10.bc), found under neither $CUDA_HOME, $CUDA_PATH "
@@ -276,13 +289,15 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   mlir::PassManager lower(&context);
   instrument(lower);
   if (isCudaTarget(options.target)) {
-    auto libdevice = findLibdevice();
-    if (!libdevice)
-      return libdevice.takeError();
+    auto toolkit = findCudaToolkit();
+    if (!toolkit)
+      return toolkit.takeError();
     CudaPipelineOptions cuda;
     cuda.chip = options.target;
     cuda.ptxFeatures = ptxFeaturesForChip(options.target);
-    cuda.libdevice = *libdevice;
+    cuda.libdevice = toolkit->libdevice;
+    if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
+      cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);
   } else {
     buildHostLoweringPipeline(lower);

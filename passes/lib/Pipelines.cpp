@@ -127,9 +127,11 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   kernels.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createGpuToLLVMConversionPass());
   addHostToLLVM(pm);
-  // PTX text: LLVM's own NVPTX backend, no CUDA toolkit needed.
+  // PTX text from LLVM's own NVPTX backend (no CUDA toolkit needed), or a
+  // cubin assembled from it by the toolkit's ptxas.
   GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = "isa";
+  binary.compilationTarget = options.cubinToolkit.empty() ? "isa" : "bin";
+  binary.toolkitPath = options.cubinToolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(llamac::createLlamaExportEntryPoints());
   pm.addPass(createCanonicalizerPass());

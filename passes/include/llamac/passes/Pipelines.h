@@ -35,6 +35,10 @@ struct CudaPipelineOptions {
   // CUDA's libdevice.10.bc, which the kernels' math (exp, rsqrt, sin, cos)
   // calls into; linked into each kernel module.
   std::string libdevice;
+  // A CUDA toolkit whose ptxas assembles the kernels into a cubin for
+  // `chip`, embedded instead of the PTX; empty: embed the PTX (the driver
+  // JIT-compiles it at start-up).
+  std::string cubinToolkit;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an
