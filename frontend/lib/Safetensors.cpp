@@ -14,6 +14,7 @@
 #include "llvm/Support/Process.h"
 
 #include <algorithm>
+#include <tuple>
 
 using namespace llamac;
 using llvm::Error;
@@ -146,9 +147,11 @@ llamac::parseSafetensorsHeader(llvm::ArrayRef<uint8_t> file, StringRef path) {
 
   // The byte ranges must tile the data section exactly, as the reference
   // reader demands: no overlap, no gap, nothing past the end.
-  llvm::stable_sort(header.tensors, [](const TensorInfo &a,
-                                       const TensorInfo &b) {
-    return a.offset < b.offset || (a.offset == b.offset && a.size < b.size);
+  // (Names break ties, so that the error for two tensors at one offset
+  // does not depend on the sort.)
+  llvm::sort(header.tensors, [](const TensorInfo &a, const TensorInfo &b) {
+    return std::tie(a.offset, a.size, a.name) <
+           std::tie(b.offset, b.size, b.name);
   });
   uint64_t dataBytes = file.size() - 8 - headerBytes;
   uint64_t cursor = 0;
@@ -190,7 +193,7 @@ SafetensorsFile::open(StringRef path) {
   int fd;
   if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
     return ioError(ec);
-  auto closeFd = llvm::make_scope_exit(
+  llvm::scope_exit closeFd(
       [&] { llvm::sys::Process::SafelyCloseFileDescriptor(fd); });
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(fd, status))

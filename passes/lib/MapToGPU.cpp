@@ -69,32 +69,57 @@ SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
   return indices;
 }
 
+/// Sets ivs[d] for the loops `dims` from `flat`, the last of `dims` varying
+/// fastest (so that neighbouring threads or lanes take neighbouring
+/// elements).
+void delinearize(OpBuilder &b, Location loc, Value flat,
+                 ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
+                 SmallVectorImpl<Value> &ivs) {
+  for (unsigned d : llvm::reverse(dims)) {
+    ivs[d] = arith::RemUIOp::create(b, loc, flat, sizes[d]);
+    flat = arith::DivUIOp::create(b, loc, flat, sizes[d]);
+  }
+}
+
+/// Maps the body's input arguments to their values at loop indices `ivs`
+/// (loads, or the scalar itself) and the linalg.index ops to `ivs`.
+void mapInputs(OpBuilder &b, Location loc, linalg::LinalgOp op,
+               ArrayRef<Value> ivs, IRMapping &mapping) {
+  Block *body = op.getBlock();
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    BlockArgument arg = body->getArgument(input->getOperandNumber());
+    if (arg.use_empty())
+      continue;
+    Value value = input->get();
+    mapping.map(arg, isa<MemRefType>(value.getType())
+                         ? memref::LoadOp::create(
+                               b, loc, value,
+                               operandIndices(b, loc, op, input, ivs))
+                               .getResult()
+                         : value);
+  }
+  body->walk([&](linalg::IndexOp index) {
+    mapping.map(index.getResult(), ivs[index.getDim()]);
+  });
+}
+
 /// The op's body at loop indices `ivs`: loads of what it reads, its
 /// payload, stores of what it yields.
 void emitBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
               ArrayRef<Value> ivs) {
   IRMapping mapping;
   Block *body = op.getBlock();
-  for (OpOperand &operand : op->getOpOperands()) {
-    BlockArgument arg = body->getArgument(operand.getOperandNumber());
-    if (arg.use_empty())
-      continue;
-    Value value = operand.get();
-    if (!isa<MemRefType>(value.getType())) { // a scalar input
-      mapping.map(arg, value);
-      continue;
-    }
-    mapping.map(arg, memref::LoadOp::create(
-                         b, loc, value,
-                         operandIndices(b, loc, op, &operand, ivs)));
+  mapInputs(b, loc, op, ivs, mapping);
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    BlockArgument arg = body->getArgument(init.getOperandNumber());
+    if (!arg.use_empty())
+      mapping.map(arg, memref::LoadOp::create(
+                           b, loc, init.get(),
+                           operandIndices(b, loc, op, &init, ivs)));
   }
-  for (Operation &inner : body->without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-      mapping.map(index.getResult(), ivs[index.getDim()]);
-      continue;
-    }
-    b.clone(inner, mapping);
-  }
+  for (Operation &inner : body->without_terminator())
+    if (!isa<linalg::IndexOp>(inner))
+      b.clone(inner, mapping);
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   for (auto [value, init] :
        llvm::zip(yield.getValues(), op.getDpsInitsMutable()))
@@ -174,11 +199,7 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   b.setInsertionPointToStart(&guard.getThenRegion().front());
 
   SmallVector<Value> ivs(op.getNumLoops());
-  Value rest = flat;
-  for (unsigned d : llvm::reverse(threadDims)) {
-    ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
-    rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
-  }
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
   Value length = arith::ConstantIndexOp::create(b, loc, 1);
   for (unsigned d : serialDims)
     length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
@@ -189,34 +210,15 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   {
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value r = loop.getInductionVar();
-    for (unsigned d : llvm::reverse(serialDims)) {
-      ivs[d] = arith::RemUIOp::create(b, loc, r, sizes[d]);
-      r = arith::DivUIOp::create(b, loc, r, sizes[d]);
-    }
+    delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, ivs);
     // The body up to the contribution; the output is not read here.
     IRMapping mapping;
-    Block *body = op.getBlock();
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      BlockArgument arg = body->getArgument(input->getOperandNumber());
-      if (arg.use_empty())
-        continue;
-      Value value = input->get();
-      mapping.map(arg, isa<MemRefType>(value.getType())
-                           ? memref::LoadOp::create(
-                                 b, loc, value,
-                                 operandIndices(b, loc, op, input, ivs))
-                                 .getResult()
-                           : value);
-    }
-    for (Operation &inner : body->without_terminator()) {
+    mapInputs(b, loc, op, ivs, mapping);
+    for (Operation &inner : op.getBlock()->without_terminator()) {
       if (&inner == combiner)
         break;
-      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-        mapping.map(index.getResult(), ivs[index.getDim()]);
-        continue;
-      }
-      b.clone(inner, mapping);
+      if (!isa<linalg::IndexOp>(inner))
+        b.clone(inner, mapping);
     }
     Value x = mapping.lookupOrDefault(reduction.contribution);
     scf::YieldOp::create(
@@ -318,13 +320,7 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
 
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   SmallVector<Value> ivs(op.getNumLoops());
-  // The last thread dimension varies fastest, so that neighbouring threads
-  // write neighbouring elements.
-  Value rest = flat;
-  for (unsigned d : llvm::reverse(threadDims)) {
-    ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
-    rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
-  }
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   for (unsigned d : serialDims) {
     auto loop = scf::ForOp::create(b, loc, zero, sizes[d], one);

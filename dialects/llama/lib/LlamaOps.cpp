@@ -124,8 +124,10 @@ LogicalResult AttentionOp::verify() {
     return emitOpError() << "cache has head_dim " << headDim
                          << " and kv_heads " << kvHeads
                          << "; both must be positive";
-  if (getLayer() < 0 || getLayer() >= layers)
-    return emitOpError() << "layer " << getLayer()
+  // The attribute is a signless i64; its getter reads it as unsigned.
+  const int64_t layer = static_cast<int64_t>(getLayer());
+  if (layer < 0 || layer >= layers)
+    return emitOpError() << "layer " << layer
                          << " is out of range for a cache of " << layers
                          << " layers";
   if (failed(verifyBatchSeq(*this, "k", k, batch, seq)))
