@@ -5,6 +5,7 @@
 // invariants the importer relies on (positive dims, GQA grouping, even head_dim).
 //
 //===----------------------------------------------------------------------===//
+#include "FuzzCheck.h"
 #include "llamac/frontend/HFConfig.h"
 
 #include <cmath>
@@ -12,13 +13,6 @@
 #include <cstdint>
 
 using namespace llamac;
-
-/// Aborts the run (libFuzzer reports a crash and saves the input).
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      __builtin_trap();                                                        \
-  } while (false)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);

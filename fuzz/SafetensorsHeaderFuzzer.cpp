@@ -5,19 +5,13 @@
 // an accepted header must satisfy every promise of the validated header.
 //
 //===----------------------------------------------------------------------===//
+#include "FuzzCheck.h"
 #include "llamac/frontend/Safetensors.h"
 
 #include <cstddef>
 #include <cstdint>
 
 using namespace llamac;
-
-/// Aborts the run (libFuzzer reports a crash and saves the input).
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      __builtin_trap();                                                        \
-  } while (false)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::ArrayRef<uint8_t> file(data, size);

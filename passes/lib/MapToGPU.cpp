@@ -245,6 +245,43 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                           init->get(), indices);
 }
 
+/// Whether the reduction loops `serialDims` run for 32 elements or more
+/// (or for a number known only at run time): enough to share among a warp.
+bool isLongReduction(ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+  int64_t length = 1;
+  for (unsigned d : serialDims) {
+    std::optional<int64_t> n = getConstantIntValue(sizes[d]);
+    if (!n)
+      return true;
+    length *= *n;
+  }
+  return length >= 32;
+}
+
+/// One thread per output element: it runs the reduction loops itself,
+/// reading and writing its output element in memory.
+void emitThreadPerOutput(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                         gpu::LaunchOp launch, Value one, Value block,
+                         Value total, ArrayRef<unsigned> threadDims,
+                         ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+  Value flat = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+      launch.getThreadIds().x);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  SmallVector<Value> ivs(op.getNumLoops());
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  for (unsigned d : serialDims) {
+    auto loop = scf::ForOp::create(b, loc, zero, sizes[d], one);
+    ivs[d] = loop.getInductionVar();
+    b.setInsertionPointToStart(loop.getBody());
+  }
+  emitBody(b, loc, op, ivs);
+}
+
 LogicalResult mapToLaunch(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
@@ -264,18 +301,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
   for (unsigned d : threadDims)
     total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
   // Reductions of 32 elements or more: a warp per output element.
-  std::optional<WarpReduction> warpReduction =
-      matchWarpReduction(op, serialDims);
-  if (warpReduction) {
-    int64_t length = 1;
-    for (unsigned d : serialDims)
-      if (std::optional<int64_t> n = getConstantIntValue(sizes[d]))
-        length *= *n;
-      else
-        length = std::numeric_limits<int64_t>::max() / 2;
-    if (length < 32)
-      warpReduction.reset();
-  }
+  std::optional<WarpReduction> warpReduction;
+  if (isLongReduction(serialDims, sizes))
+    warpReduction = matchWarpReduction(op, serialDims);
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total);
@@ -292,46 +320,18 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
       gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
 
   b.setInsertionPointToStart(&launch.getBody().front());
-  // Constant globals the op reads are read on the device.
-  IRMapping globals;
+  b.setInsertionPoint(gpu::TerminatorOp::create(b, loc));
+  // Constant globals the op reads are read on the device, through clones
+  // inside the launch (the op is read below, then erased).
   for (OpOperand &operand : op->getOpOperands())
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
-      globals.map(operand.get(), b.clone(*global)->getResult(0));
-  if (warpReduction) {
-    for (OpOperand &operand : op->getOpOperands())
-      if (Value moved = globals.lookupOrNull(operand.get()))
-        operand.set(moved);
-    OpBuilder::InsertionGuard beforeTerminator(b);
+      operand.set(b.clone(*global)->getResult(0));
+  if (warpReduction)
     emitWarpReduction(b, loc, op, *warpReduction, launch, block, total,
                       threadDims, serialDims, sizes);
-    b.setInsertionPointToEnd(&launch.getBody().front());
-    gpu::TerminatorOp::create(b, loc);
-    op->erase();
-    return success();
-  }
-  Value flat = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
-      launch.getThreadIds().x);
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                        flat, total);
-  auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-  gpu::TerminatorOp::create(b, loc);
-
-  b.setInsertionPointToStart(&guard.getThenRegion().front());
-  SmallVector<Value> ivs(op.getNumLoops());
-  delinearize(b, loc, flat, threadDims, sizes, ivs);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  for (unsigned d : serialDims) {
-    auto loop = scf::ForOp::create(b, loc, zero, sizes[d], one);
-    ivs[d] = loop.getInductionVar();
-    b.setInsertionPointToStart(loop.getBody());
-  }
-  // Operands are read through the clones of moved globals.
-  for (OpOperand &operand : op->getOpOperands())
-    if (Value moved = globals.lookupOrNull(operand.get()))
-      operand.set(moved);
-  emitBody(b, loc, op, ivs);
+  else
+    emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,
+                        serialDims, sizes);
   op->erase();
   return success();
 }
