@@ -213,13 +213,17 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   auto checkpoint = Checkpoint::open(options.checkpointDir);
   if (!checkpoint)
     return checkpoint.takeError();
-  // The tokenizer is read (and tried) first, so that a broken one fails
-  // before the long steps.
-  auto tokenizer = readTokenizerSection(options.checkpointDir);
-  if (!tokenizer)
-    return tokenizer.takeError();
-  if (*tokenizer) {
-    auto loaded = loadTokenizerSection(**tokenizer);
+  // The executable's tokenizer is read (and tried) first, so that a broken
+  // one fails before the long steps; the other stages write no payload.
+  std::optional<TokenizerSection> tokenizer;
+  if (options.emit == EmitStage::Executable) {
+    auto read = readTokenizerSection(options.checkpointDir);
+    if (!read)
+      return read.takeError();
+    tokenizer = std::move(*read);
+  }
+  if (tokenizer) {
+    auto loaded = loadTokenizerSection(*tokenizer);
     if (!loaded)
       return loaded.takeError();
     // The executable puts config.json's BOS first; say so where the
@@ -227,7 +231,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     int64_t bos = (*checkpoint)->config().bosTokenId;
     if ((*loaded)->bosId() >= 0 && (*loaded)->bosId() != bos)
       llvm::WithColor::warning(llvm::errs(), "llamac")
-          << (*tokenizer)->source << " puts BOS " << (*loaded)->bosId()
+          << tokenizer->source << " puts BOS " << (*loaded)->bosId()
           << " first, but config.json's bos_token_id is " << bos
           << "; the executable uses " << bos << "\n";
   }
@@ -334,7 +338,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   Error result = linkExecutable(*object, options.output, *runtimeLibDir,
                                 options.linker);
   if (!result)
-    result = writePayload(options, **checkpoint, *layout, *tokenizer);
+    result = writePayload(options, **checkpoint, *layout, tokenizer);
   if (result) {
     llvm::sys::fs::remove(options.output);
     llvm::sys::fs::remove(options.output + ".weights");
