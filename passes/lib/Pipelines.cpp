@@ -47,6 +47,7 @@ void addBufferization(OpPassManager &pm) {
 /// The host side's memrefs, arithmetic and functions -> the LLVM dialect;
 /// the entry points then get the runtime's bare-pointer C ABI.
 void addHostToLLVM(OpPassManager &pm) {
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -80,6 +81,9 @@ void llamac::buildHostLoweringPipeline(OpPassManager &pm) {
   addBufferization(pm);
   // The entry points become schedules of calls to shared kernels.
   pm.addPass(llamac::createLlamaOutlineKernels());
+  // Linear layers: register tiles of vector FMAs; the rest becomes loops.
+  pm.addPass(llamac::createLlamaVectorizeLinear());
+  pm.addPass(createCanonicalizerPass());
   addLLVMLowering(pm);
 }
 

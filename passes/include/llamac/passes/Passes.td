@@ -180,4 +180,51 @@ def LlamaMergeKernelModules : Pass<"llama-merge-kernel-modules",
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def LlamaVectorizeLinear : Pass<"llama-vectorize-linear", "::mlir::ModuleOp"> {
+  let summary = "Register-tile and vectorize the host's linear layers";
+  let description = [{
+    Rewrites each linear layer's contraction on buffers,
+    `out[b, s, n] += x[b, s, k] * w[n, k]` (the linalg.generic that
+    llama-to-linalg writes for `llama.linear`; static shapes, k contiguous),
+    into blocks of `tile-tokens` x `tile-rows` outputs (tokens left over, as
+    in decode, one at a time with `decode-rows` rows) whose accumulators are
+    `vector<lanes x f32>` registers over k: per step the block loads one
+    vector per token and per weight row (widened to f32) and issues one FMA
+    per pair, then sums each accumulator once. Weight rows are the outer
+    loop, so a block of rows is read once per call. Outputs outside the
+    blocks stay linalg.generic on subviews.
+    ```mlir
+    // Before
+    linalg.generic (b, n, s, k) ins(%x, %w) outs(%out) { out + x * extf(w) }
+    // After
+    scf.for %n = 0 to 256 step 4 {
+      scf.for %s = 0 to 16 step 2 {
+        %acc:8 = scf.for %k = 0 to 128 step 8 iter_args(...) {
+          %x0 = vector.load %x[%b, %s, %k] : vector<8xf32>    // x 2 tokens
+          %w0 = vector.load %w[%n, %k] : vector<8xbf16>       // w 4 rows
+          %f0 = vector.fma %x0, (extf %w0), %acc#0            // 8 FMAs
+        }
+        %y = vector.reduction <add>, %acc#0, %out[...]         // 8 sums
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"8",
+           "f32 lanes per vector accumulator (8: one AVX2 register)">,
+    Option<"tileTokens", "tile-tokens", "int64_t", /*default=*/"2",
+           "tokens per block where the token count allows">,
+    Option<"tileRows", "tile-rows", "int64_t", /*default=*/"4",
+           "weight rows per block next to tile-tokens tokens">,
+    Option<"decodeRows", "decode-rows", "int64_t", /*default=*/"8",
+           "weight rows per block for single tokens">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // LLAMAC_PASSES_TD
