@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the device machine: the sm_90 executables built by
-# prepare_cuda_check.sh against the host executables and the float64 numpy
-# reference (greedy, 20 prompt tokens + 32 generated), then the runtime's
+# prepare_cuda_check.sh against the host executables, the float64 numpy
+# reference and Hugging Face transformers in float64 (greedy, 20 prompt
+# tokens + 32 generated), then the runtime's
 # errors without a GPU and on the wrong arch, then compute-sanitizer.
 set -uo pipefail
 DIR="${1:-build-device}"
@@ -16,8 +17,15 @@ for dir in "$DIR"/*/; do
   "$dir/sm_90" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/gpu.npy" > "$dir/gpu.txt" 2> "$dir/gpu.err"
   rc=$?
   echo "== $name (exit $rc): $(tail -1 "$dir/gpu.err")"
-  echo "   gpu vs host:      $(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/host.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
-  echo "   gpu vs reference: $(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)"
+  # (pipefail: a failed comparison fails the assignment, and the script.)
+  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/host.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  echo "   gpu vs host:         $line"
+  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  echo "   gpu vs reference:    $line"
+  if [ -d "$dir/ckpt" ]; then
+    line="$(python3 "$DIR/compare_transformers.py" "$dir/ckpt" --prompt "$PROMPT" --generated "$dir/gpu.txt" --logits "$dir/gpu.npy" 2>&1 | tail -1)" || status=1
+    echo "   gpu vs transformers: $line"
+  fi
   if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
 done
 echo "== errors"

@@ -2,7 +2,8 @@
 # Builds, on this machine, what scripts/device/cuda_check.sh runs on the
 # device machine (which has no LLVM/MLIR): test checkpoints of several
 # configs, each compiled for the host and for sm_90, with the float64 numpy
-# reference's logits and greedy ids, and the shared libraries the
+# reference's logits and greedy ids, the checkpoints (for the comparison
+# with transformers there), and the shared libraries the
 # executables load (SentencePiece, PCRE2), into DIR (default build-device/,
 # carried to the device with `run --carry build-device`).
 set -euo pipefail
@@ -11,9 +12,9 @@ OUT="${1:-$ROOT/build-device}"
 LLAMAC="${LLAMAC:-$ROOT/build/bin/llamac}"
 PY="${PYTHON:-python3}"
 rm -rf "$OUT" && mkdir -p "$OUT/lib"
-cp "$(ldconfig -p | awk '/libsentencepiece.so.0 /{print $NF; exit}')" "$OUT/lib/"
-cp "$(ldconfig -p | awk '/libpcre2-8.so.0 /{print $NF; exit}')" "$OUT/lib/"
-cp "$ROOT/test/tools/compare_logits.py" "$OUT/"
+cp "$(ldconfig -p | awk '/libsentencepiece.so.0 / && !f {print $NF; f = 1}')" "$OUT/lib/"
+cp "$(ldconfig -p | awk '/libpcre2-8.so.0 / && !f {print $NF; f = 1}')" "$OUT/lib/"
+cp "$ROOT/test/tools/compare_logits.py" "$ROOT/scripts/device/compare_transformers.py" "$OUT/"
 
 # name | make_checkpoint flags (the configs of test/E2E)
 CONFIGS=(
@@ -35,7 +36,9 @@ for entry in "${CONFIGS[@]}"; do
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
-  rm -rf "$dir/ckpt"
+  # Kept for the comparison with transformers on the device, except the
+  # 16 MB one (the carry is limited to 64 MiB).
+  [ "$name" != mid-bf16 ] || rm -rf "$dir/ckpt"
 done
 # An executable for another arch, for the arch-mismatch error.
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
