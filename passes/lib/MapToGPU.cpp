@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 
 #include <limits>
@@ -172,6 +173,148 @@ Value combine(OpBuilder &b, Operation *combiner, Value lhs, Value rhs) {
   return b.clone(*combiner, mapping)->getResult(0);
 }
 
+/// A sum of products of two inputs read along the one reduction loop, the
+/// innermost dimension of both, contiguous and aligned: each lane then loads
+/// kDotLanes consecutive elements of each input at once (16 bytes of a bf16
+/// weight row, 32 of f32 activations) instead of one.
+struct VectorDot {
+  unsigned dim;          // the reduction loop
+  int64_t length;        // its (static) size
+  OpOperand *lhs, *rhs;  // the inputs multiplied (may be the same)
+};
+
+constexpr int64_t kDotLanes = 8;
+
+/// Whether kDotLanes consecutive elements along the last dimension of `type`
+/// that start at an index multiple of kDotLanes are aligned to their size,
+/// for any indices of the other dimensions (given a base aligned to 32
+/// bytes: device allocations and the 64-aligned weights).
+bool hasAlignedRows(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+      strides.back() != 1 || ShapedType::isDynamic(offset) ||
+      offset % kDotLanes)
+    return false;
+  return llvm::all_of(ArrayRef(strides).drop_back(), [](int64_t stride) {
+    return !ShapedType::isDynamic(stride) && stride % kDotLanes == 0;
+  });
+}
+
+/// The input operand whose body argument `value` is, directly or widened.
+OpOperand *inputBehind(linalg::LinalgOp op, Value value) {
+  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
+    value = ext.getIn();
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != op.getBlock())
+    return nullptr;
+  OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
+  return op.isDpsInput(operand) ? operand : nullptr;
+}
+
+std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
+                                        const WarpReduction &reduction,
+                                        ArrayRef<unsigned> serialDims,
+                                        ArrayRef<Value> sizes) {
+  if (!isa<arith::AddFOp>(reduction.combiner) || serialDims.size() != 1)
+    return std::nullopt;
+  unsigned dim = serialDims[0];
+  std::optional<int64_t> length = getConstantIntValue(sizes[dim]);
+  auto mul = reduction.contribution.getDefiningOp<arith::MulFOp>();
+  if (!length || *length % kDotLanes || !mul)
+    return std::nullopt;
+  for (Operation &inner : op.getBlock()->without_terminator())
+    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
+      return std::nullopt;
+  OpOperand *lhs = inputBehind(op, mul.getLhs());
+  OpOperand *rhs = inputBehind(op, mul.getRhs());
+  if (!lhs || !rhs)
+    return std::nullopt;
+  for (OpOperand *input : {lhs, rhs}) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    Type element = type ? type.getElementType() : Type();
+    if (!type || !hasAlignedRows(type) ||
+        input->get().getDefiningOp<memref::GetGlobalOp>() ||
+        !(element.isF32() || element.isBF16() || element.isF16()))
+      return std::nullopt;
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (map.getNumResults() == 0)
+      return std::nullopt;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || last.getPosition() != dim ||
+        llvm::any_of(map.getResults().drop_back(),
+                     [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
+      return std::nullopt;
+  }
+  return VectorDot{dim, *length, lhs, rhs};
+}
+
+/// kDotLanes elements of `input` from loop indices `ivs`, as f32.
+Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                OpOperand *input, ArrayRef<Value> ivs) {
+  auto type = cast<MemRefType>(input->get().getType());
+  Type element = type.getElementType();
+  auto vectorType = VectorType::get({kDotLanes}, element);
+  Value lanes = vector::LoadOp::create(
+      b, loc, vectorType, input->get(), operandIndices(b, loc, op, input, ivs),
+      /*nontemporal=*/false,
+      llvm::Align(kDotLanes * element.getIntOrFloatBitWidth() / 8));
+  if (element.isF32())
+    return lanes;
+  return arith::ExtFOp::create(
+      b, loc, VectorType::get({kDotLanes}, b.getF32Type()), lanes);
+}
+
+/// The lane's partial sum of a VectorDot: it takes kDotLanes consecutive
+/// elements every 32 * kDotLanes, in a loop of a static trip count (which
+/// LLVM unrolls, keeping several loads in flight).
+Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                  const VectorDot &dot, Value lane,
+                  SmallVectorImpl<Value> &ivs) {
+  int64_t stride = 32 * kDotLanes;
+  auto accType = VectorType::get({kDotLanes}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, loc, accType,
+                                         DenseElementsAttr::get(accType, 0.0f));
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value first = arith::MulIOp::create(
+      b, loc, lane, arith::ConstantIndexOp::create(b, loc, kDotLanes));
+  Value trips = arith::ConstantIndexOp::create(
+      b, loc, (dot.length + stride - 1) / stride);
+  auto loop = scf::ForOp::create(b, loc, c0, trips, c1, ValueRange{zero});
+  OpBuilder::InsertionGuard inLoop(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value acc = loop.getRegionIterArgs()[0];
+  Value k = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, loop.getInductionVar(),
+                            arith::ConstantIndexOp::create(b, loc, stride)),
+      first);
+  ivs[dot.dim] = k;
+  auto fma = [&](OpBuilder &fb) {
+    Value lhs = loadLanes(fb, loc, op, dot.lhs, ivs);
+    Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(fb, loc, op, dot.rhs, ivs);
+    return vector::FMAOp::create(fb, loc, lhs, rhs, acc).getResult();
+  };
+  if (dot.length % stride == 0) {
+    scf::YieldOp::create(b, loc, fma(b));
+  } else {
+    // The last trip: lanes past the end add nothing.
+    Value inRange = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ult, k,
+        arith::ConstantIndexOp::create(b, loc, dot.length));
+    auto guard = scf::IfOp::create(
+        b, loc, inRange,
+        [&](OpBuilder &tb, Location) { scf::YieldOp::create(tb, loc, fma(tb)); },
+        [&](OpBuilder &eb, Location) { scf::YieldOp::create(eb, loc, acc); });
+    scf::YieldOp::create(b, loc, guard.getResult(0));
+  }
+  b.setInsertionPointAfter(loop);
+  return vector::ReductionOp::create(
+      b, loc, vector::CombiningKind::ADD, loop.getResult(0),
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+}
+
 /// One warp per output element: each lane folds every 32nd element of the
 /// flattened reduction (consecutive lanes read consecutive elements of the
 /// innermost reduction loop, so a weight row is read coalesced), the warp
@@ -204,10 +347,14 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   for (unsigned d : serialDims)
     length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
   Operation *combiner = reduction.combiner;
-  Value identity = identityOf(b, loc, combiner);
-  auto loop = scf::ForOp::create(b, loc, lane, length, c32,
-                                 ValueRange{identity});
-  {
+  Value partial;
+  if (std::optional<VectorDot> dot =
+          matchVectorDot(op, reduction, serialDims, sizes)) {
+    partial = emitLaneDot(b, loc, op, *dot, lane, ivs);
+  } else {
+    Value identity = identityOf(b, loc, combiner);
+    auto loop = scf::ForOp::create(b, loc, lane, length, c32,
+                                   ValueRange{identity});
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
     delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, ivs);
@@ -223,8 +370,8 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
     Value x = mapping.lookupOrDefault(reduction.contribution);
     scf::YieldOp::create(
         b, loc, combine(b, combiner, loop.getRegionIterArgs()[0], x));
+    partial = loop.getResult(0);
   }
-  Value partial = loop.getResult(0);
   for (int32_t offset = 16; offset >= 1; offset /= 2) {
     Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
                                          gpu::ShuffleMode::XOR)

@@ -81,7 +81,8 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // A reduction of 32 elements or more whose body is `out + x` (or a max):
 // a warp per output element. Each lane folds every 32nd k from its lane
 // index in a register, the lanes combine by xor-shuffles, lane 0 adds the
-// total to the output. 8 warps a block, so 4 outputs need one block.
+// total to the output. 8 warps a block, so 4 outputs need one block. (60
+// elements a row: rows not aligned for the vector loads below.)
 
 #in = affine_map<(i, k) -> (i, k)>
 #vec = affine_map<(i, k) -> (k)>
@@ -111,10 +112,51 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK: %[[OLD:.*]] = memref.load %arg2
 // CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}}
 // CHECK: memref.store %[[NEW]], %arg2
-func.func @gemv(%w: memref<4x64xf32>, %x: memref<64xf32>, %y: memref<4xf32>) {
-  linalg.generic {indexing_maps = [#in, #vec, #out], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<4x64xf32>, memref<64xf32>) outs(%y : memref<4xf32>) {
+func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #vec, #out], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<4x60xf32>, memref<60xf32>) outs(%y : memref<4xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same with bf16 weight rows of 520 elements (contiguous, 8-aligned):
+// each lane loads 8 consecutive elements of the row (16 bytes) and of x (32
+// bytes) per trip, at k = trip * 256 + lane * 8, into a vector<8xf32>
+// accumulator; 520 is not a multiple of 256, so the third trip is guarded.
+// One horizontal sum per lane, then the shuffles as above.
+
+#w3 = affine_map<(i, k) -> (i, k)>
+#x3 = affine_map<(i, k) -> (k)>
+#y3 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @gemv_bf16
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// CHECK: scf.if
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK: %[[FIRST:.*]] = arith.muli %[[LANE]], %{{.*}} : index
+// CHECK: %[[TRIPS:.*]] = arith.constant 3 : index
+// CHECK: %[[ACC:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[TRIPS]] step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<8xf32>) {
+// CHECK: %[[K:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[K]], %{{.*}} : index
+// CHECK: scf.if %[[IN]] -> (vector<8xf32>) {
+// CHECK: %[[W:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
+// CHECK: %[[WF:.*]] = arith.extf %[[W]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[X:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<520xf32>, vector<8xf32>
+// CHECK: %[[F:.*]] = vector.fma %[[WF]], %[[X]], %[[A]] : vector<8xf32>
+// CHECK: scf.yield %[[F]] : vector<8xf32>
+// CHECK: } else {
+// CHECK: scf.yield %[[A]] : vector<8xf32>
+// CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc,contract> : vector<8xf32> into f32
+// CHECK: gpu.shuffle  xor %[[SUM]], %c16_i32, %c32_i32{{.*}} : f32
+func.func @gemv_bf16(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
+  linalg.generic {indexing_maps = [#w3, #x3, #y3], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<6x520xbf16>, memref<520xf32>) outs(%y : memref<6xf32>) {
+  ^bb0(%a: bf16, %b: f32, %acc: f32):
+    %e = arith.extf %a : bf16 to f32
+    %p = arith.mulf %e, %b : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }

@@ -10,7 +10,10 @@
 //    create/synchronize/destroy around each launch are no-ops, and the
 //    runtime waits once per model call (finishCall);
 //  - device allocations are kept for reuse by size, so the temporaries of
-//    a call cost no cuMemAlloc after the first call.
+//    a call cost no cuMemAlloc after the first call; the attention's
+//    temporaries change size with the position, so the blocks kept unused
+//    are capped (kMaxCachedBytes) and released, after a wait for the
+//    stream, when a new size would exceed it.
 // Errors are recorded in the session, and later calls do nothing.
 //
 //===----------------------------------------------------------------------===//
@@ -35,7 +38,27 @@ struct LazyModule {
 struct Allocations {
   std::unordered_map<void *, size_t> sizes;
   std::multimap<size_t, void *> free;
+  size_t freeBytes = 0;
 };
+
+/// Unused device blocks kept for reuse, at most (a few prefill chunks'
+/// temporaries of an 8B model).
+constexpr size_t kMaxCachedBytes = size_t(256) << 20;
+
+/// Returns every kept block to the driver, once the stream no longer uses
+/// them.
+void releaseCached(Session &s, Allocations &a) {
+  if (a.free.empty() ||
+      !s.check(s.driver->cuStreamSynchronize(s.stream),
+               "waiting for the GPU before freeing temporaries"))
+    return;
+  for (auto &[bytes, ptr] : a.free) {
+    s.driver->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
+    a.sizes.erase(ptr);
+  }
+  a.free.clear();
+  a.freeBytes = 0;
+}
 
 Allocations &allocations() {
   static Allocations a;
@@ -130,8 +153,11 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
   if (reuse != a.free.end()) {
     void *ptr = reuse->second;
     a.free.erase(reuse);
+    a.freeBytes -= bytes;
     return ptr;
   }
+  if (a.freeBytes + bytes > kMaxCachedBytes)
+    releaseCached(s, a);
   CUdeviceptr ptr = 0;
   if (!s.check(s.driver->cuMemAlloc(&ptr, bytes ? bytes : 1),
                "allocating device memory for the model's temporaries"))
@@ -146,8 +172,10 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
 void mgpuMemFree(void *ptr, void * /*stream*/) {
   Allocations &a = allocations();
   auto it = a.sizes.find(ptr);
-  if (it != a.sizes.end())
+  if (it != a.sizes.end()) {
     a.free.emplace(it->second, ptr);
+    a.freeBytes += it->second;
+  }
 }
 
 } // extern "C"

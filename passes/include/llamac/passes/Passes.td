@@ -129,6 +129,11 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     parallel loops that index every output), 256 threads a block, grid
     sized at run time where a loop's size is dynamic; each thread runs the
     remaining loops (reductions) itself, writing only its own outputs.
+    Reductions of 32 elements or more of the form `out + x` or
+    `max(out, x)` get a warp per output (lane-strided loads, shuffles);
+    where `x` is a product of two inputs contiguous and aligned along the
+    reduction (a linear layer's row and activations), each lane loads 8
+    consecutive elements of each with one vector load (16 bytes of bf16).
     `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
     becomes a kernel, constant globals a kernel reads move into it.
     ```mlir
@@ -151,6 +156,7 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 
