@@ -281,6 +281,7 @@ def main():
                                              shape, args.prefill_chunk, args.timeout)
         except (RuntimeError, subprocess.SubprocessError) as e:
             results["llamac"] = {"error": str(e)[:300]}
+        log(f"[{model}] llamac: {json.dumps(results['llamac'])}")
         if not args.skip_transformers:
             log(f"[{model}] transformers")
             results["transformers"] = bench_transformers(ckpt, shape)
