@@ -181,9 +181,19 @@ struct VectorDot {
   unsigned dim;          // the reduction loop
   int64_t length;        // its (static) size
   OpOperand *lhs, *rhs;  // the inputs multiplied (may be the same)
+  int64_t parts = 1;     // warps sharing one output (split-k)
 };
 
 constexpr int64_t kDotLanes = 8;
+constexpr int64_t kDotStride = 32 * kDotLanes;
+/// Warps a launch should have at least to keep HBM busy (an H100/H200 has
+/// 132 SMs; 64 warps each is ~8k): an op with fewer outputs splits each
+/// reduction over several warps, which add their sums atomically.
+constexpr int64_t kMinWarps = 8192;
+
+int64_t tripsOf(const VectorDot &dot) {
+  return (dot.length + kDotStride - 1) / kDotStride;
+}
 
 /// Whether kDotLanes consecutive elements along the last dimension of `type`
 /// that start at an index multiple of kDotLanes are aligned to their size,
@@ -266,21 +276,26 @@ Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
 }
 
 /// The lane's partial sum of a VectorDot: it takes kDotLanes consecutive
-/// elements every 32 * kDotLanes, in a loop of a static trip count (which
+/// elements every kDotStride, over its part's trips (a static count, which
 /// LLVM unrolls, keeping several loads in flight).
 Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                  const VectorDot &dot, Value lane,
+                  const VectorDot &dot, Value lane, Value part,
                   SmallVectorImpl<Value> &ivs) {
-  int64_t stride = 32 * kDotLanes;
   auto accType = VectorType::get({kDotLanes}, b.getF32Type());
   Value zero = arith::ConstantOp::create(b, loc, accType,
                                          DenseElementsAttr::get(accType, 0.0f));
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value first = arith::MulIOp::create(
-      b, loc, lane, arith::ConstantIndexOp::create(b, loc, kDotLanes));
-  Value trips = arith::ConstantIndexOp::create(
-      b, loc, (dot.length + stride - 1) / stride);
+  int64_t tripsPerPart = (tripsOf(dot) + dot.parts - 1) / dot.parts;
+  // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
+  Value first = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, part,
+                            arith::ConstantIndexOp::create(
+                                b, loc, tripsPerPart * kDotStride)),
+      arith::MulIOp::create(b, loc, lane,
+                            arith::ConstantIndexOp::create(b, loc, kDotLanes)));
+  Value trips = arith::ConstantIndexOp::create(b, loc, tripsPerPart);
   auto loop = scf::ForOp::create(b, loc, c0, trips, c1, ValueRange{zero});
   OpBuilder::InsertionGuard inLoop(b);
   b.setInsertionPointToStart(loop.getBody());
@@ -288,7 +303,7 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
   Value k = arith::AddIOp::create(
       b, loc,
       arith::MulIOp::create(b, loc, loop.getInductionVar(),
-                            arith::ConstantIndexOp::create(b, loc, stride)),
+                            arith::ConstantIndexOp::create(b, loc, kDotStride)),
       first);
   ivs[dot.dim] = k;
   auto fma = [&](OpBuilder &fb) {
@@ -296,10 +311,10 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
     Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(fb, loc, op, dot.rhs, ivs);
     return vector::FMAOp::create(fb, loc, lhs, rhs, acc).getResult();
   };
-  if (dot.length % stride == 0) {
+  if (dot.parts * tripsPerPart * kDotStride == dot.length) {
     scf::YieldOp::create(b, loc, fma(b));
   } else {
-    // The last trip: lanes past the end add nothing.
+    // Trips past the end (the last part's, the last lanes'): nothing added.
     Value inRange = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::ult, k,
         arith::ConstantIndexOp::create(b, loc, dot.length));
@@ -320,8 +335,9 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// innermost reduction loop, so a weight row is read coalesced), the warp
 /// combines its lanes by shuffles, lane 0 folds the sum into the output.
 void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                       const WarpReduction &reduction, gpu::LaunchOp launch,
-                       Value block, Value total,
+                       const WarpReduction &reduction,
+                       const std::optional<VectorDot> &dot,
+                       gpu::LaunchOp launch, Value block, Value total,
                        ArrayRef<unsigned> threadDims,
                        ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
@@ -341,6 +357,13 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&guard.getThenRegion().front());
 
+  // With split-k, consecutive warps take the parts of one output.
+  Value part = c0;
+  if (dot && dot->parts > 1) {
+    Value parts = arith::ConstantIndexOp::create(b, loc, dot->parts);
+    part = arith::RemUIOp::create(b, loc, flat, parts);
+    flat = arith::DivUIOp::create(b, loc, flat, parts);
+  }
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
   Value length = arith::ConstantIndexOp::create(b, loc, 1);
@@ -348,9 +371,8 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
     length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
   Operation *combiner = reduction.combiner;
   Value partial;
-  if (std::optional<VectorDot> dot =
-          matchVectorDot(op, reduction, serialDims, sizes)) {
-    partial = emitLaneDot(b, loc, op, *dot, lane, ivs);
+  if (dot) {
+    partial = emitLaneDot(b, loc, op, *dot, lane, part, ivs);
   } else {
     Value identity = identityOf(b, loc, combiner);
     auto loop = scf::ForOp::create(b, loc, lane, length, c32,
@@ -387,6 +409,13 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   for (unsigned d : serialDims)
     ivs[d] = c0;
   SmallVector<Value> indices = operandIndices(b, loc, op, init, ivs);
+  if (dot && dot->parts > 1) {
+    // Several warps add into this output: in some order, so the last bits
+    // of the sum may differ between runs.
+    memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, partial,
+                                init->get(), indices);
+    return;
+  }
   Value old = memref::LoadOp::create(b, loc, init->get(), indices);
   memref::StoreOp::create(b, loc, combine(b, combiner, old, partial),
                           init->get(), indices);
@@ -449,8 +478,18 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
     total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
   // Reductions of 32 elements or more: a warp per output element.
   std::optional<WarpReduction> warpReduction;
+  std::optional<VectorDot> dot;
   if (isLongReduction(serialDims, sizes))
     warpReduction = matchWarpReduction(op, serialDims);
+  if (warpReduction)
+    dot = matchVectorDot(op, *warpReduction, serialDims, sizes);
+  // Too few outputs to fill the GPU with a warp each: split each one's
+  // reduction over several warps (whole trips each).
+  if (std::optional<int64_t> outputs = getConstantIntValue(total);
+      dot && outputs && *outputs < kMinWarps) {
+    dot->parts = std::min(tripsOf(*dot), (kMinWarps + *outputs - 1) / *outputs);
+    total = arith::ConstantIndexOp::create(b, loc, *outputs * dot->parts);
+  }
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total);
@@ -474,7 +513,7 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       operand.set(b.clone(*global)->getResult(0));
   if (warpReduction)
-    emitWarpReduction(b, loc, op, *warpReduction, launch, block, total,
+    emitWarpReduction(b, loc, op, *warpReduction, dot, launch, block, total,
                       threadDims, serialDims, sizes);
   else
     emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,

@@ -124,11 +124,12 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 
 // -----
 
-// The same with bf16 weight rows of 520 elements (contiguous, 8-aligned):
-// each lane loads 8 consecutive elements of the row (16 bytes) and of x (32
-// bytes) per trip, at k = trip * 256 + lane * 8, into a vector<8xf32>
-// accumulator; 520 is not a multiple of 256, so the third trip is guarded.
-// One horizontal sum per lane, then the shuffles as above.
+// The same with bf16 weight rows (contiguous, 8-aligned) and 8192 outputs
+// (enough warps to fill the GPU): each lane loads 8 consecutive elements of
+// the row (16 bytes) and of x (32 bytes) per trip, at k = trip * 256 +
+// lane * 8, into a vector<8xf32> accumulator; two trips of 256 cover the
+// 512 elements, no guard. One horizontal sum per lane, then the shuffles,
+// and lane 0 adds to the output.
 
 #w3 = affine_map<(i, k) -> (i, k)>
 #x3 = affine_map<(i, k) -> (k)>
@@ -137,23 +138,62 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
 // CHECK: scf.if
 // CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
-// CHECK: %[[FIRST:.*]] = arith.muli %[[LANE]], %{{.*}} : index
-// CHECK: %[[TRIPS:.*]] = arith.constant 3 : index
+// CHECK: %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK: %[[TRIPS:.*]] = arith.constant 2 : index
 // CHECK: %[[ACC:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[TRIPS]] step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<8xf32>) {
 // CHECK: %[[K:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
-// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[K]], %{{.*}} : index
-// CHECK: scf.if %[[IN]] -> (vector<8xf32>) {
-// CHECK: %[[W:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
+// CHECK-NOT: scf.if
+// CHECK: %[[W:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
 // CHECK: %[[WF:.*]] = arith.extf %[[W]] : vector<8xbf16> to vector<8xf32>
-// CHECK: %[[X:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<520xf32>, vector<8xf32>
+// CHECK: %[[X:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
 // CHECK: %[[F:.*]] = vector.fma %[[WF]], %[[X]], %[[A]] : vector<8xf32>
 // CHECK: scf.yield %[[F]] : vector<8xf32>
-// CHECK: } else {
-// CHECK: scf.yield %[[A]] : vector<8xf32>
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc,contract> : vector<8xf32> into f32
 // CHECK: gpu.shuffle  xor %[[SUM]], %c16_i32, %c32_i32{{.*}} : f32
-func.func @gemv_bf16(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
-  linalg.generic {indexing_maps = [#w3, #x3, #y3], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<6x520xbf16>, memref<520xf32>) outs(%y : memref<6xf32>) {
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: memref.store %{{.*}}, %arg2
+// CHECK-NOT: memref.atomic_rmw
+func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<8192xf32>) {
+  linalg.generic {indexing_maps = [#w3, #x3, #y3], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<8192x512xbf16>, memref<512xf32>) outs(%y : memref<8192xf32>) {
+  ^bb0(%a: bf16, %b: f32, %acc: f32):
+    %e = arith.extf %a : bf16 to f32
+    %p = arith.mulf %e, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Split-k: 6 outputs would be 6 warps, so each output's 520 elements (3
+// trips of 256) go to 3 warps, one trip each (k = part * 256 + lane * 8),
+// the last guarded (520 < 3 * 256); 18 warps, and lane 0 of each adds its
+// sum atomically.
+
+#w4 = affine_map<(i, k) -> (i, k)>
+#x4 = affine_map<(i, k) -> (k)>
+#y4 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @gemv_split
+// CHECK: %[[GRID:.*]] = arith.ceildivui %c18, %c8 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]],
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// CHECK: %[[FLAT:.*]] = arith.addi
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C3]] : index
+// CHECK: %[[OUT:.*]] = arith.divui %[[FLAT]], %[[C3]] : index
+// CHECK: %[[ROW:.*]] = arith.remui %[[OUT]], %c6 : index
+// CHECK: arith.muli %[[PART]], %{{.*}} : index
+// CHECK: scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
+// CHECK: scf.if %{{.*}} -> (vector<8xf32>) {
+// CHECK: vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
+// CHECK: vector.reduction <add>
+// CHECK: gpu.shuffle  xor
+// CHECK: memref.atomic_rmw addf %{{.*}}, %arg2[%{{.*}}] : (f32, memref<6xf32>) -> f32
+// CHECK-NOT: memref.store
+func.func @gemv_split(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
+  linalg.generic {indexing_maps = [#w4, #x4, #y4], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<6x520xbf16>, memref<520xf32>) outs(%y : memref<6xf32>) {
   ^bb0(%a: bf16, %b: f32, %acc: f32):
     %e = arith.extf %a : bf16 to f32
     %p = arith.mulf %e, %b : f32
