@@ -366,14 +366,14 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   }
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
-  Value length = arith::ConstantIndexOp::create(b, loc, 1);
-  for (unsigned d : serialDims)
-    length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
   Operation *combiner = reduction.combiner;
   Value partial;
   if (dot) {
     partial = emitLaneDot(b, loc, op, *dot, lane, part, ivs);
   } else {
+    Value length = arith::ConstantIndexOp::create(b, loc, 1);
+    for (unsigned d : serialDims)
+      length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
     Value identity = identityOf(b, loc, combiner);
     auto loop = scf::ForOp::create(b, loc, lane, length, c32,
                                    ValueRange{identity});
