@@ -12,8 +12,11 @@
 //  - device allocations are kept for reuse by size, so the temporaries of
 //    a call cost no cuMemAlloc after the first call; the attention's
 //    temporaries change size with the position, so the blocks kept unused
-//    are capped (kMaxCachedBytes) and released, after a wait for the
-//    stream, when a new size would exceed it.
+//    are capped (kMaxCachedBytes): when a new size would exceed the cap,
+//    the largest kept blocks (the attention's, which grow with the
+//    position and are not asked for again) are released, after a wait for
+//    the stream, down to half the cap, so that this happens rarely and the
+//    sizes every layer reuses stay.
 // Errors are recorded in the session, and later calls do nothing.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +24,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -45,19 +49,20 @@ struct Allocations {
 /// temporaries of an 8B model).
 constexpr size_t kMaxCachedBytes = size_t(256) << 20;
 
-/// Returns every kept block to the driver, once the stream no longer uses
-/// them.
-void releaseCached(Session &s, Allocations &a) {
-  if (a.free.empty() ||
+/// Returns the largest kept blocks to the driver, once the stream no longer
+/// uses them, until at most `keep` bytes are kept.
+void releaseCached(Session &s, Allocations &a, size_t keep) {
+  if (a.freeBytes <= keep ||
       !s.check(s.driver->cuStreamSynchronize(s.stream),
                "waiting for the GPU before freeing temporaries"))
     return;
-  for (auto &[bytes, ptr] : a.free) {
-    s.driver->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr));
-    a.sizes.erase(ptr);
+  while (a.freeBytes > keep) {
+    auto largest = std::prev(a.free.end());
+    s.driver->cuMemFree(reinterpret_cast<CUdeviceptr>(largest->second));
+    a.sizes.erase(largest->second);
+    a.freeBytes -= largest->first;
+    a.free.erase(largest);
   }
-  a.free.clear();
-  a.freeBytes = 0;
 }
 
 Allocations &allocations() {
@@ -157,7 +162,7 @@ void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*hostShared*/) {
     return ptr;
   }
   if (a.freeBytes + bytes > kMaxCachedBytes)
-    releaseCached(s, a);
+    releaseCached(s, a, kMaxCachedBytes / 2);
   CUdeviceptr ptr = 0;
   if (!s.check(s.driver->cuMemAlloc(&ptr, bytes ? bytes : 1),
                "allocating device memory for the model's temporaries"))
