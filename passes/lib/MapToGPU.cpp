@@ -28,6 +28,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <limits>
 
@@ -458,7 +459,60 @@ void emitThreadPerOutput(OpBuilder &b, Location loc, linalg::LinalgOp op,
   emitBody(b, loc, op, ivs);
 }
 
-LogicalResult mapToLaunch(linalg::LinalgOp op) {
+/// Kernel names that say where each kernel comes from, for profilers and IR
+/// readers: the entry point, the model op's name (the importer's NameLoc,
+/// e.g. model.layers.3.self_attn.q_proj) and the kernel's form, e.g.
+/// decode_layers_3_self_attn_q_proj_dot; unique within the module.
+class KernelNamer {
+public:
+  std::string name(Operation *op, StringRef form) {
+    std::string base;
+    if (auto func = op->getParentOfType<func::FuncOp>()) {
+      StringRef entry = func.getSymName();
+      entry.consume_front("llamac_");
+      base = entry.str();
+    }
+    std::string where = "op";
+    op->getLoc()->walk([&](Location loc) {
+      if (auto named = dyn_cast<NameLoc>(loc)) {
+        where = named.getName().str();
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    StringRef trimmed = where;
+    trimmed.consume_front("model.");
+    base += (base.empty() ? "" : "_") + trimmed.str() + "_" + form.str();
+    for (char &c : base)
+      if (!llvm::isAlnum(c))
+        c = '_';
+    std::string unique = base;
+    for (int n = 1; !used_.insert(unique).second; ++n)
+      unique = base + "_" + std::to_string(n);
+    return unique;
+  }
+
+private:
+  llvm::StringSet<> used_;
+};
+
+/// The kernel's form, for its name: a reduction with vector loads, another
+/// warp reduction, or a thread per output element (the op's kind).
+std::string formOf(linalg::LinalgOp op, bool warpReduction, bool dot) {
+  if (dot)
+    return "dot";
+  if (warpReduction)
+    return "reduce";
+  if (isa<linalg::FillOp>(op))
+    return "fill";
+  if (isa<linalg::CopyOp>(op))
+    return "copy";
+  if (isa<linalg::TransposeOp>(op))
+    return "transpose";
+  return "map";
+}
+
+LogicalResult mapToLaunch(linalg::LinalgOp op, KernelNamer &namer) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -504,6 +558,12 @@ LogicalResult mapToLaunch(linalg::LinalgOp op) {
   Value grid = arith::CeilDivUIOp::create(b, loc, total, perBlock);
   auto launch =
       gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+  // gpu-kernel-outlining names the kernel and its module after these.
+  auto name = FlatSymbolRefAttr::get(
+      b.getContext(),
+      namer.name(op, formOf(op, warpReduction.has_value(), dot.has_value())));
+  launch.setModuleAttr(name);
+  launch.setFunctionAttr(name);
 
   b.setInsertionPointToStart(&launch.getBody().front());
   b.setInsertionPoint(gpu::TerminatorOp::create(b, loc));
@@ -539,8 +599,9 @@ struct LlamaMapToGPU
       if (!op->getParentOfType<gpu::LaunchOp>())
         ops.push_back(op);
     });
+    KernelNamer namer;
     for (linalg::LinalgOp op : ops)
-      if (failed(mapToLaunch(op)))
+      if (failed(mapToLaunch(op, namer)))
         return signalPassFailure();
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's

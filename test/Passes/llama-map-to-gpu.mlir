@@ -92,7 +92,9 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
 // CHECK: %[[GRID:.*]] = arith.ceildivui %{{.*}}, %[[C8]]
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]],
+// Kernels are named after the entry point, the model op's NameLoc (none
+// here) and the kernel's form.
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]], {{.*}}) module(@gemv_op_reduce) function(@gemv_op_reduce)
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %[[C32:.*]] : index
 // CHECK: scf.if
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
@@ -135,6 +137,8 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 #x3 = affine_map<(i, k) -> (k)>
 #y3 = affine_map<(i, k) -> (i)>
 // CHECK-LABEL: func.func @gemv_bf16
+// The importer's op name, "model." dropped, dots made underscores:
+// CHECK: gpu.launch {{.*}} module(@gemv_bf16_layers_3_mlp_down_proj_dot) function(@gemv_bf16_layers_3_mlp_down_proj_dot)
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
 // CHECK: scf.if
 // CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
@@ -160,7 +164,7 @@ func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<
     %p = arith.mulf %e, %b : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  }
+  } loc("model.layers.3.mlp.down_proj")
   return
 }
 
