@@ -27,6 +27,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -226,13 +227,13 @@ OpOperand *inputBehind(linalg::LinalgOp op, Value value) {
 std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
                                         const WarpReduction &reduction,
                                         ArrayRef<unsigned> serialDims,
-                                        ArrayRef<Value> sizes) {
+                                        ArrayRef<int64_t> staticSizes) {
   if (!isa<arith::AddFOp>(reduction.combiner) || serialDims.size() != 1)
     return std::nullopt;
   unsigned dim = serialDims[0];
-  std::optional<int64_t> length = getConstantIntValue(sizes[dim]);
+  int64_t length = staticSizes[dim];
   auto mul = reduction.contribution.getDefiningOp<arith::MulFOp>();
-  if (!length || *length % kDotLanes || !mul)
+  if (ShapedType::isDynamic(length) || length % kDotLanes || !mul)
     return std::nullopt;
   for (Operation &inner : op.getBlock()->without_terminator())
     if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
@@ -257,7 +258,7 @@ std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
                      [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
       return std::nullopt;
   }
-  return VectorDot{dim, *length, lhs, rhs};
+  return VectorDot{dim, length, lhs, rhs};
 }
 
 /// kDotLanes elements of `input` from loop indices `ivs`, as f32.
@@ -338,7 +339,8 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
 void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                        const WarpReduction &reduction,
                        const std::optional<VectorDot> &dot,
-                       gpu::LaunchOp launch, Value block, Value total,
+                       bool initIsIdentity, gpu::LaunchOp launch, Value block,
+                       Value total,
                        ArrayRef<unsigned> threadDims,
                        ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
@@ -417,6 +419,10 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                                 init->get(), indices);
     return;
   }
+  if (initIsIdentity) {
+    memref::StoreOp::create(b, loc, partial, init->get(), indices);
+    return;
+  }
   Value old = memref::LoadOp::create(b, loc, init->get(), indices);
   memref::StoreOp::create(b, loc, combine(b, combiner, old, partial),
                           init->get(), indices);
@@ -424,13 +430,13 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
 
 /// Whether the reduction loops `serialDims` run for 32 elements or more
 /// (or for a number known only at run time): enough to share among a warp.
-bool isLongReduction(ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+bool isLongReduction(ArrayRef<unsigned> serialDims,
+                     ArrayRef<int64_t> staticSizes) {
   int64_t length = 1;
   for (unsigned d : serialDims) {
-    std::optional<int64_t> n = getConstantIntValue(sizes[d]);
-    if (!n)
+    if (ShapedType::isDynamic(staticSizes[d]))
       return true;
-    length *= *n;
+    length *= staticSizes[d];
   }
   return length >= 32;
 }
@@ -512,7 +518,43 @@ std::string formOf(linalg::LinalgOp op, bool warpReduction, bool dot) {
   return "map";
 }
 
-LogicalResult mapToLaunch(linalg::LinalgOp op, KernelNamer &namer) {
+/// How an op runs on the GPU, decided from its static shapes before any op
+/// is rewritten (so that a fill it makes unnecessary can still be removed).
+struct LaunchPlan {
+  SmallVector<unsigned> threadDims, serialDims;
+  std::optional<WarpReduction> warpReduction;
+  std::optional<VectorDot> dot;
+  /// The output holds the combiner's identity when the op starts: each
+  /// output is stored, not combined with what was there (its fill is gone).
+  bool initIsIdentity = false;
+};
+
+LaunchPlan planLaunch(linalg::LinalgOp op) {
+  LaunchPlan plan;
+  SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    (isThreadDim(op, d) ? plan.threadDims : plan.serialDims).push_back(d);
+  // Reductions of 32 elements or more: a warp per output element.
+  if (isLongReduction(plan.serialDims, staticSizes))
+    plan.warpReduction = matchWarpReduction(op, plan.serialDims);
+  if (plan.warpReduction)
+    plan.dot = matchVectorDot(op, *plan.warpReduction, plan.serialDims,
+                              staticSizes);
+  // Too few outputs to fill the GPU with a warp each: split each one's
+  // reduction over several warps (whole trips each).
+  int64_t outputs = 1;
+  for (unsigned d : plan.threadDims)
+    outputs = ShapedType::isDynamic(staticSizes[d]) || outputs < 0
+                  ? -1
+                  : outputs * staticSizes[d];
+  if (plan.dot && outputs > 0 && outputs < kMinWarps)
+    plan.dot->parts =
+        std::min(tripsOf(*plan.dot), (kMinWarps + outputs - 1) / outputs);
+  return plan;
+}
+
+LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
+                          KernelNamer &namer) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -522,28 +564,17 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, KernelNamer &namer) {
   SmallVector<Value> sizes;
   for (Range &range : ranges)
     sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
-  SmallVector<unsigned> threadDims, serialDims;
-  for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    (isThreadDim(op, d) ? threadDims : serialDims).push_back(d);
+  ArrayRef<unsigned> threadDims = plan.threadDims, serialDims = plan.serialDims;
+  const std::optional<WarpReduction> &warpReduction = plan.warpReduction;
+  const std::optional<VectorDot> &dot = plan.dot;
 
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value total = one;
   for (unsigned d : threadDims)
     total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
-  // Reductions of 32 elements or more: a warp per output element.
-  std::optional<WarpReduction> warpReduction;
-  std::optional<VectorDot> dot;
-  if (isLongReduction(serialDims, sizes))
-    warpReduction = matchWarpReduction(op, serialDims);
-  if (warpReduction)
-    dot = matchVectorDot(op, *warpReduction, serialDims, sizes);
-  // Too few outputs to fill the GPU with a warp each: split each one's
-  // reduction over several warps (whole trips each).
-  if (std::optional<int64_t> outputs = getConstantIntValue(total);
-      dot && outputs && *outputs < kMinWarps) {
-    dot->parts = std::min(tripsOf(*dot), (kMinWarps + *outputs - 1) / *outputs);
-    total = arith::ConstantIndexOp::create(b, loc, *outputs * dot->parts);
-  }
+  if (dot && dot->parts > 1)
+    total = b.createOrFold<arith::MulIOp>(
+        loc, total, arith::ConstantIndexOp::create(b, loc, dot->parts));
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total);
@@ -573,8 +604,8 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, KernelNamer &namer) {
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       operand.set(b.clone(*global)->getResult(0));
   if (warpReduction)
-    emitWarpReduction(b, loc, op, *warpReduction, dot, launch, block, total,
-                      threadDims, serialDims, sizes);
+    emitWarpReduction(b, loc, op, *warpReduction, dot, plan.initIsIdentity,
+                      launch, block, total, threadDims, serialDims, sizes);
   else
     emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,
                         serialDims, sizes);
@@ -582,11 +613,112 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, KernelNamer &namer) {
   return success();
 }
 
+/// The linalg.fill whose value `copy` copies: the one fill of the copy's
+/// source buffer before it, when nothing but other copies reads or writes
+/// that buffer before the copy.
+linalg::FillOp fillReaching(memref::CopyOp copy) {
+  auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+  if (!alloc)
+    return {};
+  linalg::FillOp fill;
+  for (Operation *user : alloc->getUsers()) {
+    if (user == copy.getOperation() || isa<memref::DeallocOp>(user))
+      continue;
+    if (user->getBlock() != copy->getBlock())
+      return {};
+    auto read = dyn_cast<memref::CopyOp>(user);
+    if (read && read.getSource() == alloc.getResult() &&
+        read.getTarget() != alloc.getResult())
+      continue;
+    auto f = dyn_cast<linalg::FillOp>(user);
+    if (f && !fill && f->isBeforeInBlock(copy)) {
+      fill = f;
+      continue;
+    }
+    if (!copy->isBeforeInBlock(user))
+      return {};
+  }
+  return fill;
+}
+
+/// Bufferization fills one buffer with zeros (or -inf) and copies it into a
+/// fresh buffer for each reduction that starts from it: a fill kernel and a
+/// copy kernel each. Each copy becomes a fill of its target instead, and
+/// the shared buffer, no longer read, goes.
+void forwardFillsThroughCopies(ModuleOp module) {
+  SmallVector<memref::CopyOp> copies;
+  module.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+  DominanceInfo dominance(module);
+  SetVector<memref::AllocOp> sources;
+  for (memref::CopyOp copy : copies) {
+    linalg::FillOp fill = fillReaching(copy);
+    if (!fill || !dominance.properlyDominates(fill.getInputs()[0], copy))
+      continue;
+    OpBuilder b(copy);
+    linalg::FillOp::create(b, copy.getLoc(), fill.getInputs()[0],
+                           copy.getTarget());
+    sources.insert(copy.getSource().getDefiningOp<memref::AllocOp>());
+    copy->erase();
+  }
+  for (memref::AllocOp alloc : sources) {
+    if (!llvm::all_of(alloc->getUsers(), [](Operation *user) {
+          return isa<linalg::FillOp, memref::DeallocOp>(user);
+        }))
+      continue;
+    for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+      user->erase();
+    alloc->erase();
+  }
+}
+
+/// The linalg.fill that a warp reduction's output buffer gets just before
+/// it, with the combiner's identity, if nothing else touches the buffer in
+/// between and the reduction writes every element of it: that fill can go
+/// (the reduction then stores instead of combining).
+linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
+  if (!plan.warpReduction || (plan.dot && plan.dot->parts > 1))
+    return {};
+  Value init = op.getDpsInitOperand(0)->get();
+  auto alloc = init.getDefiningOp<memref::AllocOp>();
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!alloc || !outMap.isProjectedPermutation(/*allowZeroInResults=*/false) ||
+      outMap.getNumResults() != plan.threadDims.size())
+    return {};
+  linalg::FillOp fill;
+  for (Operation *user : alloc->getUsers()) {
+    if (user == op.getOperation() || isa<memref::DeallocOp>(user))
+      continue;
+    if (user->getBlock() != op->getBlock())
+      return {};
+    auto f = dyn_cast<linalg::FillOp>(user);
+    if (f && !fill && user->isBeforeInBlock(op)) {
+      fill = f;
+      continue;
+    }
+    if (!op->isBeforeInBlock(user))
+      return {};
+  }
+  if (!fill)
+    return {};
+  // Nothing of the buffer's between the fill and the reduction (checked
+  // above: every other user comes after the reduction).
+  auto value = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+  auto floatValue = value ? dyn_cast<FloatAttr>(value.getValue()) : nullptr;
+  if (!floatValue)
+    return {};
+  APFloat v = floatValue.getValue();
+  bool identity = isa<arith::AddFOp>(plan.warpReduction->combiner)
+                      ? v.isZero()
+                      : v.isInfinity() && v.isNegative();
+  return identity ? fill : linalg::FillOp();
+}
+
 struct LlamaMapToGPU
     : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     llamac::recordEntryMemrefs(module);
+    forwardFillsThroughCopies(module);
     // Copies become kernels too.
     module.walk([](memref::CopyOp copy) {
       OpBuilder b(copy);
@@ -599,10 +731,26 @@ struct LlamaMapToGPU
       if (!op->getParentOfType<gpu::LaunchOp>())
         ops.push_back(op);
     });
+    // Plans first, so that the fills they make unnecessary go before being
+    // mapped themselves.
+    llvm::DenseMap<Operation *, LaunchPlan> plans;
+    llvm::DenseSet<Operation *> folded;
+    for (linalg::LinalgOp op : ops) {
+      LaunchPlan &plan = plans[op] = planLaunch(op);
+      if (linalg::FillOp fill = identityFillBefore(op, plan)) {
+        folded.insert(fill);
+        plan.initIsIdentity = true;
+      }
+    }
     KernelNamer namer;
-    for (linalg::LinalgOp op : ops)
-      if (failed(mapToLaunch(op, namer)))
+    for (linalg::LinalgOp op : ops) {
+      if (folded.contains(op)) {
+        op->erase();
+        continue;
+      }
+      if (failed(mapToLaunch(op, plans[op], namer)))
         return signalPassFailure();
+    }
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's
     // one stream, see runtime/lib/cuda/MgpuRuntime.cpp).

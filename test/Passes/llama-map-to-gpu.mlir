@@ -228,3 +228,77 @@ func.func @rowmax(%s: memref<4x?xf32>, %m: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// Bufferization's shared fills: one buffer filled with -inf, copied into a
+// fresh buffer for each reduction that starts from it. The copy becomes a
+// fill of its target, the shared buffer goes, and the fill right before a
+// warp reduction (unsplit) that writes every output goes too: the reduction
+// stores its result instead of combining it with the -inf it would load.
+// One launch is left, of the reduction; nothing loads the output.
+
+#rows5 = affine_map<(i, k) -> (i, k)>
+#row5 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @shared_fill
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: gpu.alloc async {{.*}} : memref<4xf32>
+// CHECK: %[[ACC:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<4xf32>
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch {{.*}} module(@shared_fill_op_reduce)
+// CHECK: gpu.shuffle  xor
+// CHECK-NOT: memref.load %[[ACC]]
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} module(@shared_fill_op_copy)
+// CHECK-NOT: gpu.launch
+func.func @shared_fill(%x: memref<4x64xf32>, %y: memref<4xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %shared = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%ninf : f32) outs(%shared : memref<4xf32>)
+  %acc = memref.alloc() : memref<4xf32>
+  memref.copy %shared, %acc : memref<4xf32> to memref<4xf32>
+  linalg.generic {indexing_maps = [#rows5, #row5], iterator_types = ["parallel", "reduction"]} ins(%x : memref<4x64xf32>) outs(%acc : memref<4xf32>) {
+  ^bb0(%a: f32, %m: f32):
+    %n = arith.maximumf %m, %a : f32
+    linalg.yield %n : f32
+  }
+  memref.copy %acc, %y : memref<4xf32> to memref<4xf32>
+  memref.dealloc %acc : memref<4xf32>
+  memref.dealloc %shared : memref<4xf32>
+  return
+}
+
+// -----
+
+// A split reduction needs its output zeroed (its warps add atomically): the
+// copy of the shared zeros becomes a fill of the output, which stays.
+
+#w6 = affine_map<(i, k) -> (i, k)>
+#x6 = affine_map<(i, k) -> (k)>
+#y6 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @split_keeps_fill
+// CHECK: %[[ACC:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<6xf32>
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch {{.*}} module(@split_keeps_fill_op_fill)
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// CHECK: gpu.launch {{.*}} module(@split_keeps_fill_op_dot)
+// CHECK: memref.atomic_rmw addf %{{.*}}, %[[ACC]]
+func.func @split_keeps_fill(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %shared = memref.alloc() : memref<6xf32>
+  linalg.fill ins(%zero : f32) outs(%shared : memref<6xf32>)
+  %acc = memref.alloc() : memref<6xf32>
+  memref.copy %shared, %acc : memref<6xf32> to memref<6xf32>
+  linalg.generic {indexing_maps = [#w6, #x6, #y6], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<6x520xbf16>, memref<520xf32>) outs(%acc : memref<6xf32>) {
+  ^bb0(%a: bf16, %b: f32, %s: f32):
+    %e = arith.extf %a : bf16 to f32
+    %p = arith.mulf %e, %b : f32
+    %t = arith.addf %s, %p : f32
+    linalg.yield %t : f32
+  }
+  memref.copy %acc, %y : memref<6xf32> to memref<6xf32>
+  memref.dealloc %acc : memref<6xf32>
+  memref.dealloc %shared : memref<6xf32>
+  return
+}

@@ -33,6 +33,11 @@ Status load(Driver &d) {
   resolve("cuMemGetInfo_v2", d.cuMemGetInfo);
   resolve("cuMemAlloc_v2", d.cuMemAlloc);
   resolve("cuMemFree_v2", d.cuMemFree);
+  resolve("cuMemAllocAsync", d.cuMemAllocAsync);
+  resolve("cuMemFreeAsync", d.cuMemFreeAsync);
+  resolve("cuDeviceGetDefaultMemPool", d.cuDeviceGetDefaultMemPool);
+  resolve("cuMemPoolSetAttribute", d.cuMemPoolSetAttribute);
+  resolve("cuMemPoolGetAttribute", d.cuMemPoolGetAttribute);
   resolve("cuMemHostAlloc", d.cuMemHostAlloc);
   resolve("cuMemFreeHost", d.cuMemFreeHost);
   resolve("cuMemHostGetDevicePointer_v2", d.cuMemHostGetDevicePointer);

@@ -21,12 +21,13 @@ using namespace cuda;
 
 // The driver (CUDA version x 1000 + minor x 10) that first JIT-compiles the
 // PTX ISA llamac emits for each arch (passes/lib/Pipelines.cpp).
+/// The CUDA version a driver must support for this executable: its PTX
+/// ISA's, and 11.2 for the stream-ordered allocator the temporaries use.
 int minimumDriverFor(int64_t arch) {
   switch (arch) {
   case 80:
-    return 11000; // PTX 7.0
   case 86:
-    return 11010; // PTX 7.1
+    return 11020; // PTX 7.0 / 7.1; cuMemAllocAsync
   default:
     return 11080; // PTX 7.8: sm_89, sm_90
   }
@@ -126,6 +127,31 @@ Status CudaMemory::init(const llamac_model_info &info,
       !s.ok())
     return s;
   if (Status s = check(d.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+      !s.ok())
+    return s;
+  // The model's temporaries come from the device's stream-ordered pool
+  // (cuMemAllocAsync on the one stream, MgpuRuntime.cpp), which keeps
+  // freed memory for reuse instead of returning it at each free.
+  int pools = 0;
+  if (Status s = check(d.cuDeviceGetAttribute(
+                           &pools, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
+                           device),
+                       "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  if (!pools)
+    return fail("%s does not support stream-ordered memory pools "
+                "(cuMemAllocAsync), which the model's temporaries use",
+                name);
+  CUmemoryPool pool = nullptr;
+  uint64_t keepAll = UINT64_MAX;
+  if (Status s = check(d.cuDeviceGetDefaultMemPool(&pool, device),
+                       "cuDeviceGetDefaultMemPool");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemPoolSetAttribute(
+                           pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
+                       "cuMemPoolSetAttribute");
       !s.ok())
     return s;
 
