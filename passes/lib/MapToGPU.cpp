@@ -183,15 +183,16 @@ struct VectorDot {
   unsigned dim;          // the reduction loop
   int64_t length;        // its (static) size
   OpOperand *lhs, *rhs;  // the inputs multiplied (may be the same)
-  int64_t parts = 1;     // warps sharing one output (split-k)
 };
 
 constexpr int64_t kDotLanes = 8;
 constexpr int64_t kDotStride = 32 * kDotLanes;
 /// Warps a launch should have at least to keep HBM busy (an H100/H200 has
 /// 132 SMs; 64 warps each is ~8k): an op with fewer outputs splits each
-/// reduction over several warps, which add their sums atomically.
+/// reduction over several warps of one block, which add their sums through
+/// shared memory.
 constexpr int64_t kMinWarps = 8192;
+constexpr int64_t kWarpsPerBlock = kBlockSize / 32;
 
 int64_t tripsOf(const VectorDot &dot) {
   return (dot.length + kDotStride - 1) / kDotStride;
@@ -281,14 +282,14 @@ Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// elements every kDotStride, over its part's trips (a static count, which
 /// LLVM unrolls, keeping several loads in flight).
 Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                  const VectorDot &dot, Value lane, Value part,
+                  const VectorDot &dot, int64_t parts, Value lane, Value part,
                   SmallVectorImpl<Value> &ivs) {
   auto accType = VectorType::get({kDotLanes}, b.getF32Type());
   Value zero = arith::ConstantOp::create(b, loc, accType,
                                          DenseElementsAttr::get(accType, 0.0f));
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  int64_t tripsPerPart = (tripsOf(dot) + dot.parts - 1) / dot.parts;
+  int64_t tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
   // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
   Value first = arith::AddIOp::create(
       b, loc,
@@ -313,7 +314,7 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
     Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(fb, loc, op, dot.rhs, ivs);
     return vector::FMAOp::create(fb, loc, lhs, rhs, acc).getResult();
   };
-  if (dot.parts * tripsPerPart * kDotStride == dot.length) {
+  if (parts * tripsPerPart * kDotStride == dot.length) {
     scf::YieldOp::create(b, loc, fma(b));
   } else {
     // Trips past the end (the last part's, the last lanes'): nothing added.
@@ -332,16 +333,19 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
 }
 
-/// One warp per output element: each lane folds every 32nd element of the
-/// flattened reduction (consecutive lanes read consecutive elements of the
-/// innermost reduction loop, so a weight row is read coalesced), the warp
-/// combines its lanes by shuffles, lane 0 folds the sum into the output.
+/// One warp per output element, or `parts` consecutive warps of one block
+/// (split-k): each lane folds every 32nd element of the flattened reduction,
+/// or of its warp's share (consecutive lanes read consecutive elements of
+/// the innermost reduction loop, so a weight row is read coalesced); the
+/// warp combines its lanes by shuffles; split warps leave their sums in
+/// shared memory for the first warp of their output, which combines them
+/// in order (the same result every run). Lane 0 of that warp folds the sum
+/// into the output, or stores it where the output holds the identity.
 void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                        const WarpReduction &reduction,
-                       const std::optional<VectorDot> &dot,
+                       const std::optional<VectorDot> &dot, int64_t parts,
                        bool initIsIdentity, gpu::LaunchOp launch, Value block,
-                       Value total,
-                       ArrayRef<unsigned> threadDims,
+                       Value total, ArrayRef<unsigned> threadDims,
                        ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
@@ -357,75 +361,121 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   // as the shuffles need.
   Value inRange =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
-  auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&guard.getThenRegion().front());
-
-  // With split-k, consecutive warps take the parts of one output.
+  // With split-k, consecutive warps take the parts of one output (parts
+  // divides the warps of a block, so no output straddles two blocks).
   Value part = c0;
-  if (dot && dot->parts > 1) {
-    Value parts = arith::ConstantIndexOp::create(b, loc, dot->parts);
-    part = arith::RemUIOp::create(b, loc, flat, parts);
-    flat = arith::DivUIOp::create(b, loc, flat, parts);
+  if (parts > 1) {
+    Value partsValue = arith::ConstantIndexOp::create(b, loc, parts);
+    part = arith::RemUIOp::create(b, loc, flat, partsValue);
+    flat = arith::DivUIOp::create(b, loc, flat, partsValue);
   }
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
   Operation *combiner = reduction.combiner;
-  Value partial;
-  if (dot) {
-    partial = emitLaneDot(b, loc, op, *dot, lane, part, ivs);
-  } else {
-    Value length = arith::ConstantIndexOp::create(b, loc, 1);
-    for (unsigned d : serialDims)
-      length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
-    Value identity = identityOf(b, loc, combiner);
-    auto loop = scf::ForOp::create(b, loc, lane, length, c32,
-                                   ValueRange{identity});
-    OpBuilder::InsertionGuard inLoop(b);
-    b.setInsertionPointToStart(loop.getBody());
-    delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, ivs);
-    // The body up to the contribution; the output is not read here.
-    IRMapping mapping;
-    mapInputs(b, loc, op, ivs, mapping);
-    for (Operation &inner : op.getBlock()->without_terminator()) {
-      if (&inner == combiner)
-        break;
-      if (!isa<linalg::IndexOp>(inner))
-        b.clone(inner, mapping);
+  Value identity = identityOf(b, loc, combiner);
+
+  // The warp's sum, or the identity for a warp past the last output (which
+  // still meets the block's barrier).
+  auto sumOrIdentity =
+      scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inRange,
+                        /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard inWarp(b);
+    b.setInsertionPointToStart(&sumOrIdentity.getElseRegion().front());
+    scf::YieldOp::create(b, loc, identity);
+    b.setInsertionPointToStart(&sumOrIdentity.getThenRegion().front());
+    SmallVector<Value> laneIvs(ivs);
+    Value partial;
+    if (dot) {
+      partial = emitLaneDot(b, loc, op, *dot, parts, lane, part, laneIvs);
+    } else {
+      Value length = arith::ConstantIndexOp::create(b, loc, 1);
+      for (unsigned d : serialDims)
+        length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
+      // Part p of a split reduction starts p warps in and strides over all.
+      Value first = arith::AddIOp::create(
+          b, loc, lane, arith::MulIOp::create(b, loc, part, c32));
+      Value step = arith::ConstantIndexOp::create(b, loc, 32 * parts);
+      auto loop =
+          scf::ForOp::create(b, loc, first, length, step, ValueRange{identity});
+      OpBuilder::InsertionGuard inLoop(b);
+      b.setInsertionPointToStart(loop.getBody());
+      delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, laneIvs);
+      // The body up to the contribution; the output is not read here.
+      IRMapping mapping;
+      mapInputs(b, loc, op, laneIvs, mapping);
+      for (Operation &inner : op.getBlock()->without_terminator()) {
+        if (&inner == combiner)
+          break;
+        if (!isa<linalg::IndexOp>(inner))
+          b.clone(inner, mapping);
+      }
+      Value x = mapping.lookupOrDefault(reduction.contribution);
+      scf::YieldOp::create(
+          b, loc, combine(b, combiner, loop.getRegionIterArgs()[0], x));
+      partial = loop.getResult(0);
     }
-    Value x = mapping.lookupOrDefault(reduction.contribution);
-    scf::YieldOp::create(
-        b, loc, combine(b, combiner, loop.getRegionIterArgs()[0], x));
-    partial = loop.getResult(0);
+    for (int32_t offset = 16; offset >= 1; offset /= 2) {
+      Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+      partial = combine(b, combiner, partial, other);
+    }
+    scf::YieldOp::create(b, loc, partial);
   }
-  for (int32_t offset = 16; offset >= 1; offset /= 2) {
-    Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
-                                         gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    partial = combine(b, combiner, partial, other);
-  }
-  Value first =
+  Value sum = sumOrIdentity.getResult(0);
+  Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
-  auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  Value writes = arith::AndIOp::create(b, loc, inRange, isLane0);
+  if (parts > 1) {
+    // Lane 0 of each warp leaves its sum in shared memory; after the
+    // barrier, the output's first warp combines its parts' sums in order.
+    auto shared = MemRefType::get(
+        {kWarpsPerBlock}, b.getF32Type(), MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    Value sums = launch.addWorkgroupAttribution(shared, loc);
+    auto leave = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard inLeave(b);
+      b.setInsertionPointToStart(&leave.getThenRegion().front());
+      memref::StoreOp::create(b, loc, sum, sums, ValueRange{warp});
+    }
+    gpu::BarrierOp::create(b, loc);
+    writes = arith::AndIOp::create(
+        b, loc, writes,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, part, c0));
+    auto gather = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, writes,
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard inGather(b);
+    b.setInsertionPointToStart(&gather.getElseRegion().front());
+    scf::YieldOp::create(b, loc, identity);
+    b.setInsertionPointToStart(&gather.getThenRegion().front());
+    Value combined = sum;
+    for (int64_t i = 1; i < parts; ++i) {
+      Value index = arith::AddIOp::create(
+          b, loc, warp, arith::ConstantIndexOp::create(b, loc, i));
+      combined =
+          combine(b, combiner, combined,
+                  memref::LoadOp::create(b, loc, sums, ValueRange{index}));
+    }
+    scf::YieldOp::create(b, loc, combined);
+    sum = gather.getResult(0);
+  }
+  auto store = scf::IfOp::create(b, loc, writes, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&store.getThenRegion().front());
   OpOperand *init = op.getDpsInitOperand(0);
   // Serial dims do not index the output: any value (0) will do for them.
   for (unsigned d : serialDims)
     ivs[d] = c0;
   SmallVector<Value> indices = operandIndices(b, loc, op, init, ivs);
-  if (dot && dot->parts > 1) {
-    // Several warps add into this output: in some order, so the last bits
-    // of the sum may differ between runs.
-    memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, partial,
-                                init->get(), indices);
-    return;
-  }
   if (initIsIdentity) {
-    memref::StoreOp::create(b, loc, partial, init->get(), indices);
+    memref::StoreOp::create(b, loc, sum, init->get(), indices);
     return;
   }
   Value old = memref::LoadOp::create(b, loc, init->get(), indices);
-  memref::StoreOp::create(b, loc, combine(b, combiner, old, partial),
-                          init->get(), indices);
+  memref::StoreOp::create(b, loc, combine(b, combiner, old, sum), init->get(),
+                          indices);
 }
 
 /// Whether the reduction loops `serialDims` run for 32 elements or more
@@ -524,6 +574,8 @@ struct LaunchPlan {
   SmallVector<unsigned> threadDims, serialDims;
   std::optional<WarpReduction> warpReduction;
   std::optional<VectorDot> dot;
+  /// Warps of one block sharing each output of a warp reduction (split-k).
+  int64_t parts = 1;
   /// The output holds the combiner's identity when the op starts: each
   /// output is stored, not combined with what was there (its fill is gone).
   bool initIsIdentity = false;
@@ -547,9 +599,21 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
     outputs = ShapedType::isDynamic(staticSizes[d]) || outputs < 0
                   ? -1
                   : outputs * staticSizes[d];
-  if (plan.dot && outputs > 0 && outputs < kMinWarps)
-    plan.dot->parts =
-        std::min(tripsOf(*plan.dot), (kMinWarps + outputs - 1) / outputs);
+  if (plan.warpReduction && outputs > 0 && outputs < kMinWarps) {
+    int64_t want = std::min(kWarpsPerBlock, (kMinWarps + outputs - 1) / outputs);
+    // Each part at least one trip of the warp's lanes.
+    int64_t length = 1;
+    for (unsigned d : plan.serialDims)
+      length = ShapedType::isDynamic(staticSizes[d]) || length < 0
+                   ? -1
+                   : length * staticSizes[d];
+    if (plan.dot)
+      want = std::min(want, tripsOf(*plan.dot));
+    else if (length > 0)
+      want = std::min(want, (length + 31) / 32);
+    while (plan.parts * 2 <= want) // a power of two: it divides the block
+      plan.parts *= 2;
+  }
   return plan;
 }
 
@@ -572,9 +636,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   Value total = one;
   for (unsigned d : threadDims)
     total = b.createOrFold<arith::MulIOp>(loc, total, sizes[d]);
-  if (dot && dot->parts > 1)
+  if (plan.parts > 1)
     total = b.createOrFold<arith::MulIOp>(
-        loc, total, arith::ConstantIndexOp::create(b, loc, dot->parts));
+        loc, total, arith::ConstantIndexOp::create(b, loc, plan.parts));
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total);
@@ -604,8 +668,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       operand.set(b.clone(*global)->getResult(0));
   if (warpReduction)
-    emitWarpReduction(b, loc, op, *warpReduction, dot, plan.initIsIdentity,
-                      launch, block, total, threadDims, serialDims, sizes);
+    emitWarpReduction(b, loc, op, *warpReduction, dot, plan.parts,
+                      plan.initIsIdentity, launch, block, total, threadDims,
+                      serialDims, sizes);
   else
     emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,
                         serialDims, sizes);
@@ -622,10 +687,11 @@ linalg::FillOp fillReaching(memref::CopyOp copy) {
     return {};
   linalg::FillOp fill;
   for (Operation *user : alloc->getUsers()) {
+    user = copy->getBlock()->findAncestorOpInBlock(*user);
+    if (!user)
+      return {};
     if (user == copy.getOperation() || isa<memref::DeallocOp>(user))
       continue;
-    if (user->getBlock() != copy->getBlock())
-      return {};
     auto read = dyn_cast<memref::CopyOp>(user);
     if (read && read.getSource() == alloc.getResult() &&
         read.getTarget() != alloc.getResult())
@@ -676,7 +742,7 @@ void forwardFillsThroughCopies(ModuleOp module) {
 /// between and the reduction writes every element of it: that fill can go
 /// (the reduction then stores instead of combining).
 linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
-  if (!plan.warpReduction || (plan.dot && plan.dot->parts > 1))
+  if (!plan.warpReduction)
     return {};
   Value init = op.getDpsInitOperand(0)->get();
   auto alloc = init.getDefiningOp<memref::AllocOp>();
@@ -686,10 +752,13 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
     return {};
   linalg::FillOp fill;
   for (Operation *user : alloc->getUsers()) {
+    // A use inside another op's region (a load in a linalg body) counts
+    // where that op is.
+    user = op->getBlock()->findAncestorOpInBlock(*user);
+    if (!user)
+      return {};
     if (user == op.getOperation() || isa<memref::DeallocOp>(user))
       continue;
-    if (user->getBlock() != op->getBlock())
-      return {};
     auto f = dyn_cast<linalg::FillOp>(user);
     if (f && !fill && user->isBeforeInBlock(op)) {
       fill = f;

@@ -79,10 +79,16 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // -----
 
 // A reduction of 32 elements or more whose body is `out + x` (or a max):
-// a warp per output element. Each lane folds every 32nd k from its lane
-// index in a register, the lanes combine by xor-shuffles, lane 0 adds the
-// total to the output. 8 warps a block, so 4 outputs need one block. (60
-// elements a row: rows not aligned for the vector loads below.)
+// a warp per output element, or, where there are too few outputs to fill
+// the GPU, several warps of one block per output (split-k). Here 4 outputs
+// of 60 elements: 2 warps each (two lane strides of 32), 8 warps, one block.
+// Each lane folds every 64th k from lane + 32 * part in a register, the
+// lanes combine by xor-shuffles; a warp past the outputs yields 0 (it still
+// meets the barrier). Lane 0 of each warp leaves its sum in shared memory;
+// after the barrier, lane 0 of the first warp of each output adds the next
+// warp's sum to its own (in order: the same result every run) and adds the
+// total to the output. (60 elements a row: rows not aligned for the vector
+// loads below.)
 
 #in = affine_map<(i, k) -> (i, k)>
 #vec = affine_map<(i, k) -> (k)>
@@ -91,14 +97,20 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: %[[GRID:.*]] = arith.ceildivui %{{.*}}, %[[C8]]
+// CHECK: %[[GRID:.*]] = arith.ceildivui %[[C8]], %{{.*}}
 // Kernels are named after the entry point, the model op's NameLoc (none
 // here) and the kernel's form.
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]], {{.*}}) module(@gemv_op_reduce) function(@gemv_op_reduce)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]], {{.*}}) module(@gemv_op_reduce) function(@gemv_op_reduce) workgroup(%[[SUMS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %[[C32:.*]] : index
-// CHECK: scf.if
+// CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %[[C32]] : index
+// CHECK: %[[FLAT:.*]] = arith.addi
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[FLAT]], %[[C8]] : index
+// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C2:.*]] : index
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK: %[[PARTIAL:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %{{.*}} step %[[C32]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK: %[[SUM:.*]] = scf.if %[[IN]] -> (f32) {
+// CHECK: %[[SKIP:.*]] = arith.muli %[[PART]], %[[C32]] : index
+// CHECK: %[[START:.*]] = arith.addi %[[LANE]], %[[SKIP]] : index
+// CHECK: %[[PARTIAL:.*]] = scf.for %[[K:.*]] = %[[START]] to %{{.*}} step %c64 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK: memref.load %arg0
 // CHECK: memref.load %arg1
 // CHECK: %[[X:.*]] = arith.mulf
@@ -109,11 +121,21 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32{{.*}} : f32
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[ZERO]] : f32
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %{{.*}}
 // CHECK: scf.if %[[FIRST]] {
+// CHECK-NEXT: memref.store %[[SUM]], %[[SUMS]][%[[WARP]]]
+// CHECK: gpu.barrier
+// CHECK: %[[TOTAL:.*]] = scf.if %{{.*}} -> (f32) {
+// CHECK: %[[NEXTWARP:.*]] = arith.addi %[[WARP]], %{{.*}} : index
+// CHECK: %[[OTHER:.*]] = memref.load %[[SUMS]][%[[NEXTWARP]]]
+// CHECK: arith.addf %[[SUM]], %[[OTHER]] : f32
+// CHECK: scf.if
 // CHECK: %[[OLD:.*]] = memref.load %arg2
-// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}}
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]]
 // CHECK: memref.store %[[NEW]], %arg2
+// CHECK-NOT: memref.atomic_rmw
 func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
   linalg.generic {indexing_maps = [#in, #vec, #out], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<4x60xf32>, memref<60xf32>) outs(%y : memref<4xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
@@ -139,6 +161,7 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // CHECK-LABEL: func.func @gemv_bf16
 // The importer's op name, "model." dropped, dots made underscores:
 // CHECK: gpu.launch {{.*}} module(@gemv_bf16_layers_3_mlp_down_proj_dot) function(@gemv_bf16_layers_3_mlp_down_proj_dot)
+// CHECK-NOT: workgroup
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
 // CHECK: scf.if
 // CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
@@ -154,9 +177,9 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // CHECK: scf.yield %[[F]] : vector<8xf32>
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc,contract> : vector<8xf32> into f32
 // CHECK: gpu.shuffle  xor %[[SUM]], %c16_i32, %c32_i32{{.*}} : f32
+// CHECK-NOT: gpu.barrier
 // CHECK: %[[OLD:.*]] = memref.load %arg2
 // CHECK: memref.store %{{.*}}, %arg2
-// CHECK-NOT: memref.atomic_rmw
 func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<8192xf32>) {
   linalg.generic {indexing_maps = [#w3, #x3, #y3], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<8192x512xbf16>, memref<512xf32>) outs(%y : memref<8192xf32>) {
   ^bb0(%a: bf16, %b: f32, %acc: f32):
@@ -170,32 +193,37 @@ func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<
 
 // -----
 
-// Split-k: 6 outputs would be 6 warps, so each output's 520 elements (3
-// trips of 256) go to 3 warps, one trip each (k = part * 256 + lane * 8),
-// the last guarded (520 < 3 * 256); 18 warps, and lane 0 of each adds its
-// sum atomically.
+// Split-k with vector loads: 6 outputs would be 6 warps, so each output's
+// 520 elements (3 trips of 256) go to 2 warps (a power of two no larger
+// than the trips), 2 trips each (k = (part * 2 + trip) * 256 + lane * 8),
+// guarded (520 < 4 * 256); 12 warps in 2 blocks, whose sums meet in shared
+// memory as above.
 
 #w4 = affine_map<(i, k) -> (i, k)>
 #x4 = affine_map<(i, k) -> (k)>
 #y4 = affine_map<(i, k) -> (i)>
 // CHECK-LABEL: func.func @gemv_split
-// CHECK: %[[GRID:.*]] = arith.ceildivui %c18, %c8 : index
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]],
+// CHECK: %[[GRID:.*]] = arith.ceildivui %c12, %c8{{.*}} : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} workgroup(%[[SUMS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
 // CHECK: %[[FLAT:.*]] = arith.addi
-// CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C3]] : index
-// CHECK: %[[OUT:.*]] = arith.divui %[[FLAT]], %[[C3]] : index
+// CHECK: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C2]] : index
+// CHECK: %[[OUT:.*]] = arith.divui %[[FLAT]], %[[C2]] : index
 // CHECK: %[[ROW:.*]] = arith.remui %[[OUT]], %c6 : index
-// CHECK: arith.muli %[[PART]], %{{.*}} : index
+// CHECK: arith.muli %[[PART]], %c512 : index
 // CHECK: scf.for {{.*}} -> (vector<8xf32>) {
 // CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
 // CHECK: scf.if %{{.*}} -> (vector<8xf32>) {
 // CHECK: vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor
-// CHECK: memref.atomic_rmw addf %{{.*}}, %arg2[%{{.*}}] : (f32, memref<6xf32>) -> f32
-// CHECK-NOT: memref.store
+// CHECK: memref.store %{{.*}}, %[[SUMS]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SUMS]]
+// CHECK: memref.load %arg2
+// CHECK: memref.store %{{.*}}, %arg2
+// CHECK-NOT: memref.atomic_rmw
 func.func @gemv_split(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
   linalg.generic {indexing_maps = [#w4, #x4, #y4], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<6x520xbf16>, memref<520xf32>) outs(%y : memref<6xf32>) {
   ^bb0(%a: bf16, %b: f32, %acc: f32):
@@ -271,20 +299,23 @@ func.func @shared_fill(%x: memref<4x64xf32>, %y: memref<4xf32>) {
 
 // -----
 
-// A split reduction needs its output zeroed (its warps add atomically): the
-// copy of the shared zeros becomes a fill of the output, which stays.
+// A split reduction's warps meet in shared memory, not in the output: its
+// fill of zeros goes too, and the first warp of each output stores.
 
 #w6 = affine_map<(i, k) -> (i, k)>
 #x6 = affine_map<(i, k) -> (k)>
 #y6 = affine_map<(i, k) -> (i)>
-// CHECK-LABEL: func.func @split_keeps_fill
+// CHECK-LABEL: func.func @split_drops_fill
 // CHECK: %[[ACC:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<6xf32>
 // CHECK-NOT: gpu.alloc
-// CHECK: gpu.launch {{.*}} module(@split_keeps_fill_op_fill)
+// CHECK-NOT: fill
+// CHECK: gpu.launch {{.*}} module(@split_drops_fill_op_dot)
+// CHECK: gpu.barrier
+// CHECK-NOT: memref.load %[[ACC]]
 // CHECK: memref.store %{{.*}}, %[[ACC]]
-// CHECK: gpu.launch {{.*}} module(@split_keeps_fill_op_dot)
-// CHECK: memref.atomic_rmw addf %{{.*}}, %[[ACC]]
-func.func @split_keeps_fill(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
+// CHECK: gpu.terminator
+// CHECK: gpu.launch {{.*}} module(@split_drops_fill_op_copy)
+func.func @split_drops_fill(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: memref<6xf32>) {
   %zero = arith.constant 0.0 : f32
   %shared = memref.alloc() : memref<6xf32>
   linalg.fill ins(%zero : f32) outs(%shared : memref<6xf32>)
