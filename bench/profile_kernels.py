@@ -93,7 +93,7 @@ def main():
     total_us = sum(k["ns"] for k in kinds.values()) / 1e3 / steps
     launches = sum(k["n"] for k in kinds.values()) / steps
 
-    print(f"# {args.model}, {args.prompt}-token prompt, {torch_device()}")
+    print(f"# {args.model}, {args.prompt}-token prompt, {cuda_bench.torch.cuda.get_device_name(0)}")
     print(f"decode step (plain run, {cuda_bench.DECODE_STEPS} steps): {step_us:.0f} us "
           f"({plain['decode']:.1f} tok/s); copy bandwidth {gbs:.0f} GB/s, weights-read bound {bound_us:.0f} us")
     print(f"kernels (ncu, {steps} steps): {launches:.0f} launches, {total_us:.0f} us of kernel time per step "
@@ -113,11 +113,6 @@ def main():
         us = sum(k["ns"] for _, k in rest) / 1e3 / steps
         print(f"| ({len(rest)} other kinds) | {sum(k['n'] for _, k in rest) / steps:.0f} | {us:.1f} | "
               f"{100 * us / step_us:.1f} | | | | |")
-
-
-def torch_device():
-    import torch
-    return torch.cuda.get_device_name(0)
 
 
 if __name__ == "__main__":

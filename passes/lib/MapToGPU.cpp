@@ -480,15 +480,23 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
 
 /// Whether the reduction loops `serialDims` run for 32 elements or more
 /// (or for a number known only at run time): enough to share among a warp.
+/// The product of the static sizes of loops `dims`, or nullopt where one is
+/// known only at run time.
+std::optional<int64_t> staticProduct(ArrayRef<unsigned> dims,
+                                     ArrayRef<int64_t> staticSizes) {
+  int64_t product = 1;
+  for (unsigned d : dims) {
+    if (ShapedType::isDynamic(staticSizes[d]))
+      return std::nullopt;
+    product *= staticSizes[d];
+  }
+  return product;
+}
+
 bool isLongReduction(ArrayRef<unsigned> serialDims,
                      ArrayRef<int64_t> staticSizes) {
-  int64_t length = 1;
-  for (unsigned d : serialDims) {
-    if (ShapedType::isDynamic(staticSizes[d]))
-      return true;
-    length *= staticSizes[d];
-  }
-  return length >= 32;
+  std::optional<int64_t> length = staticProduct(serialDims, staticSizes);
+  return !length || *length >= 32;
 }
 
 /// One thread per output element: it runs the reduction loops itself,
@@ -594,23 +602,18 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
                               staticSizes);
   // Too few outputs to fill the GPU with a warp each: split each one's
   // reduction over several warps (whole trips each).
-  int64_t outputs = 1;
-  for (unsigned d : plan.threadDims)
-    outputs = ShapedType::isDynamic(staticSizes[d]) || outputs < 0
-                  ? -1
-                  : outputs * staticSizes[d];
-  if (plan.warpReduction && outputs > 0 && outputs < kMinWarps) {
-    int64_t want = std::min(kWarpsPerBlock, (kMinWarps + outputs - 1) / outputs);
+  std::optional<int64_t> outputs =
+      staticProduct(plan.threadDims, staticSizes);
+  if (plan.warpReduction && outputs && *outputs > 0 && *outputs < kMinWarps) {
+    int64_t want =
+        std::min(kWarpsPerBlock, (kMinWarps + *outputs - 1) / *outputs);
     // Each part at least one trip of the warp's lanes.
-    int64_t length = 1;
-    for (unsigned d : plan.serialDims)
-      length = ShapedType::isDynamic(staticSizes[d]) || length < 0
-                   ? -1
-                   : length * staticSizes[d];
+    std::optional<int64_t> length =
+        staticProduct(plan.serialDims, staticSizes);
     if (plan.dot)
       want = std::min(want, tripsOf(*plan.dot));
-    else if (length > 0)
-      want = std::min(want, (length + 31) / 32);
+    else if (length && *length > 0)
+      want = std::min(want, (*length + 31) / 32);
     while (plan.parts * 2 <= want) // a power of two: it divides the block
       plan.parts *= 2;
   }
@@ -678,30 +681,25 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   return success();
 }
 
-/// The linalg.fill whose value `copy` copies: the one fill of the copy's
-/// source buffer before it, when nothing but other copies reads or writes
-/// that buffer before the copy.
-linalg::FillOp fillReaching(memref::CopyOp copy) {
-  auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
-  if (!alloc)
-    return {};
+/// The one linalg.fill of `alloc` before `op` (in op's block) whose value
+/// `op` sees: no other use of the buffer comes before `op` except the reads
+/// `mayReadBefore` accepts. Uses inside another op's region (a load in a
+/// linalg body) count where that op is.
+linalg::FillOp fillReaching(memref::AllocOp alloc, Operation *op,
+                            function_ref<bool(Operation *)> mayReadBefore) {
   linalg::FillOp fill;
   for (Operation *user : alloc->getUsers()) {
-    user = copy->getBlock()->findAncestorOpInBlock(*user);
+    user = op->getBlock()->findAncestorOpInBlock(*user);
     if (!user)
       return {};
-    if (user == copy.getOperation() || isa<memref::DeallocOp>(user))
-      continue;
-    auto read = dyn_cast<memref::CopyOp>(user);
-    if (read && read.getSource() == alloc.getResult() &&
-        read.getTarget() != alloc.getResult())
+    if (user == op || isa<memref::DeallocOp>(user) || mayReadBefore(user))
       continue;
     auto f = dyn_cast<linalg::FillOp>(user);
-    if (f && !fill && f->isBeforeInBlock(copy)) {
+    if (f && !fill && f->isBeforeInBlock(op)) {
       fill = f;
       continue;
     }
-    if (!copy->isBeforeInBlock(user))
+    if (!op->isBeforeInBlock(user))
       return {};
   }
   return fill;
@@ -717,13 +715,21 @@ void forwardFillsThroughCopies(ModuleOp module) {
   DominanceInfo dominance(module);
   SetVector<memref::AllocOp> sources;
   for (memref::CopyOp copy : copies) {
-    linalg::FillOp fill = fillReaching(copy);
+    auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+    if (!alloc)
+      continue;
+    // Other copies out of the buffer may come before this one.
+    linalg::FillOp fill = fillReaching(alloc, copy, [&](Operation *user) {
+      auto read = dyn_cast<memref::CopyOp>(user);
+      return read && read.getSource() == alloc.getResult() &&
+             read.getTarget() != alloc.getResult();
+    });
     if (!fill || !dominance.properlyDominates(fill.getInputs()[0], copy))
       continue;
     OpBuilder b(copy);
     linalg::FillOp::create(b, copy.getLoc(), fill.getInputs()[0],
                            copy.getTarget());
-    sources.insert(copy.getSource().getDefiningOp<memref::AllocOp>());
+    sources.insert(alloc);
     copy->erase();
   }
   for (memref::AllocOp alloc : sources) {
@@ -750,27 +756,11 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   if (!alloc || !outMap.isProjectedPermutation(/*allowZeroInResults=*/false) ||
       outMap.getNumResults() != plan.threadDims.size())
     return {};
-  linalg::FillOp fill;
-  for (Operation *user : alloc->getUsers()) {
-    // A use inside another op's region (a load in a linalg body) counts
-    // where that op is.
-    user = op->getBlock()->findAncestorOpInBlock(*user);
-    if (!user)
-      return {};
-    if (user == op.getOperation() || isa<memref::DeallocOp>(user))
-      continue;
-    auto f = dyn_cast<linalg::FillOp>(user);
-    if (f && !fill && user->isBeforeInBlock(op)) {
-      fill = f;
-      continue;
-    }
-    if (!op->isBeforeInBlock(user))
-      return {};
-  }
+  // Nothing else of the buffer's comes before the reduction.
+  linalg::FillOp fill =
+      fillReaching(alloc, op, [](Operation *) { return false; });
   if (!fill)
     return {};
-  // Nothing of the buffer's between the fill and the reduction (checked
-  // above: every other user comes after the reduction).
   auto value = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
   auto floatValue = value ? dyn_cast<FloatAttr>(value.getValue()) : nullptr;
   if (!floatValue)

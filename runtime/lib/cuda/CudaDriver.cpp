@@ -37,7 +37,6 @@ Status load(Driver &d) {
   resolve("cuMemFreeAsync", d.cuMemFreeAsync);
   resolve("cuDeviceGetDefaultMemPool", d.cuDeviceGetDefaultMemPool);
   resolve("cuMemPoolSetAttribute", d.cuMemPoolSetAttribute);
-  resolve("cuMemPoolGetAttribute", d.cuMemPoolGetAttribute);
   resolve("cuMemHostAlloc", d.cuMemHostAlloc);
   resolve("cuMemFreeHost", d.cuMemFreeHost);
   resolve("cuMemHostGetDevicePointer_v2", d.cuMemHostGetDevicePointer);

@@ -33,7 +33,6 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
 constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
-constexpr int CU_MEMPOOL_ATTR_USED_MEM_HIGH = 8;
 
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -51,7 +50,6 @@ struct Driver {
   CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*cuDeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
   CUresult (*cuMemPoolSetAttribute)(CUmemoryPool, int, void *);
-  CUresult (*cuMemPoolGetAttribute)(CUmemoryPool, int, void *);
   CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
   CUresult (*cuMemFreeHost)(void *);
   CUresult (*cuMemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);

@@ -19,10 +19,10 @@ namespace {
 
 using namespace cuda;
 
-// The driver (CUDA version x 1000 + minor x 10) that first JIT-compiles the
-// PTX ISA llamac emits for each arch (passes/lib/Pipelines.cpp).
-/// The CUDA version a driver must support for this executable: its PTX
-/// ISA's, and 11.2 for the stream-ordered allocator the temporaries use.
+// The driver (CUDA version x 1000 + minor x 10) this executable needs: the
+// first that JIT-compiles the PTX ISA llamac emits for the arch
+// (passes/lib/Pipelines.cpp), and at least 11.2, for the stream-ordered
+// allocator the temporaries use (cuMemAllocAsync).
 int minimumDriverFor(int64_t arch) {
   switch (arch) {
   case 80:

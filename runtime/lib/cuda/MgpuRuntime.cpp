@@ -24,8 +24,6 @@
 #include "CudaSession.h"
 
 #include <cstdint>
-#include <cstring>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
