@@ -46,7 +46,12 @@ private:
       return Status::success();
     return fail("%s", describe(*driver_, result, what).c_str());
   }
+  Status attribute(CUdevice device, int which, int &value) {
+    return check(driver_->cuDeviceGetAttribute(&value, which, device),
+                 "cuDeviceGetAttribute");
+  }
   Status pinned(size_t bytes, void *&out);
+  Status keepFreedTemporaries(CUdevice device, const char *name);
 
   const Driver *driver_ = nullptr;
 };
@@ -70,6 +75,30 @@ Status CudaMemory::pinned(size_t bytes, void *&out) {
                 "address (no unified addressing)");
   std::memset(out, 0, bytes);
   return Status::success();
+}
+
+// The model's temporaries come from the device's stream-ordered pool
+// (cuMemAllocAsync on the one stream, MgpuRuntime.cpp), set here to keep
+// freed memory for reuse instead of returning it at each free.
+Status CudaMemory::keepFreedTemporaries(CUdevice device, const char *name) {
+  int pools = 0;
+  if (Status s =
+          attribute(device, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, pools);
+      !s.ok())
+    return s;
+  if (!pools)
+    return fail("%s does not support stream-ordered memory pools "
+                "(cuMemAllocAsync), which the model's temporaries use",
+                name);
+  CUmemoryPool pool = nullptr;
+  uint64_t keepAll = UINT64_MAX;
+  if (Status s = check(driver_->cuDeviceGetDefaultMemPool(&pool, device),
+                       "cuDeviceGetDefaultMemPool");
+      !s.ok())
+    return s;
+  return check(driver_->cuMemPoolSetAttribute(
+                   pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
+               "cuMemPoolSetAttribute");
 }
 
 Status CudaMemory::init(const llamac_model_info &info,
@@ -103,16 +132,12 @@ Status CudaMemory::init(const llamac_model_info &info,
     return s;
   int major = 0, minor = 0;
   char name[256] = "";
-  if (Status s = check(d.cuDeviceGetAttribute(
-                           &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
-                           device),
-                       "cuDeviceGetAttribute");
+  if (Status s =
+          attribute(device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, major);
       !s.ok())
     return s;
-  if (Status s = check(d.cuDeviceGetAttribute(
-                           &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
-                           device),
-                       "cuDeviceGetAttribute");
+  if (Status s =
+          attribute(device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, minor);
       !s.ok())
     return s;
   d.cuDeviceGetName(name, sizeof name, device);
@@ -129,30 +154,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   if (Status s = check(d.cuCtxSetCurrent(context), "cuCtxSetCurrent");
       !s.ok())
     return s;
-  // The model's temporaries come from the device's stream-ordered pool
-  // (cuMemAllocAsync on the one stream, MgpuRuntime.cpp), which keeps
-  // freed memory for reuse instead of returning it at each free.
-  int pools = 0;
-  if (Status s = check(d.cuDeviceGetAttribute(
-                           &pools, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED,
-                           device),
-                       "cuDeviceGetAttribute");
-      !s.ok())
-    return s;
-  if (!pools)
-    return fail("%s does not support stream-ordered memory pools "
-                "(cuMemAllocAsync), which the model's temporaries use",
-                name);
-  CUmemoryPool pool = nullptr;
-  uint64_t keepAll = UINT64_MAX;
-  if (Status s = check(d.cuDeviceGetDefaultMemPool(&pool, device),
-                       "cuDeviceGetDefaultMemPool");
-      !s.ok())
-    return s;
-  if (Status s = check(d.cuMemPoolSetAttribute(
-                           pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
-                       "cuMemPoolSetAttribute");
-      !s.ok())
+  if (Status s = keepFreedTemporaries(device, name); !s.ok())
     return s;
 
   const size_t batch = static_cast<size_t>(info.batch);
