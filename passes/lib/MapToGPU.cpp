@@ -187,6 +187,12 @@ struct VectorDot {
 
 constexpr int64_t kDotLanes = 8;
 constexpr int64_t kDotStride = 32 * kDotLanes;
+/// Trips of a lane's dot loop per iteration (or the largest power of two
+/// dividing its trips): their loads go out together, 64 bytes of bf16
+/// weights in flight per lane (~64 KB an SM at the 32 warps these kernels'
+/// registers allow) against the ~25 KB an SM that HBM's bandwidth times its
+/// latency asks for.
+constexpr int64_t kDotUnroll = 4;
 /// Warps a launch should have at least to keep HBM busy (an H100/H200 has
 /// 132 SMs; 64 warps each is ~8k): an op with fewer outputs splits each
 /// reduction over several warps of one block, which add their sums through
@@ -279,17 +285,18 @@ Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
 }
 
 /// The lane's partial sum of a VectorDot: it takes kDotLanes consecutive
-/// elements every kDotStride, over its part's trips (a static count, which
-/// LLVM unrolls, keeping several loads in flight).
+/// elements every kDotStride, over its part's trips, `unroll` trips per
+/// iteration with all their loads issued before the first FMA waits.
 Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
                   const VectorDot &dot, int64_t parts, Value lane, Value part,
                   SmallVectorImpl<Value> &ivs) {
   auto accType = VectorType::get({kDotLanes}, b.getF32Type());
   Value zero = arith::ConstantOp::create(b, loc, accType,
                                          DenseElementsAttr::get(accType, 0.0f));
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   int64_t tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
+  int64_t unroll = kDotUnroll;
+  while (tripsPerPart % unroll)
+    unroll /= 2;
   // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
   Value first = arith::AddIOp::create(
       b, loc,
@@ -298,35 +305,51 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
                                 b, loc, tripsPerPart * kDotStride)),
       arith::MulIOp::create(b, loc, lane,
                             arith::ConstantIndexOp::create(b, loc, kDotLanes)));
-  Value trips = arith::ConstantIndexOp::create(b, loc, tripsPerPart);
-  auto loop = scf::ForOp::create(b, loc, c0, trips, c1, ValueRange{zero});
+  auto loop = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+      arith::ConstantIndexOp::create(b, loc, tripsPerPart),
+      arith::ConstantIndexOp::create(b, loc, unroll), ValueRange{zero});
   OpBuilder::InsertionGuard inLoop(b);
   b.setInsertionPointToStart(loop.getBody());
-  Value acc = loop.getRegionIterArgs()[0];
-  Value k = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, loop.getInductionVar(),
-                            arith::ConstantIndexOp::create(b, loc, kDotStride)),
-      first);
-  ivs[dot.dim] = k;
-  auto fma = [&](OpBuilder &fb) {
-    Value lhs = loadLanes(fb, loc, op, dot.lhs, ivs);
-    Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(fb, loc, op, dot.rhs, ivs);
-    return vector::FMAOp::create(fb, loc, lhs, rhs, acc).getResult();
-  };
-  if (parts * tripsPerPart * kDotStride == dot.length) {
-    scf::YieldOp::create(b, loc, fma(b));
-  } else {
-    // Trips past the end (the last part's, the last lanes'): nothing added.
-    Value inRange = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ult, k,
-        arith::ConstantIndexOp::create(b, loc, dot.length));
+  bool exact = parts * tripsPerPart * kDotStride == dot.length;
+  Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
+  SmallVector<std::pair<Value, Value>> operands;
+  for (int64_t u = 0; u < unroll; ++u) {
+    Value trip = arith::AddIOp::create(
+        b, loc, loop.getInductionVar(),
+        arith::ConstantIndexOp::create(b, loc, u));
+    Value k = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(
+            b, loc, trip, arith::ConstantIndexOp::create(b, loc, kDotStride)),
+        first);
+    ivs[dot.dim] = k;
+    auto load = [&](OpBuilder &lb) {
+      Value lhs = loadLanes(lb, loc, op, dot.lhs, ivs);
+      Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(lb, loc, op, dot.rhs, ivs);
+      return SmallVector<Value>{lhs, rhs};
+    };
+    if (exact) {
+      SmallVector<Value> loaded = load(b);
+      operands.push_back({loaded[0], loaded[1]});
+      continue;
+    }
+    // Trips past the end (the last part's, the last lanes'): zeros, which
+    // add nothing.
+    Value inRange =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
     auto guard = scf::IfOp::create(
         b, loc, inRange,
-        [&](OpBuilder &tb, Location) { scf::YieldOp::create(tb, loc, fma(tb)); },
-        [&](OpBuilder &eb, Location) { scf::YieldOp::create(eb, loc, acc); });
-    scf::YieldOp::create(b, loc, guard.getResult(0));
+        [&](OpBuilder &tb, Location) { scf::YieldOp::create(tb, loc, load(tb)); },
+        [&](OpBuilder &eb, Location) {
+          scf::YieldOp::create(eb, loc, ValueRange{zero, zero});
+        });
+    operands.push_back({guard.getResult(0), guard.getResult(1)});
   }
+  Value acc = loop.getRegionIterArgs()[0];
+  for (auto [lhs, rhs] : operands)
+    acc = vector::FMAOp::create(b, loc, lhs, rhs, acc);
+  scf::YieldOp::create(b, loc, acc);
   b.setInsertionPointAfter(loop);
   return vector::ReductionOp::create(
       b, loc, vector::CombiningKind::ADD, loop.getResult(0),

@@ -111,6 +111,10 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaMapToGPU());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Constants and index arithmetic into the kernels: loop bounds and shuffle
+  // offsets known to LLVM (unrolled loops, immediate operands) instead of
+  // kernel parameters.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(llamac::createLlamaMergeKernelModules());
   GpuNVVMAttachTargetOptions target;

@@ -152,8 +152,9 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // (enough warps to fill the GPU): each lane loads 8 consecutive elements of
 // the row (16 bytes) and of x (32 bytes) per trip, at k = trip * 256 +
 // lane * 8, into a vector<8xf32> accumulator; two trips of 256 cover the
-// 512 elements, no guard. One horizontal sum per lane, then the shuffles,
-// and lane 0 adds to the output.
+// 512 elements, no guard, and one iteration takes both (unrolled): the
+// loads of both trips come before the first FMA. One horizontal sum per
+// lane, then the shuffles, and lane 0 adds to the output.
 
 #w3 = affine_map<(i, k) -> (i, k)>
 #x3 = affine_map<(i, k) -> (k)>
@@ -167,14 +168,21 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
 // CHECK: %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK: %[[TRIPS:.*]] = arith.constant 2 : index
-// CHECK: %[[ACC:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[TRIPS]] step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<8xf32>) {
-// CHECK: %[[K:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
+// CHECK: %[[UNROLL:.*]] = arith.constant 2 : index
+// CHECK: %[[ACC:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[TRIPS]] step %[[UNROLL]] iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<8xf32>) {
+// CHECK: %[[K0:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
 // CHECK-NOT: scf.if
-// CHECK: %[[W:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
-// CHECK: %[[WF:.*]] = arith.extf %[[W]] : vector<8xbf16> to vector<8xf32>
-// CHECK: %[[X:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
-// CHECK: %[[F:.*]] = vector.fma %[[WF]], %[[X]], %[[A]] : vector<8xf32>
-// CHECK: scf.yield %[[F]] : vector<8xf32>
+// CHECK: %[[W0:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
+// CHECK: %[[WF0:.*]] = arith.extf %[[W0]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[X0:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
+// CHECK-NOT: vector.fma
+// CHECK: %[[K1:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
+// CHECK: %[[W1:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
+// CHECK: %[[WF1:.*]] = arith.extf %[[W1]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[X1:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
+// CHECK: %[[F0:.*]] = vector.fma %[[WF0]], %[[X0]], %[[A]] : vector<8xf32>
+// CHECK: %[[F1:.*]] = vector.fma %[[WF1]], %[[X1]], %[[F0]] : vector<8xf32>
+// CHECK: scf.yield %[[F1]] : vector<8xf32>
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc,contract> : vector<8xf32> into f32
 // CHECK: gpu.shuffle  xor %[[SUM]], %c16_i32, %c32_i32{{.*}} : f32
 // CHECK-NOT: gpu.barrier
@@ -214,8 +222,12 @@ func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<
 // CHECK: arith.muli %[[PART]], %c512 : index
 // CHECK: scf.for {{.*}} -> (vector<8xf32>) {
 // CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
-// CHECK: scf.if %{{.*}} -> (vector<8xf32>) {
+// CHECK: scf.if %{{.*}} -> (vector<8xf32>, vector<8xf32>) {
 // CHECK: vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
+// Past the end: zeros, which add nothing.
+// CHECK: } else {
+// CHECK: scf.yield %{{.*}}, %{{.*}} : vector<8xf32>, vector<8xf32>
+// CHECK: vector.fma
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor
 // CHECK: memref.store %{{.*}}, %[[SUMS]]
