@@ -18,6 +18,8 @@
 #include "llamac/passes/Passes.h"
 
 #include "EntryMemrefs.h"
+#include "FlashAttentionToGPU.h"
+#include "KernelNamer.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -41,6 +43,8 @@ namespace llamac {
 using namespace mlir;
 
 namespace {
+
+using llamac::KernelNamer;
 
 constexpr int64_t kBlockSize = 256;
 
@@ -546,43 +550,6 @@ void emitThreadPerOutput(OpBuilder &b, Location loc, linalg::LinalgOp op,
   emitBody(b, loc, op, ivs);
 }
 
-/// Kernel names that say where each kernel comes from, for profilers and IR
-/// readers: the entry point, the model op's name (the importer's NameLoc,
-/// e.g. model.layers.3.self_attn.q_proj) and the kernel's form, e.g.
-/// decode_layers_3_self_attn_q_proj_dot; unique within the module.
-class KernelNamer {
-public:
-  std::string name(Operation *op, StringRef form) {
-    std::string base;
-    if (auto func = op->getParentOfType<func::FuncOp>()) {
-      StringRef entry = func.getSymName();
-      entry.consume_front("llamac_");
-      base = entry.str();
-    }
-    std::string where = "op";
-    op->getLoc()->walk([&](Location loc) {
-      if (auto named = dyn_cast<NameLoc>(loc)) {
-        where = named.getName().str();
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    StringRef trimmed = where;
-    trimmed.consume_front("model.");
-    base += (base.empty() ? "" : "_") + trimmed.str() + "_" + form.str();
-    for (char &c : base)
-      if (!llvm::isAlnum(c))
-        c = '_';
-    std::string unique = base;
-    for (int n = 1; !used_.insert(unique).second; ++n)
-      unique = base + "_" + std::to_string(n);
-    return unique;
-  }
-
-private:
-  llvm::StringSet<> used_;
-};
-
 /// The kernel's form, for its name: a reduction with vector loads, another
 /// warp reduction, or a thread per output element (the op's kind).
 std::string formOf(linalg::LinalgOp op, bool warpReduction, bool dot) {
@@ -833,6 +800,11 @@ struct LlamaMapToGPU
       if (failed(mapToLaunch(op, plans[op], namer)))
         return signalPassFailure();
     }
+    SmallVector<llama::FlashAttentionOp> attentions;
+    module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });
+    for (llama::FlashAttentionOp op : attentions)
+      if (failed(llamac::mapFlashAttentionToGPU(op, namer)))
+        return signalPassFailure();
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's
     // one stream, see runtime/lib/cuda/MgpuRuntime.cpp).

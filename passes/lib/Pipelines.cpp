@@ -17,9 +17,12 @@
 using namespace mlir;
 
 namespace {
-/// llama -> linalg on tensors.
-void addModelLowering(OpPassManager &pm) {
-  pm.addPass(llamac::createLlamaToLinalg());
+/// llama -> linalg on tensors (the attention as one llama.flash_attention
+/// where the target fuses it).
+void addModelLowering(OpPassManager &pm, bool flashAttention = false) {
+  llamac::LlamaToLinalgOptions options;
+  options.flashAttention = flashAttention;
+  pm.addPass(llamac::createLlamaToLinalg(options));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -106,7 +109,7 @@ std::string llamac::ptxFeaturesForChip(llvm::StringRef chip) {
 
 void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
                                        const CudaPipelineOptions &options) {
-  addModelLowering(pm);
+  addModelLowering(pm, /*flashAttention=*/true);
   addBufferization(pm);
   pm.addPass(llamac::createLlamaMapToGPU());
   pm.addPass(createCanonicalizerPass());

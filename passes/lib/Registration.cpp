@@ -1,6 +1,7 @@
 //===- Registration.cpp - dialects and interfaces llamac uses ---*- C++ -*-===//
 #include "llamac/passes/Registration.h"
 
+#include "llama/LlamaBufferization.h"
 #include "llama/LlamaDialect.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -54,6 +55,7 @@ void llamac::registerLlamacDialects(mlir::DialectRegistry &registry) {
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  llama::registerBufferizableOpInterfaceExternalModels(registry);
   scf::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);

@@ -174,3 +174,35 @@ func.func @swiglu_types(%a: tensor<1x3x16xf32>, %b: tensor<1x3x8xf32>) {
   %y = "llama.swiglu"(%a, %b) : (tensor<1x3x16xf32>, tensor<1x3x8xf32>) -> tensor<1x3x16xf32>
   return
 }
+
+// -----
+
+func.func @flash_heads(%q: tensor<1x3x8xf32>, %k: tensor<2x?x8xf32>, %o: tensor<1x3x8xf32>) {
+  // expected-error @+1 {{'llama.flash_attention' op heads 3 is not a multiple of kv_heads 2}}
+  %r = llama.flash_attention ins(%q, %k, %k : tensor<1x3x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%o : tensor<1x3x8xf32>) scale 0.5 -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @flash_head_dim(%q: tensor<1x4x8xf32>, %k: tensor<2x?x4xf32>, %o: tensor<1x4x8xf32>) {
+  // expected-error @+1 {{'llama.flash_attention' op keys have head_dim 4 but q has 8}}
+  %r = llama.flash_attention ins(%q, %k, %k : tensor<1x4x8xf32>, tensor<2x?x4xf32>, tensor<2x?x4xf32>) outs(%o : tensor<1x4x8xf32>) scale 0.5 -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @flash_mixed(%q: tensor<1x4x8xf32>, %k: tensor<2x?x8xf32>, %o: memref<1x4x8xf32>) {
+  // expected-error @+1 {{'llama.flash_attention' op takes tensors and returns init's type, or takes buffers and returns nothing}}
+  llama.flash_attention ins(%q, %k, %k : tensor<1x4x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%o : memref<1x4x8xf32>) scale 0.5
+  return
+}
+
+// -----
+
+func.func @flash_shape(%q: tensor<1x4x8xf32>, %k: tensor<2x?x8xf32>, %o: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{'llama.flash_attention' op q and init must be [seq, heads, head_dim] of one static shape, got 1x4x8 and 2x4x8}}
+  %r = llama.flash_attention ins(%q, %k, %k : tensor<1x4x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%o : tensor<2x4x8xf32>) scale 0.5 -> tensor<2x4x8xf32>
+  return
+}

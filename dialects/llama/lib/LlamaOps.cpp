@@ -153,3 +153,57 @@ LogicalResult AttentionOp::verify() {
                          << " entries but the batch is " << batch;
   return success();
 }
+
+LogicalResult FlashAttentionOp::verify() {
+  ShapedType q = getQ().getType(), keys = getKeys().getType(),
+             values = getValues().getType(), init = getInit().getType();
+  for (auto [what, type] : {std::pair<StringRef, ShapedType>{"q", q},
+                            {"keys", keys},
+                            {"values", values},
+                            {"init", init}}) {
+    if (!type.hasRank() || type.getRank() != 3 ||
+        !type.getElementType().isF32())
+      return emitOpError() << what << " must be a 3-D f32 tensor or buffer";
+  }
+  if (!q.hasStaticShape() || q.getShape() != init.getShape())
+    return emitOpError() << "q and init must be [seq, heads, head_dim] of "
+                            "one static shape, got "
+                         << shapeStr(q) << " and " << shapeStr(init);
+  if (keys.getShape() != values.getShape() || keys.isDynamicDim(0) ||
+      keys.isDynamicDim(2))
+    return emitOpError() << "keys and values must be [kv_heads, len, "
+                            "head_dim] of one shape, only len dynamic";
+  int64_t heads = getNumHeads(), kvHeads = getNumKVHeads();
+  if (keys.getDimSize(2) != getHeadDim())
+    return emitOpError() << "keys have head_dim " << keys.getDimSize(2)
+                         << " but q has " << getHeadDim();
+  if (kvHeads <= 0 || heads % kvHeads != 0)
+    return emitOpError() << "heads " << heads
+                         << " is not a multiple of kv_heads " << kvHeads;
+  bool tensors = isa<RankedTensorType>(q) && isa<RankedTensorType>(keys) &&
+                 isa<RankedTensorType>(values) && isa<RankedTensorType>(init);
+  bool buffers = isa<MemRefType>(q) && isa<MemRefType>(keys) &&
+                 isa<MemRefType>(values) && isa<MemRefType>(init);
+  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
+              : !buffers || !getResult().empty())
+    return emitOpError() << "takes tensors and returns init's type, or "
+                            "takes buffers and returns nothing";
+  return success();
+}
+
+// On buffers it reads q, keys and values and writes init; on tensors it has
+// no memory effects.
+void FlashAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}

@@ -211,6 +211,7 @@ LogicalResult checkComputeTypes(ModuleOp module) {
 
 struct LlamaToLinalgPass
     : llamac::impl::LlamaToLinalgBase<LlamaToLinalgPass> {
+  using LlamaToLinalgBase::LlamaToLinalgBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (failed(checkComputeTypes(module)))
@@ -233,7 +234,7 @@ struct LlamaToLinalgPass
 
     ConversionTarget target(getContext());
     target.addIllegalDialect<llama::LlamaDialect>();
-    target.addLegalOp<llama::ParamOp>();
+    target.addLegalOp<llama::ParamOp, llama::FlashAttentionOp>();
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            linalg::LinalgDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
@@ -241,7 +242,7 @@ struct LlamaToLinalgPass
     RewritePatternSet patterns(&getContext());
     populateLayerLowerings(patterns);
     populateRoPELowering(patterns);
-    populateAttentionLowering(patterns);
+    populateAttentionLowering(patterns, flashAttention);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

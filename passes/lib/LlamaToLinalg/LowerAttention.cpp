@@ -100,7 +100,7 @@ Value updateCache(OpBuilder &b, Location loc, const AttentionShape &sh,
 
 /// Attention of sequence `bIdx`: returns [seq, heads * head_dim].
 Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
-                Value cache, Value q, Value positions, Value bIdx) {
+                Value cache, Value q, Value positions, Value bIdx, bool flash) {
   MLIRContext *ctx = b.getContext();
   auto fm = reductionFastMath(ctx);
   Type f32 = b.getF32Type();
@@ -125,6 +125,21 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
 
   // q[b] : [seq, heads * head_dim] -> [seq, heads, head_dim]
   Value qHeads = headsOfSequence(b, loc, q, bIdx, sh.seq, sh.heads, sh.headDim);
+  double scale = 1.0 / std::sqrt(double(sh.headDim));
+  auto rowsOf = [&](Value heads) {
+    return tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({sh.seq, sh.heads * sh.headDim}, f32),
+        heads, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  };
+  if (flash) {
+    Value attended =
+        llama::FlashAttentionOp::create(
+            b, loc, TypeRange{qHeads.getType()}, qHeads, keys, values,
+            empty(b, loc, {sh.seq, sh.heads, sh.headDim}, f32),
+            b.getF32FloatAttr(scale))
+            .getResult()[0];
+    return rowsOf(attended);
+  }
 
   int64_t group = sh.heads / sh.kvHeads;
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -144,7 +159,6 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
                    });
 
   // Scale, and mask keys after the query's own position: j > pos + s.
-  double scale = 1.0 / std::sqrt(double(sh.headDim));
   AffineMap hsj = map(3, {d(0), d(1), d(2)}), hs = map(3, {d(0), d(1)});
   Value masked = generic(
       b, loc, empty(b, loc, {sh.heads, sh.seq, ShapedType::kDynamic}, f32, len),
@@ -200,13 +214,13 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
       [&](OpBuilder &nb, Location l, ValueRange args) {
         return arith::DivFOp::create(nb, l, args[0], args[1]);
       });
-  return tensor::CollapseShapeOp::create(
-      b, loc, RankedTensorType::get({sh.seq, sh.heads * sh.headDim}, f32),
-      normalized, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  return rowsOf(normalized);
 }
 
 struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
-  using OpConversionPattern::OpConversionPattern;
+  AttentionLowering(MLIRContext *context, bool flash)
+      : OpConversionPattern(context), flash(flash) {}
+  bool flash;
   LogicalResult
   matchAndRewrite(llama::AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -226,7 +240,7 @@ struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
         ValueRange{result},
         [&](OpBuilder &b, Location l, Value bIdx, ValueRange iterArgs) {
           Value rows = attendOne(b, l, sh, cache, adaptor.getQ(),
-                                 adaptor.getPositions(), bIdx);
+                                 adaptor.getPositions(), bIdx, flash);
           SequenceSlice slice =
               sequenceSlice(b, bIdx, sh.seq, sh.heads * sh.headDim);
           Value updated = tensor::InsertSliceOp::create(
@@ -240,6 +254,7 @@ struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
 };
 } // namespace
 
-void llamac::lowering::populateAttentionLowering(RewritePatternSet &patterns) {
-  patterns.add<AttentionLowering>(patterns.getContext());
+void llamac::lowering::populateAttentionLowering(RewritePatternSet &patterns,
+                                                bool flash) {
+  patterns.add<AttentionLowering>(patterns.getContext(), flash);
 }

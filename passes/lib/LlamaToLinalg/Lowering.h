@@ -50,7 +50,8 @@ mlir::Value indexConst(mlir::OpBuilder &b, mlir::Location loc, int64_t value);
 
 void populateLayerLowerings(mlir::RewritePatternSet &patterns);
 void populateRoPELowering(mlir::RewritePatternSet &patterns);
-void populateAttentionLowering(mlir::RewritePatternSet &patterns);
+/// `flash`: attend with llama.flash_attention, not linalg ops.
+void populateAttentionLowering(mlir::RewritePatternSet &patterns, bool flash);
 
 } // namespace llamac::lowering
 

@@ -11,6 +11,7 @@ include "llama/LlamaDialect.td"
 include "llama/LlamaAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -218,6 +219,56 @@ def Llama_AddOp : Llama_Op<"add", [Pure, SameOperandsAndResultType, Commutative]
   let arguments = (ins Llama_Activation:$lhs, Llama_Activation:$rhs);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels: ops the lowering makes, on tensors or (after bufferization)
+// buffers, for targets that run them as one kernel each
+//===----------------------------------------------------------------------===//
+
+def Llama_FlashAttentionOp : Llama_Op<"flash_attention",
+    [DestinationStyleOpInterface,
+     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Causal attention of a chunk of queries in one pass over "
+                "the keys";
+  let description = [{
+    `out[s, h, :] = softmax_j(scale * q[s, h, :] . keys[h / g, j, :]) .
+    values[h / g, j, :]` over the keys `j <= len - seq + s` (the chunk's
+    queries are the last `seq` of `len` positions), with `g = heads /
+    kv_heads`: grouped-query attention, MQA and MHA alike. `q` and `out` are
+    `[seq, heads, head_dim]`, `keys` and `values` `[kv_heads, len,
+    head_dim]` with `len` known at run time (a slice of the KV cache).
+
+    What `llama-to-linalg` makes of `llama.attention` where the target runs
+    it fused (`flash-attention=true`): a single pass over the keys with a
+    running maximum and sum (online softmax), so neither the scores nor the
+    probabilities are ever stored. Destination-style, on tensors or
+    buffers: it bufferizes like a linalg op, and `llama-map-to-gpu` turns
+    the buffer form into a kernel (and a combining kernel where the keys
+    are split among several warps).
+
+    ```mlir
+    %o = llama.flash_attention ins(%q, %k, %v : tensor<1x32x128xf32>,
+        tensor<8x?x128xf32>, tensor<8x?x128xf32>)
+        outs(%init : tensor<1x32x128xf32>) scale 0.0883883461 -> tensor<1x32x128xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$q, AnyShaped:$keys, AnyShaped:$values,
+                       AnyShaped:$init, F32Attr:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $q `,` $keys `,` $values `:` type($q) `,` type($keys) `,`
+    type($values) `)` `outs` `(` $init `:` type($init) `)` `scale` $scale
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    int64_t getSeqLen() { return getQ().getType().getDimSize(0); }
+    int64_t getNumHeads() { return getQ().getType().getDimSize(1); }
+    int64_t getHeadDim() { return getQ().getType().getDimSize(2); }
+    int64_t getNumKVHeads() { return getKeys().getType().getDimSize(0); }
+  }];
 }
 
 #endif // LLAMA_OPS_TD

@@ -109,6 +109,12 @@ def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
         ins(%x, %w : ...) outs(%zero : tensor<1x1x8xf32>) { mulf, addf }
     ```
   }];
+  let options = [
+    Option<"flashAttention", "flash-attention", "bool", /*default=*/"false",
+           "Attention as llama.flash_attention (one pass over the keys, "
+           "for targets that run it as one kernel) instead of linalg ops "
+           "(scores, softmax, weighted sum)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
@@ -154,6 +160,7 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -1,0 +1,433 @@
+//===- FlashAttentionToGPU.cpp - one-pass attention kernels -----*- C++ -*-===//
+//
+// llama.flash_attention on buffers becomes
+//  1. a kernel with one warp per (split of the keys, query, head): the warp
+//     reads its split's key and value rows once (each row spread over a
+//     group of lanes, 16-byte loads where head_dim allows, several rows'
+//     loads in flight), keeping a running maximum, sum and weighted sum of
+//     value rows (online softmax), so that no score reaches memory;
+//  2. where the keys are split (decode: one query, many keys, too few warps
+//     otherwise), a kernel with one warp per (query, head) that rescales the
+//     splits' partial sums to their common maximum and adds them in split
+//     order: the same bits every run, no atomics.
+// The warps of a block are query heads of one kv head (GQA), so the rows
+// they read are shared through L1.
+//
+//===----------------------------------------------------------------------===//
+#include "FlashAttentionToGPU.h"
+#include "KernelNamer.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace mlir;
+
+namespace {
+
+/// Warps the first kernel should have at least (132 SMs on an H100/H200):
+/// fewer queries x heads than this split the keys.
+constexpr int64_t kTargetWarps = 2048;
+constexpr int64_t kMaxSplits = 64;
+constexpr int64_t kMinKeysPerSplit = 32;
+/// Key rows whose loads a lane group issues before it uses the first.
+constexpr int64_t kRowsInFlight = 4;
+constexpr int64_t kCombineWarps = 8;
+
+/// The work's layout, from the op's static shapes.
+struct FlashPlan {
+  int64_t seq, heads, kvHeads, headDim;
+  int64_t laneGroup;     // lanes sharing a key row: a power of two <= 32
+  int64_t perLane;       // a row's elements per lane (headDim / laneGroup)
+  int64_t rowsPerStep;   // rows a warp reads at once (32 / laneGroup)
+  int64_t unroll;        // steps per loop iteration
+  int64_t warpsPerBlock; // query heads of one kv head
+  int64_t maxSplits;
+};
+
+FlashPlan planFlash(llama::FlashAttentionOp op) {
+  FlashPlan p;
+  p.seq = op.getSeqLen();
+  p.heads = op.getNumHeads();
+  p.kvHeads = op.getNumKVHeads();
+  p.headDim = op.getHeadDim();
+  p.laneGroup = 32;
+  while (p.headDim % p.laneGroup)
+    p.laneGroup /= 2;
+  p.perLane = p.headDim / p.laneGroup;
+  p.rowsPerStep = 32 / p.laneGroup;
+  p.unroll = std::max<int64_t>(1, kRowsInFlight / p.rowsPerStep);
+  int64_t group = p.heads / p.kvHeads;
+  p.warpsPerBlock = 1;
+  while (p.warpsPerBlock < 8 && group % (2 * p.warpsPerBlock) == 0)
+    p.warpsPerBlock *= 2;
+  int64_t items = p.seq * p.heads;
+  p.maxSplits =
+      std::clamp<int64_t>((kTargetWarps + items - 1) / items, 1, kMaxSplits);
+  return p;
+}
+
+/// Terse arithmetic for the kernel bodies.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value minusInf() { return f32(-std::numeric_limits<double>::infinity()); }
+  Value add(Value x, Value y) {
+    if (isa<IndexType>(x.getType()))
+      return arith::AddIOp::create(b, loc, x, y);
+    return arith::AddFOp::create(b, loc, x, y);
+  }
+  Value mul(Value x, Value y) {
+    if (isa<IndexType>(x.getType()))
+      return arith::MulIOp::create(b, loc, x, y);
+    return arith::MulFOp::create(b, loc, x, y);
+  }
+  Value sub(Value x, Value y) {
+    if (isa<IndexType>(x.getType()))
+      return arith::SubIOp::create(b, loc, x, y);
+    return arith::SubFOp::create(b, loc, x, y);
+  }
+  Value div(Value x, Value y) {
+    if (isa<IndexType>(x.getType()))
+      return arith::DivUIOp::create(b, loc, x, y);
+    return arith::DivFOp::create(b, loc, x, y);
+  }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return arith::CeilDivUIOp::create(b, loc, x, y);
+  }
+  Value min(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
+  Value splat(Value scalar, int64_t n) {
+    return vector::BroadcastOp::create(
+        b, loc, VectorType::get({n}, b.getF32Type()), scalar);
+  }
+  Value shuffleXor(Value x, int64_t offset) {
+    return gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// The exponent's reference point: the running maximum, or 0 while it is
+  /// still -inf (no key seen), so that exp(-inf - ref) is 0, not NaN.
+  Value reference(Value maximum) {
+    Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                       maximum, minusInf());
+    return select(none, f32(0.0), maximum);
+  }
+};
+
+/// A launch of `grid` blocks of `warps` warps, named after the op; the
+/// builder is left inside it, before its terminator.
+gpu::LaunchOp launchWarps(Emitter &e, Value grid, int64_t warps,
+                          const std::string &name) {
+  Value one = e.index(1);
+  auto launch = gpu::LaunchOp::create(e.b, e.loc, grid, one, one,
+                                      e.index(32 * warps), one, one);
+  auto symbol = FlatSymbolRefAttr::get(e.b.getContext(), name);
+  launch.setModuleAttr(symbol);
+  launch.setFunctionAttr(symbol);
+  e.b.setInsertionPointToStart(&launch.getBody().front());
+  e.b.setInsertionPoint(gpu::TerminatorOp::create(e.b, e.loc));
+  return launch;
+}
+
+/// `perLane` consecutive f32 of a row of `rows` (a [kv_heads, len,
+/// head_dim] buffer, innermost stride 1), as a vector.
+Value loadRowPart(Emitter &e, Value rows, Value kvHead, Value row, Value first,
+                  int64_t perLane) {
+  auto type = cast<MemRefType>(rows.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  // 16-byte (or 8-byte) loads where every row part starts that aligned.
+  int64_t align = 4;
+  if (succeeded(type.getStridesAndOffset(strides, offset)) &&
+      llvm::isPowerOf2_64(perLane) && !ShapedType::isDynamic(offset) &&
+      offset % perLane == 0 &&
+      llvm::all_of(ArrayRef(strides).drop_back(), [&](int64_t s) {
+        return !ShapedType::isDynamic(s) && s % perLane == 0;
+      }))
+    align = 4 * std::min<int64_t>(perLane, 4);
+  return vector::LoadOp::create(
+      e.b, e.loc, VectorType::get({perLane}, e.b.getF32Type()), rows,
+      ValueRange{kvHead, row, first}, /*nontemporal=*/false,
+      llvm::Align(align));
+}
+
+/// Kernel 1: each warp's online softmax over its split of the keys. With
+/// one split it writes the normalized output; with several, the split's
+/// maximum, sum and weighted sum go to `partial*` for kernel 2.
+void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
+                      const FlashPlan &p, Value len, Value splits, Value chunk,
+                      Value partialMax, Value partialSum, Value partialAcc,
+                      const std::string &name) {
+  const int64_t S = p.seq, H = p.heads, D = p.headDim, E = p.perLane,
+                L = p.laneGroup, P = p.rowsPerStep;
+  Value items = e.mul(splits, e.index(S * H));
+  OpBuilder::InsertionGuard guard(e.b);
+  gpu::LaunchOp launch = launchWarps(
+      e, e.ceilDiv(items, e.index(p.warpsPerBlock)), p.warpsPerBlock, name);
+  Value tid = launch.getThreadIds().x;
+  Value lane = e.rem(tid, e.index(32));
+  // Items in (split, query, head) order: the warps of a block are query
+  // heads of one kv head (warpsPerBlock divides heads / kv_heads), and
+  // `items` is a multiple of the block, so every warp has one.
+  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
+                     e.div(tid, e.index(32)));
+  Value h = e.rem(item, e.index(H));
+  Value s = e.rem(e.div(item, e.index(H)), e.index(S));
+  Value split = e.div(item, e.index(S * H));
+  Value kvHead = e.div(h, e.index(H / p.kvHeads));
+  Value rowInStep = e.div(lane, e.index(L));
+  Value first = e.mul(e.rem(lane, e.index(L)), e.index(E));
+  // Query s sees the keys up to its own position, len - S + s.
+  Value visibleEnd = e.add(e.sub(len, e.index(S)), e.add(s, e.index(1)));
+  Value begin = e.mul(split, chunk);
+  Value end = e.min(e.add(begin, chunk), visibleEnd);
+
+  // The lane's part of the query, scaled once.
+  auto vecType = VectorType::get({E}, e.b.getF32Type());
+  SmallVector<Value> qParts;
+  for (int64_t i = 0; i < E; ++i)
+    qParts.push_back(e.mul(memref::LoadOp::create(e.b, e.loc, op.getQ(),
+                                                  ValueRange{s, h, e.add(first, e.index(i))}),
+                           e.f32(op.getScale().convertToFloat())));
+  Value q = vector::FromElementsOp::create(e.b, e.loc, vecType, qParts);
+
+  Value zeros = e.splat(e.f32(0.0), E);
+  auto loop = scf::ForOp::create(
+      e.b, e.loc, begin, end, e.index(P * p.unroll),
+      ValueRange{e.minusInf(), e.f32(0.0), zeros});
+  {
+    OpBuilder::InsertionGuard inLoop(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Value step = loop.getInductionVar();
+    Value runningMax = loop.getRegionIterArgs()[0];
+    Value runningSum = loop.getRegionIterArgs()[1];
+    Value acc = loop.getRegionIterArgs()[2];
+    // All rows' loads first (zeros past the end: every lane takes the same
+    // trips, as the shuffles need).
+    SmallVector<Value> valid, keys, values;
+    for (int64_t u = 0; u < p.unroll; ++u) {
+      Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
+      Value inRange = e.lt(row, end);
+      auto load = scf::IfOp::create(
+          e.b, e.loc, inRange,
+          [&](OpBuilder &tb, Location) {
+            Emitter te{tb, e.loc};
+            scf::YieldOp::create(
+                tb, e.loc,
+                ValueRange{loadRowPart(te, op.getKeys(), kvHead, row, first, E),
+                           loadRowPart(te, op.getValues(), kvHead, row, first,
+                                       E)});
+          },
+          [&](OpBuilder &eb, Location) {
+            scf::YieldOp::create(eb, e.loc, ValueRange{zeros, zeros});
+          });
+      valid.push_back(inRange);
+      keys.push_back(load.getResult(0));
+      values.push_back(load.getResult(1));
+    }
+    // Scores: the lane group's dot products, summed over its lanes.
+    SmallVector<Value> scores;
+    Value stepMax = runningMax;
+    for (int64_t u = 0; u < p.unroll; ++u) {
+      Value dot = vector::ReductionOp::create(
+          e.b, e.loc, vector::CombiningKind::ADD, e.mul(q, keys[u]));
+      for (int64_t offset = L / 2; offset >= 1; offset /= 2)
+        dot = e.add(dot, e.shuffleXor(dot, offset));
+      scores.push_back(e.select(valid[u], dot, e.minusInf()));
+      stepMax = e.max(stepMax, scores.back());
+    }
+    Value ref = e.reference(stepMax);
+    Value rescale = e.exp(e.sub(runningMax, ref));
+    Value sum = e.mul(runningSum, rescale);
+    acc = e.mul(acc, e.splat(rescale, E));
+    for (int64_t u = 0; u < p.unroll; ++u) {
+      Value weight = e.exp(e.sub(scores[u], ref));
+      sum = e.add(sum, weight);
+      acc = vector::FMAOp::create(e.b, e.loc, e.splat(weight, E), values[u],
+                                  acc);
+    }
+    scf::YieldOp::create(e.b, e.loc, ValueRange{stepMax, sum, acc});
+  }
+  Value runningMax = loop.getResult(0), runningSum = loop.getResult(1),
+        acc = loop.getResult(2);
+  // The lane groups' rows were different keys: merge them.
+  for (int64_t offset = L; offset < 32; offset *= 2) {
+    Value otherMax = e.shuffleXor(runningMax, offset);
+    Value otherSum = e.shuffleXor(runningSum, offset);
+    SmallVector<Value> otherParts;
+    for (int64_t i = 0; i < E; ++i)
+      otherParts.push_back(e.shuffleXor(
+          vector::ExtractOp::create(e.b, e.loc, acc, i), offset));
+    Value otherAcc =
+        vector::FromElementsOp::create(e.b, e.loc, vecType, otherParts);
+    Value merged = e.max(runningMax, otherMax);
+    Value ref = e.reference(merged);
+    Value mine = e.exp(e.sub(runningMax, ref));
+    Value theirs = e.exp(e.sub(otherMax, ref));
+    runningSum = e.add(e.mul(runningSum, mine), e.mul(otherSum, theirs));
+    acc = e.add(e.mul(acc, e.splat(mine, E)), e.mul(otherAcc, e.splat(theirs, E)));
+    runningMax = merged;
+  }
+
+  // Lane group 0 writes (every group holds the same after the merge).
+  auto writes = scf::IfOp::create(e.b, e.loc, e.eq(rowInStep, e.index(0)),
+                                  /*withElseRegion=*/false);
+  e.b.setInsertionPointToStart(&writes.getThenRegion().front());
+  if (p.maxSplits == 1) {
+    // Key 0 is visible to every query: the sum is positive.
+    Value normalized = e.div(acc, e.splat(runningSum, E));
+    for (int64_t i = 0; i < E; ++i)
+      memref::StoreOp::create(e.b, e.loc,
+                              vector::ExtractOp::create(e.b, e.loc, normalized, i),
+                              op.getInit(),
+                              ValueRange{s, h, e.add(first, e.index(i))});
+    return;
+  }
+  Value base = e.add(e.mul(item, e.index(D)), first);
+  for (int64_t i = 0; i < E; ++i)
+    memref::StoreOp::create(e.b, e.loc,
+                            vector::ExtractOp::create(e.b, e.loc, acc, i),
+                            partialAcc, ValueRange{e.add(base, e.index(i))});
+  auto lane0 = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
+                                 /*withElseRegion=*/false);
+  e.b.setInsertionPointToStart(&lane0.getThenRegion().front());
+  memref::StoreOp::create(e.b, e.loc, runningMax, partialMax, ValueRange{item});
+  memref::StoreOp::create(e.b, e.loc, runningSum, partialSum, ValueRange{item});
+}
+
+/// Kernel 2: out[s, h, :] = sum_k w_k acc_k / sum_k w_k sum_k over the
+/// splits k, w_k = exp(max_k - max), one warp per (query, head), lanes over
+/// head_dim.
+void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
+                       const FlashPlan &p, Value splits, Value partialMax,
+                       Value partialSum, Value partialAcc,
+                       const std::string &name) {
+  const int64_t S = p.seq, H = p.heads, D = p.headDim;
+  OpBuilder::InsertionGuard guard(e.b);
+  gpu::LaunchOp launch = launchWarps(
+      e, e.index((S * H + kCombineWarps - 1) / kCombineWarps), kCombineWarps,
+      name);
+  Value tid = launch.getThreadIds().x;
+  Value lane = e.rem(tid, e.index(32));
+  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(kCombineWarps)),
+                     e.div(tid, e.index(32)));
+  auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(item, e.index(S * H)),
+                                   /*withElseRegion=*/false);
+  e.b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value h = e.rem(item, e.index(H)), s = e.div(item, e.index(H));
+  // Split k's entry of this (query, head).
+  auto entry = [&](Value k) { return e.add(e.mul(k, e.index(S * H)), item); };
+  auto overSplits = [&](ValueRange init,
+                        function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(e.b, e.loc, e.index(0), splits, e.index(1),
+                                   init);
+    OpBuilder::InsertionGuard inLoop(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(
+        e.b, e.loc, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return loop.getResults();
+  };
+  Value maximum = overSplits(e.minusInf(), [&](Value k, ValueRange args) {
+    Value m = memref::LoadOp::create(e.b, e.loc, partialMax, entry(k));
+    return SmallVector<Value>{e.max(args[0], m)};
+  })[0];
+  // Each lane: head_dim elements lane, lane + 32, ... (clamped to the row
+  // for the loads; only those inside are stored).
+  int64_t perLane = (D + 31) / 32;
+  SmallVector<Value> dims, init = {e.f32(0.0)};
+  for (int64_t i = 0; i < perLane; ++i) {
+    dims.push_back(e.add(lane, e.index(32 * i)));
+    init.push_back(e.f32(0.0));
+  }
+  ValueRange sums = overSplits(init, [&](Value k, ValueRange args) {
+    Value at = entry(k);
+    Value weight = e.exp(e.sub(
+        memref::LoadOp::create(e.b, e.loc, partialMax, at), maximum));
+    SmallVector<Value> next = {e.add(
+        args[0],
+        e.mul(weight, memref::LoadOp::create(e.b, e.loc, partialSum, at)))};
+    for (int64_t i = 0; i < perLane; ++i) {
+      Value d = e.min(dims[i], e.index(D - 1));
+      Value part = memref::LoadOp::create(
+          e.b, e.loc, partialAcc, e.add(e.mul(at, e.index(D)), d));
+      next.push_back(e.add(args[1 + i], e.mul(weight, part)));
+    }
+    return next;
+  });
+  for (int64_t i = 0; i < perLane; ++i) {
+    auto inRow = scf::IfOp::create(e.b, e.loc, e.lt(dims[i], e.index(D)),
+                                   /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard inIf(e.b);
+    e.b.setInsertionPointToStart(&inRow.getThenRegion().front());
+    memref::StoreOp::create(e.b, e.loc, e.div(sums[1 + i], sums[0]),
+                            op.getInit(), ValueRange{s, h, dims[i]});
+  }
+}
+
+} // namespace
+
+LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
+                                             KernelNamer &namer) {
+  if (!op.getResult().empty())
+    return op->emitOpError("is not on buffers; bufferize before "
+                           "llama-map-to-gpu");
+  for (Value rows : {op.getKeys(), op.getValues()}) {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(cast<MemRefType>(rows.getType())
+                   .getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      return op->emitOpError("needs key and value rows contiguous");
+  }
+  FlashPlan p = planFlash(op);
+  OpBuilder b(op);
+  Emitter e{b, op.getLoc()};
+  Value len = memref::DimOp::create(b, e.loc, op.getKeys(), 1);
+  // Splits of at least kMinKeysPerSplit keys, at most maxSplits.
+  Value splits = e.index(1);
+  if (p.maxSplits > 1)
+    splits = e.min(e.index(p.maxSplits),
+                   e.ceilDiv(len, e.index(kMinKeysPerSplit)));
+  Value chunk = e.ceilDiv(len, splits);
+  Value partialMax, partialSum, partialAcc;
+  int64_t entries = p.maxSplits * p.seq * p.heads;
+  if (p.maxSplits > 1) {
+    auto f32 = b.getF32Type();
+    partialMax = memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
+    partialSum = memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
+    partialAcc = memref::AllocOp::create(
+        b, e.loc, MemRefType::get({entries * p.headDim}, f32));
+  }
+  emitAttendKernel(e, op, p, len, splits, chunk, partialMax, partialSum,
+                   partialAcc, namer.name(op, "flash"));
+  if (p.maxSplits > 1) {
+    emitCombineKernel(e, op, p, splits, partialMax, partialSum, partialAcc,
+                      namer.name(op, "flash_combine"));
+    for (Value buffer : {partialMax, partialSum, partialAcc})
+      memref::DeallocOp::create(b, e.loc, buffer);
+  }
+  op->erase();
+  return success();
+}

@@ -1,0 +1,17 @@
+//===- FlashAttentionToGPU.h - llama.flash_attention as kernels -*- C++ -*-===//
+#ifndef LLAMAC_PASSES_FLASHATTENTIONTOGPU_H
+#define LLAMAC_PASSES_FLASHATTENTIONTOGPU_H
+
+#include "llama/LlamaOps.h"
+
+namespace llamac {
+class KernelNamer;
+
+/// Replaces a llama.flash_attention on buffers by a gpu.launch of its
+/// one-pass attention (and, where the keys are split among warps, a second
+/// launch that combines the splits).
+mlir::LogicalResult mapFlashAttentionToGPU(mlir::llama::FlashAttentionOp op,
+                                           KernelNamer &namer);
+} // namespace llamac
+
+#endif // LLAMAC_PASSES_FLASHATTENTIONTOGPU_H
