@@ -7,9 +7,9 @@
 //     loads in flight), keeping a running maximum, sum and weighted sum of
 //     value rows (online softmax), so that no score reaches memory;
 //  2. where the keys are split (decode: one query, many keys, too few warps
-//     otherwise), a kernel with one warp per (query, head) that rescales the
-//     splits' partial sums to their common maximum and adds them in split
-//     order: the same bits every run, no atomics.
+//     otherwise), a kernel with a thread per output element that rescales
+//     the splits' partial sums to their common maximum and adds them in
+//     split order: the same bits every run, no atomics.
 // The warps of a block are query heads of one kv head (GQA), so the rows
 // they read are shared through L1.
 //
@@ -33,12 +33,17 @@ namespace {
 
 /// Warps the first kernel should have at least (132 SMs on an H100/H200):
 /// fewer queries x heads than this split the keys.
+/// Each warp's keys are a chain of dependent steps (loads, then shuffles
+/// and exps), so at short contexts the kernel is latency-bound: more, shorter
+/// splits, up to what the combining kernel reads in two of its iterations.
 constexpr int64_t kTargetWarps = 2048;
-constexpr int64_t kMaxSplits = 64;
-constexpr int64_t kMinKeysPerSplit = 32;
-/// Key rows whose loads a lane group issues before it uses the first.
-constexpr int64_t kRowsInFlight = 4;
-constexpr int64_t kCombineWarps = 8;
+constexpr int64_t kMaxSplits = 32;
+constexpr int64_t kMinKeysPerSplit = 16;
+/// Key rows whose loads a warp issues before it uses the first.
+constexpr int64_t kRowsInFlight = 8;
+/// Splits whose partial results a combining thread loads at once.
+constexpr int64_t kCombineUnroll = 16;
+constexpr int64_t kCombineBlock = 256;
 
 /// The work's layout, from the op's static shapes.
 struct FlashPlan {
@@ -317,73 +322,79 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   memref::StoreOp::create(e.b, e.loc, runningSum, partialSum, ValueRange{item});
 }
 
-/// Kernel 2: out[s, h, :] = sum_k w_k acc_k / sum_k w_k sum_k over the
-/// splits k, w_k = exp(max_k - max), one warp per (query, head), lanes over
-/// head_dim.
+/// Kernel 2: out[s, h, d] = sum_k w_k acc_k[d] / sum_k w_k sum_k over the
+/// splits k, w_k = exp(max_k - max), a thread per output element. One pass
+/// in split order with the same running rescale as kernel 1, kCombineUnroll
+/// splits' loads at a time (an empty split holds -inf, 0, 0: weight 0).
 void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
                        const FlashPlan &p, Value splits, Value partialMax,
                        Value partialSum, Value partialAcc,
                        const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim;
   OpBuilder::InsertionGuard guard(e.b);
-  gpu::LaunchOp launch = launchWarps(
-      e, e.index((S * H + kCombineWarps - 1) / kCombineWarps), kCombineWarps,
-      name);
-  Value tid = launch.getThreadIds().x;
-  Value lane = e.rem(tid, e.index(32));
-  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(kCombineWarps)),
-                     e.div(tid, e.index(32)));
-  auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(item, e.index(S * H)),
+  Value one = e.index(1);
+  auto launch = gpu::LaunchOp::create(
+      e.b, e.loc, e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
+      one, one, e.index(kCombineBlock), one, one);
+  auto symbol = FlatSymbolRefAttr::get(e.b.getContext(), name);
+  launch.setModuleAttr(symbol);
+  launch.setFunctionAttr(symbol);
+  e.b.setInsertionPointToStart(&launch.getBody().front());
+  e.b.setInsertionPoint(gpu::TerminatorOp::create(e.b, e.loc));
+  Value flat = e.add(e.mul(launch.getBlockIds().x, e.index(kCombineBlock)),
+                     launch.getThreadIds().x);
+  auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(flat, e.index(S * H * D)),
                                    /*withElseRegion=*/false);
   e.b.setInsertionPointToStart(&inRange.getThenRegion().front());
-  Value h = e.rem(item, e.index(H)), s = e.div(item, e.index(H));
-  // Split k's entry of this (query, head).
-  auto entry = [&](Value k) { return e.add(e.mul(k, e.index(S * H)), item); };
-  auto overSplits = [&](ValueRange init,
-                        function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto loop = scf::ForOp::create(e.b, e.loc, e.index(0), splits, e.index(1),
-                                   init);
+  Value item = e.div(flat, e.index(D)), d = e.rem(flat, e.index(D));
+  auto loop = scf::ForOp::create(
+      e.b, e.loc, e.index(0), splits, e.index(kCombineUnroll),
+      ValueRange{e.minusInf(), e.f32(0.0), e.f32(0.0)});
+  {
     OpBuilder::InsertionGuard inLoop(e.b);
     e.b.setInsertionPointToStart(loop.getBody());
-    scf::YieldOp::create(
-        e.b, e.loc, body(loop.getInductionVar(), loop.getRegionIterArgs()));
-    return loop.getResults();
-  };
-  Value maximum = overSplits(e.minusInf(), [&](Value k, ValueRange args) {
-    Value m = memref::LoadOp::create(e.b, e.loc, partialMax, entry(k));
-    return SmallVector<Value>{e.max(args[0], m)};
-  })[0];
-  // Each lane: head_dim elements lane, lane + 32, ... (clamped to the row
-  // for the loads; only those inside are stored).
-  int64_t perLane = (D + 31) / 32;
-  SmallVector<Value> dims, init = {e.f32(0.0)};
-  for (int64_t i = 0; i < perLane; ++i) {
-    dims.push_back(e.add(lane, e.index(32 * i)));
-    init.push_back(e.f32(0.0));
-  }
-  ValueRange sums = overSplits(init, [&](Value k, ValueRange args) {
-    Value at = entry(k);
-    Value weight = e.exp(e.sub(
-        memref::LoadOp::create(e.b, e.loc, partialMax, at), maximum));
-    SmallVector<Value> next = {e.add(
-        args[0],
-        e.mul(weight, memref::LoadOp::create(e.b, e.loc, partialSum, at)))};
-    for (int64_t i = 0; i < perLane; ++i) {
-      Value d = e.min(dims[i], e.index(D - 1));
-      Value part = memref::LoadOp::create(
-          e.b, e.loc, partialAcc, e.add(e.mul(at, e.index(D)), d));
-      next.push_back(e.add(args[1 + i], e.mul(weight, part)));
+    Value runningMax = loop.getRegionIterArgs()[0];
+    SmallVector<Value> maxima, sums, accs;
+    for (int64_t u = 0; u < kCombineUnroll; ++u) {
+      Value k = e.add(loop.getInductionVar(), e.index(u));
+      Value at = e.add(e.mul(k, e.index(S * H)), item);
+      auto load = scf::IfOp::create(
+          e.b, e.loc, e.lt(k, splits),
+          [&](OpBuilder &tb, Location) {
+            Value accAt = e.add(e.mul(at, e.index(D)), d);
+            scf::YieldOp::create(
+                tb, e.loc,
+                ValueRange{memref::LoadOp::create(tb, e.loc, partialMax, at),
+                           memref::LoadOp::create(tb, e.loc, partialSum, at),
+                           memref::LoadOp::create(tb, e.loc, partialAcc,
+                                                  accAt)});
+          },
+          [&](OpBuilder &eb, Location) {
+            Emitter ee{eb, e.loc};
+            scf::YieldOp::create(
+                eb, e.loc, ValueRange{ee.minusInf(), ee.f32(0.0), ee.f32(0.0)});
+          });
+      maxima.push_back(load.getResult(0));
+      sums.push_back(load.getResult(1));
+      accs.push_back(load.getResult(2));
     }
-    return next;
-  });
-  for (int64_t i = 0; i < perLane; ++i) {
-    auto inRow = scf::IfOp::create(e.b, e.loc, e.lt(dims[i], e.index(D)),
-                                   /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard inIf(e.b);
-    e.b.setInsertionPointToStart(&inRow.getThenRegion().front());
-    memref::StoreOp::create(e.b, e.loc, e.div(sums[1 + i], sums[0]),
-                            op.getInit(), ValueRange{s, h, dims[i]});
+    Value maximum = runningMax;
+    for (Value m : maxima)
+      maximum = e.max(maximum, m);
+    Value ref = e.reference(maximum);
+    Value rescale = e.exp(e.sub(runningMax, ref));
+    Value sum = e.mul(loop.getRegionIterArgs()[1], rescale);
+    Value acc = e.mul(loop.getRegionIterArgs()[2], rescale);
+    for (int64_t u = 0; u < kCombineUnroll; ++u) {
+      Value weight = e.exp(e.sub(maxima[u], ref));
+      sum = e.add(sum, e.mul(weight, sums[u]));
+      acc = e.add(acc, e.mul(weight, accs[u]));
+    }
+    scf::YieldOp::create(e.b, e.loc, ValueRange{maximum, sum, acc});
   }
+  Value s = e.div(item, e.index(H)), h = e.rem(item, e.index(H));
+  memref::StoreOp::create(e.b, e.loc, e.div(loop.getResult(2), loop.getResult(1)),
+                          op.getInit(), ValueRange{s, h, d});
 }
 
 } // namespace
@@ -410,7 +421,10 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
   if (p.maxSplits > 1)
     splits = e.min(e.index(p.maxSplits),
                    e.ceilDiv(len, e.index(kMinKeysPerSplit)));
-  Value chunk = e.ceilDiv(len, splits);
+  // Whole loop iterations per split (the last splits may be empty).
+  Value rowsPerIteration = e.index(p.rowsPerStep * p.unroll);
+  Value chunk = e.mul(
+      e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration), rowsPerIteration);
   Value partialMax, partialSum, partialAcc;
   int64_t entries = p.maxSplits * p.seq * p.heads;
   if (p.maxSplits > 1) {

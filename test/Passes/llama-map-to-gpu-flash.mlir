@@ -1,19 +1,22 @@
 // RUN: llamac-opt %s -split-input-file --llama-map-to-gpu --canonicalize --cse | FileCheck %s
 
 // Decode-shaped (1 query, 4 heads, 2 kv heads, head_dim 8): 4 warps would
-// be too few, so the keys are split, ceil(len / 32) ways up to 64, and a
+// be too few, so the keys are split, ceil(len / 16) ways up to 32, and a
 // second kernel combines the splits. head_dim 8 spreads a key row over 8
-// lanes (one element each), so a warp reads 4 rows at once; the 2 query
+// lanes (one element each), so a warp reads 4 rows at once, 8 an iteration
+// (two steps), and a split is a whole number of iterations; the 2 query
 // heads of a kv head are the 2 warps of a block.
 // CHECK-LABEL: func.func @decode
 // CHECK:       %[[LEN:.*]] = memref.dim %arg1, %c1
-// CHECK:       %[[WANT:.*]] = arith.ceildivui %[[LEN]], %c32 : index
-// CHECK:       %[[SPLITS:.*]] = arith.minui %[[WANT]], %c64 : index
-// CHECK:       %[[CHUNK:.*]] = arith.ceildivui %[[LEN]], %[[SPLITS]] : index
-// Each split's maximum, sum and weighted sum, for 64 splits x 4 heads.
-// CHECK:       %[[MAX:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<256xf32>
-// CHECK:       %[[SUM:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<256xf32>
-// CHECK:       %[[ACC:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<2048xf32>
+// CHECK:       %[[WANT:.*]] = arith.ceildivui %[[LEN]], %c16 : index
+// CHECK:       %[[SPLITS:.*]] = arith.minui %[[WANT]], %c32 : index
+// CHECK:       %[[SHARE:.*]] = arith.ceildivui %[[LEN]], %[[SPLITS]] : index
+// CHECK:       %[[ITERS:.*]] = arith.ceildivui %[[SHARE]], %c8 : index
+// CHECK:       %[[CHUNK:.*]] = arith.muli %[[ITERS]], %c8 : index
+// Each split's maximum, sum and weighted sum, for 32 splits x 4 heads.
+// CHECK:       %[[MAX:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<128xf32>
+// CHECK:       %[[SUM:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<128xf32>
+// CHECK:       %[[ACC:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<1024xf32>
 // CHECK:       %[[ITEMS:.*]] = arith.muli %[[SPLITS]], %c4 : index
 // CHECK:       %[[GRID:.*]] = arith.ceildivui %[[ITEMS]], %c2 : index
 // CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} threads({{.*}}) in (%{{.*}} = %c64, {{.*}} module(@decode_layers_0_self_attn_flash) function(@decode_layers_0_self_attn_flash) {
@@ -24,10 +27,8 @@
 // The query, scaled once.
 // CHECK:         memref.load %arg0
 // CHECK:         arith.mulf %{{.*}}, %cst{{.*}} : f32
-// CHECK:         scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c4 iter_args({{.*}}) -> (f32, f32, vector<1xf32>) {
-// CHECK:           scf.if %{{.*}} -> (vector<1xf32>, vector<1xf32>) {
-// CHECK:             vector.load %arg1
-// CHECK:             vector.load %arg2
+// CHECK:         scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c8 iter_args({{.*}}) -> (f32, f32, vector<1xf32>) {
+// CHECK-COUNT-2:   scf.if %{{.*}} -> (vector<1xf32>, vector<1xf32>) {
 // A row's dot product over its 8 lanes: shuffles 4, 2, 1.
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32
@@ -44,15 +45,13 @@
 // CHECK:         memref.store %{{.*}}, %[[ACC]]
 // CHECK:         memref.store %{{.*}}, %[[MAX]]
 // CHECK:         memref.store %{{.*}}, %[[SUM]]
-// CHECK:       gpu.launch {{.*}} module(@decode_layers_0_self_attn_flash_combine)
-// The splits in order: their maximum first, then the rescaled sums.
-// CHECK:         scf.for %{{.*}} = %c0 to %[[SPLITS]] step %c1
-// CHECK:           memref.load %[[MAX]]
+// A thread per output element (32 of them): one pass over the splits in
+// order, 16 splits' loads at a time, rescaled to the running maximum.
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, {{.*}} threads({{.*}}) in (%{{.*}} = %c256, {{.*}} module(@decode_layers_0_self_attn_flash_combine)
+// CHECK:         scf.for %{{.*}} = %c0 to %[[SPLITS]] step %c16
+// CHECK-COUNT-16:  memref.load %[[ACC]]
 // CHECK:           arith.maximumf
-// CHECK:         scf.for %{{.*}} = %c0 to %[[SPLITS]] step %c1
 // CHECK:           math.exp
-// CHECK:           memref.load %[[SUM]]
-// CHECK:           memref.load %[[ACC]]
 // CHECK:         arith.divf
 // CHECK:         memref.store %{{.*}}, %arg3
 // CHECK-NOT:   atomic
@@ -67,12 +66,12 @@ func.func @decode(%q: memref<1x4x8xf32>, %k: memref<2x?x8xf32, strided<[256, 8, 
 
 // Prefill-shaped (512 queries x 4 heads: warps enough): no split, one
 // kernel that writes the normalized output. head_dim 128: a row over the
-// 32 lanes, 4 floats each (16-byte loads), 4 rows' loads per iteration.
+// 32 lanes, 4 floats each (16-byte loads), 8 rows. loads per iteration.
 // CHECK-LABEL: func.func @prefill
 // CHECK-NOT:   gpu.alloc
 // CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c512, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_op_flash)
-// CHECK:         scf.for %{{.*}} step %c4 iter_args({{.*}}) -> (f32, f32, vector<4xf32>) {
-// CHECK-COUNT-4:   vector.load %arg1[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1x?x128xf32, strided<[524288, 128, 1]>>, vector<4xf32>
+// CHECK:         scf.for %{{.*}} step %c8 iter_args({{.*}}) -> (f32, f32, vector<4xf32>) {
+// CHECK-COUNT-8:   vector.load %arg1[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1x?x128xf32, strided<[524288, 128, 1]>>, vector<4xf32>
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
 // CHECK:         scf.yield
 // CHECK-NOT:     gpu.shuffle
