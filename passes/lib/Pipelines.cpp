@@ -110,6 +110,9 @@ std::string llamac::ptxFeaturesForChip(llvm::StringRef chip) {
 void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
                                        const CudaPipelineOptions &options) {
   addModelLowering(pm, /*flashAttention=*/true);
+  // q/k/v and gate/up as one GEMV each: one kernel's ramp-up and tail.
+  pm.addPass(llamac::createLlamaMergeSiblingLinears());
+  pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
   pm.addPass(llamac::createLlamaMapToGPU());
   pm.addPass(createCanonicalizerPass());

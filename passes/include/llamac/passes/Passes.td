@@ -126,6 +126,38 @@ def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaMergeSiblingLinears : Pass<"llama-merge-sibling-linears", "::mlir::ModuleOp"> {
+  let summary = "Merge linear layers that read the same input and adjacent "
+                "weights into one";
+  let description = [{
+    On tensors, after llama-to-linalg: linear layers (`out[.., n] += x[.., k]
+    * w[n, k]`) that read the same `x` and whose weights lie back to back in
+    the weights blob (q, k and v; gate and up: llama-plan-weights lays a
+    layer's params out in order) become one linear layer over the merged
+    rows, one `memref.view` of the blob, and each old result is a slice of
+    the new one. A GPU then reads the rows of all of them in one kernel
+    (one ramp-up and tail instead of three; k and v alone are too small to
+    fill the GPU), with the same sums per row.
+
+    ```mlir
+    // Before (weights at offsets 0 and 8192 of the blob)
+    %q = linalg.generic ... ins(%x, %wq : tensor<1x1x64xf32>, tensor<64x64xf16>) ...
+    %k = linalg.generic ... ins(%x, %wk : tensor<1x1x64xf32>, tensor<16x64xf16>) ...
+    // After
+    %w = memref.view %blob[%c0][] : memref<10240xi8> to memref<80x64xf16>
+    %qk = linalg.generic ... ins(%x, %wt : tensor<1x1x64xf32>, tensor<80x64xf16>) ...
+    %q = tensor.extract_slice %qk[0, 0, 0] [1, 1, 64] [1, 1, 1]
+    %k = tensor.extract_slice %qk[0, 0, 64] [1, 1, 16] [1, 1, 1]
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map every linalg op on buffers to a gpu.launch, one thread "
                 "per output element";
