@@ -229,28 +229,19 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     Value runningMax = loop.getRegionIterArgs()[0];
     Value runningSum = loop.getRegionIterArgs()[1];
     Value acc = loop.getRegionIterArgs()[2];
-    // All rows' loads first (zeros past the end: every lane takes the same
-    // trips, as the shuffles need).
+    // All rows' loads first, without branches (a load under a branch would
+    // wait before the branch joins): a row past the end loads the last key
+    // (any valid row), and its score is -inf, so its weight is 0. Every
+    // lane takes the same trips, as the shuffles need.
+    Value lastRow = e.sub(len, e.index(1));
     SmallVector<Value> valid, keys, values;
     for (int64_t u = 0; u < p.unroll; ++u) {
       Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
-      Value inRange = e.lt(row, end);
-      auto load = scf::IfOp::create(
-          e.b, e.loc, inRange,
-          [&](OpBuilder &tb, Location) {
-            Emitter te{tb, e.loc};
-            scf::YieldOp::create(
-                tb, e.loc,
-                ValueRange{loadRowPart(te, op.getKeys(), kvHead, row, first, E),
-                           loadRowPart(te, op.getValues(), kvHead, row, first,
-                                       E)});
-          },
-          [&](OpBuilder &eb, Location) {
-            scf::YieldOp::create(eb, e.loc, ValueRange{zeros, zeros});
-          });
-      valid.push_back(inRange);
-      keys.push_back(load.getResult(0));
-      values.push_back(load.getResult(1));
+      valid.push_back(e.lt(row, end));
+      Value loadRow = e.min(row, lastRow);
+      keys.push_back(loadRowPart(e, op.getKeys(), kvHead, loadRow, first, E));
+      values.push_back(
+          loadRowPart(e, op.getValues(), kvHead, loadRow, first, E));
     }
     // Scores: the lane group's dot products, summed over its lanes.
     SmallVector<Value> scores;
@@ -355,28 +346,17 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
     e.b.setInsertionPointToStart(loop.getBody());
     Value runningMax = loop.getRegionIterArgs()[0];
     SmallVector<Value> maxima, sums, accs;
+    // Unconditional loads (of the last split past the end, whose maximum
+    // then reads -inf: weight 0), all issued before the first is used.
+    Value lastSplit = e.sub(splits, e.index(1));
     for (int64_t u = 0; u < kCombineUnroll; ++u) {
       Value k = e.add(loop.getInductionVar(), e.index(u));
-      Value at = e.add(e.mul(k, e.index(S * H)), item);
-      auto load = scf::IfOp::create(
-          e.b, e.loc, e.lt(k, splits),
-          [&](OpBuilder &tb, Location) {
-            Value accAt = e.add(e.mul(at, e.index(D)), d);
-            scf::YieldOp::create(
-                tb, e.loc,
-                ValueRange{memref::LoadOp::create(tb, e.loc, partialMax, at),
-                           memref::LoadOp::create(tb, e.loc, partialSum, at),
-                           memref::LoadOp::create(tb, e.loc, partialAcc,
-                                                  accAt)});
-          },
-          [&](OpBuilder &eb, Location) {
-            Emitter ee{eb, e.loc};
-            scf::YieldOp::create(
-                eb, e.loc, ValueRange{ee.minusInf(), ee.f32(0.0), ee.f32(0.0)});
-          });
-      maxima.push_back(load.getResult(0));
-      sums.push_back(load.getResult(1));
-      accs.push_back(load.getResult(2));
+      Value at = e.add(e.mul(e.min(k, lastSplit), e.index(S * H)), item);
+      Value m = memref::LoadOp::create(e.b, e.loc, partialMax, at);
+      maxima.push_back(e.select(e.lt(k, splits), m, e.minusInf()));
+      sums.push_back(memref::LoadOp::create(e.b, e.loc, partialSum, at));
+      accs.push_back(memref::LoadOp::create(
+          e.b, e.loc, partialAcc, e.add(e.mul(at, e.index(D)), d)));
     }
     Value maximum = runningMax;
     for (Value m : maxima)

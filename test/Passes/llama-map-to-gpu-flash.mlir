@@ -28,7 +28,16 @@
 // CHECK:         memref.load %arg0
 // CHECK:         arith.mulf %{{.*}}, %cst{{.*}} : f32
 // CHECK:         scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c8 iter_args({{.*}}) -> (f32, f32, vector<1xf32>) {
-// CHECK-COUNT-2:   scf.if %{{.*}} -> (vector<1xf32>, vector<1xf32>) {
+// Both steps' loads first, without branches: a row past the end loads the
+// last key (len - 1) instead, and its score becomes -inf.
+// CHECK:           %[[LAST:.*]] = arith.subi %[[LEN]], %c1 : index
+// CHECK:           %[[ROW0:.*]] = arith.minui %{{.*}}, %[[LAST]] : index
+// CHECK:           vector.load %arg1[%{{.*}}, %[[ROW0]], %{{.*}}]
+// CHECK:           vector.load %arg2[%{{.*}}, %[[ROW0]], %{{.*}}]
+// CHECK:           %[[ROW1:.*]] = arith.minui %{{.*}}, %[[LAST]] : index
+// CHECK:           vector.load %arg1[%{{.*}}, %[[ROW1]], %{{.*}}]
+// CHECK:           vector.load %arg2[%{{.*}}, %[[ROW1]], %{{.*}}]
+// CHECK-NOT:       scf.if
 // A row's dot product over its 8 lanes: shuffles 4, 2, 1.
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32

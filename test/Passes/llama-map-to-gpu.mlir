@@ -345,3 +345,54 @@ func.func @split_drops_fill(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: mem
   memref.dealloc %shared : memref<6xf32>
   return
 }
+
+// -----
+
+// RMSNorm: the sum of squares of each row (a warp reduction into a
+// temporary), then the map that reads it along the reduced loop. The map
+// becomes the reduction's epilogue: one launch, a block per row (2 rows:
+// 2 blocks), all 8 warps of the block on the row's sum (split 8 ways),
+// then a barrier, and the block's threads map the row's 512 elements.
+// The temporary's zero fill goes (the reduction stores its sum).
+#row3 = affine_map<(b, s, h) -> (b, s, h)>
+#sum3 = affine_map<(b, s, h) -> (b, s)>
+#gain3 = affine_map<(b, s, h) -> (h)>
+// CHECK-LABEL: func.func @rms_norm
+// CHECK-NOT:   linalg.fill
+// CHECK:       %[[GRID:.*]] = arith.ceildivui %c16, %c8{{.*}} : index
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} threads({{.*}}) in (%{{.*}} = %c256{{.*}}, {{.*}} module(@rms_norm_layers_0_input_layernorm_dot_map)
+// CHECK:         vector.fma
+// CHECK:         gpu.shuffle  xor
+// CHECK:         gpu.barrier
+// CHECK:         memref.store %{{.*}}, %[[SUMS:.*]]{{\[}}
+// CHECK:         gpu.barrier
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c256
+// CHECK:           memref.load %[[SUMS]]
+// CHECK:           math.rsqrt
+// CHECK:           memref.store %{{.*}}, %arg2
+// CHECK-NOT:   gpu.launch
+func.func @rms_norm(%x: memref<1x2x512xf32>, %w: memref<512xbf16>, %y: memref<1x2x512xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sums = memref.alloc() : memref<1x2xf32>
+  linalg.fill ins(%zero : f32) outs(%sums : memref<1x2xf32>)
+  linalg.generic {indexing_maps = [#row3, #sum3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : memref<1x2x512xf32>) outs(%sums : memref<1x2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  } loc("model.layers.0.input_layernorm")
+  linalg.generic {indexing_maps = [#row3, #sum3, #gain3, #row3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %sums, %w : memref<1x2x512xf32>, memref<1x2xf32>, memref<512xbf16>) outs(%y : memref<1x2x512xf32>) {
+  ^bb0(%a: f32, %s: f32, %g: bf16, %o: f32):
+    %n = arith.constant 512.0 : f32
+    %e = arith.constant 1.0e-05 : f32
+    %mean = arith.divf %s, %n : f32
+    %me = arith.addf %mean, %e : f32
+    %r = math.rsqrt %me : f32
+    %xn = arith.mulf %a, %r : f32
+    %gf = arith.extf %g : bf16 to f32
+    %out = arith.mulf %xn, %gf : f32
+    linalg.yield %out : f32
+  } loc("model.layers.0.input_layernorm")
+  memref.dealloc %sums : memref<1x2xf32>
+  return
+}
