@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
@@ -205,6 +206,9 @@ constexpr int64_t kMinWarps = 8192;
 constexpr int64_t kWarpsPerBlock = kBlockSize / 32;
 /// Outputs of a reduction with an epilogue at most (a block each).
 constexpr int64_t kMaxEpilogueBlocks = 4096;
+/// An epilogue's trips per thread unrolled at most (one block maps a whole
+/// row: rolled, each trip would wait for its loads).
+constexpr int64_t kMaxEpilogueUnroll = 64;
 
 int64_t tripsOf(const VectorDot &dot) {
   return (dot.length + kDotStride - 1) / kDotStride;
@@ -726,14 +730,31 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> ivs(op.getNumLoops());
     delinearize(b, loc, launch.getBlockIds().x, threadDims, sizes, ivs);
-    Value length = one;
-    for (unsigned d : serialDims)
-      length = b.createOrFold<arith::MulIOp>(loc, length, sizes[d]);
-    auto loop = scf::ForOp::create(b, loc, launch.getThreadIds().x, length,
-                                   block);
+    // Element tid + j * block for j < trips (static: the epilogue's shapes
+    // are), unrolled so that the trips' loads go out together; guarded only
+    // where the block does not divide the length.
+    int64_t length =
+        *staticProduct(serialDims, op.getStaticLoopRanges());
+    int64_t trips = (length + blockSize - 1) / blockSize;
+    auto loop = scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                                   arith::ConstantIndexOp::create(b, loc, trips),
+                                   one);
     b.setInsertionPointToStart(loop.getBody());
-    delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, ivs);
+    Value element = arith::AddIOp::create(
+        b, loc, launch.getThreadIds().x,
+        arith::MulIOp::create(b, loc, loop.getInductionVar(), block));
+    if (length % blockSize) {
+      auto inRow = scf::IfOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, element,
+                                arith::ConstantIndexOp::create(b, loc, length)),
+          /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&inRow.getThenRegion().front());
+    }
+    delinearize(b, loc, element, serialDims, sizes, ivs);
     emitBody(b, loc, plan.epilogue, ivs);
+    if (trips <= kMaxEpilogueUnroll)
+      (void)loopUnrollFull(loop);
     Operation *epilogue = plan.epilogue;
     epilogue->erase();
   } else if (warpReduction)
