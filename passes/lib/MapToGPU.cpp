@@ -28,7 +28,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
@@ -204,11 +203,6 @@ constexpr int64_t kDotUnroll = 4;
 /// shared memory.
 constexpr int64_t kMinWarps = 8192;
 constexpr int64_t kWarpsPerBlock = kBlockSize / 32;
-/// Outputs of a reduction with an epilogue at most (a block each).
-constexpr int64_t kMaxEpilogueBlocks = 4096;
-/// An epilogue's trips per thread unrolled at most (one block maps a whole
-/// row: rolled, each trip would wait for its loads).
-constexpr int64_t kMaxEpilogueUnroll = 64;
 
 int64_t tripsOf(const VectorDot &dot) {
   return (dot.length + kDotStride - 1) / kDotStride;
@@ -583,11 +577,6 @@ struct LaunchPlan {
   /// The output holds the combiner's identity when the op starts: each
   /// output is stored, not combined with what was there (its fill is gone).
   bool initIsIdentity = false;
-  /// The elementwise op right after a warp reduction that reads its result
-  /// along the reduced loops (RMSNorm's normalization after its sum of
-  /// squares): it runs in the same launch, a block per output, after a
-  /// barrier.
-  linalg::LinalgOp epilogue;
 };
 
 LaunchPlan planLaunch(linalg::LinalgOp op) {
@@ -619,54 +608,6 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
       plan.parts *= 2;
   }
   return plan;
-}
-
-/// The op after `op` that can be its epilogue: all-parallel over the same
-/// loops (same static ranges), reading `op`'s output through `op`'s own
-/// output map, and the only reader of that output (bar its dealloc), so
-/// each block can map its output's slice of the loops right after the
-/// reduction. Only for small outputs (a block each).
-linalg::LinalgOp matchEpilogue(linalg::LinalgOp op, const LaunchPlan &plan) {
-  if (!plan.warpReduction || plan.threadDims.empty())
-    return {};
-  // Past the allocations of static buffers between them (bufferization puts
-  // the map's output there), which the caller moves before `op`.
-  Operation *after = op->getNextNode();
-  while (auto alloc = dyn_cast_or_null<memref::AllocOp>(after)) {
-    if (alloc->getNumOperands())
-      return {};
-    after = after->getNextNode();
-  }
-  auto next = dyn_cast_or_null<linalg::LinalgOp>(after);
-  Value out = op.getDpsInitOperand(0)->get();
-  if (!next || !next.hasPureBufferSemantics() ||
-      next.getNumLoops() != op.getNumLoops() ||
-      next.getNumParallelLoops() != next.getNumLoops() ||
-      next.getStaticLoopRanges() != op.getStaticLoopRanges() ||
-      ShapedType::isDynamicShape(op.getStaticLoopRanges()))
-    return {};
-  std::optional<int64_t> outputs =
-      staticProduct(plan.threadDims, op.getStaticLoopRanges());
-  if (!outputs || *outputs > kMaxEpilogueBlocks || !out.getDefiningOp<memref::AllocOp>())
-    return {};
-  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  bool reads = false;
-  for (OpOperand &operand : next->getOpOperands()) {
-    if (operand.get() != out)
-      continue;
-    if (!next.isDpsInput(&operand) ||
-        next.getMatchingIndexingMap(&operand) != outMap)
-      return {};
-    reads = true;
-  }
-  if (!reads)
-    return {};
-  // (Its fill, before `op`, may stay.)
-  for (Operation *user : out.getUsers())
-    if (user != op && user != next && !isa<memref::DeallocOp>(user) &&
-        !(user->getBlock() == op->getBlock() && user->isBeforeInBlock(op)))
-      return {};
-  return next;
 }
 
 LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
@@ -708,8 +649,7 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   // gpu-kernel-outlining names the kernel and its module after these.
   auto name = FlatSymbolRefAttr::get(
       b.getContext(),
-      namer.name(op, formOf(op, warpReduction.has_value(), dot.has_value()) +
-                         (plan.epilogue ? "_map" : "")));
+      namer.name(op, formOf(op, warpReduction.has_value(), dot.has_value())));
   launch.setModuleAttr(name);
   launch.setFunctionAttr(name);
 
@@ -720,44 +660,7 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   for (OpOperand &operand : op->getOpOperands())
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       operand.set(b.clone(*global)->getResult(0));
-  if (warpReduction && plan.epilogue) {
-    emitWarpReduction(b, loc, op, *warpReduction, dot, plan.parts,
-                      plan.initIsIdentity, launch, block, total, threadDims,
-                      serialDims, sizes);
-    // The block's output is in memory: after the barrier every thread of
-    // the block reads it, mapping the epilogue over the reduced loops.
-    b.setInsertionPoint(launch.getBody().front().getTerminator());
-    gpu::BarrierOp::create(b, loc);
-    SmallVector<Value> ivs(op.getNumLoops());
-    delinearize(b, loc, launch.getBlockIds().x, threadDims, sizes, ivs);
-    // Element tid + j * block for j < trips (static: the epilogue's shapes
-    // are), unrolled so that the trips' loads go out together; guarded only
-    // where the block does not divide the length.
-    int64_t length =
-        *staticProduct(serialDims, op.getStaticLoopRanges());
-    int64_t trips = (length + blockSize - 1) / blockSize;
-    auto loop = scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
-                                   arith::ConstantIndexOp::create(b, loc, trips),
-                                   one);
-    b.setInsertionPointToStart(loop.getBody());
-    Value element = arith::AddIOp::create(
-        b, loc, launch.getThreadIds().x,
-        arith::MulIOp::create(b, loc, loop.getInductionVar(), block));
-    if (length % blockSize) {
-      auto inRow = scf::IfOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, element,
-                                arith::ConstantIndexOp::create(b, loc, length)),
-          /*withElseRegion=*/false);
-      b.setInsertionPointToStart(&inRow.getThenRegion().front());
-    }
-    delinearize(b, loc, element, serialDims, sizes, ivs);
-    emitBody(b, loc, plan.epilogue, ivs);
-    if (trips <= kMaxEpilogueUnroll)
-      (void)loopUnrollFull(loop);
-    Operation *epilogue = plan.epilogue;
-    epilogue->erase();
-  } else if (warpReduction)
+  if (warpReduction)
     emitWarpReduction(b, loc, op, *warpReduction, dot, plan.parts,
                       plan.initIsIdentity, launch, block, total, threadDims,
                       serialDims, sizes);
@@ -880,16 +783,9 @@ struct LlamaMapToGPU
     // Plans first, so that the fills they make unnecessary go before being
     // mapped themselves.
     llvm::DenseMap<Operation *, LaunchPlan> plans;
-    llvm::DenseSet<Operation *> folded, fused;
+    llvm::DenseSet<Operation *> folded;
     for (linalg::LinalgOp op : ops) {
       LaunchPlan &plan = plans[op] = planLaunch(op);
-      if ((plan.epilogue = matchEpilogue(op, plan))) {
-        // A block per output: all its warps share the reduction.
-        plan.parts = kWarpsPerBlock;
-        fused.insert(plan.epilogue);
-        while (auto alloc = dyn_cast<memref::AllocOp>(op->getNextNode()))
-          alloc->moveBefore(op);
-      }
       if (linalg::FillOp fill = identityFillBefore(op, plan)) {
         folded.insert(fill);
         plan.initIsIdentity = true;
@@ -901,8 +797,6 @@ struct LlamaMapToGPU
         op->erase();
         continue;
       }
-      if (fused.contains(op)) // mapped with the reduction it follows
-        continue;
       if (failed(mapToLaunch(op, plans[op], namer)))
         return signalPassFailure();
     }
