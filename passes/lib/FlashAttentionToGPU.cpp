@@ -323,15 +323,9 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
                        const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim;
   OpBuilder::InsertionGuard guard(e.b);
-  Value one = e.index(1);
-  auto launch = gpu::LaunchOp::create(
-      e.b, e.loc, e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
-      one, one, e.index(kCombineBlock), one, one);
-  auto symbol = FlatSymbolRefAttr::get(e.b.getContext(), name);
-  launch.setModuleAttr(symbol);
-  launch.setFunctionAttr(symbol);
-  e.b.setInsertionPointToStart(&launch.getBody().front());
-  e.b.setInsertionPoint(gpu::TerminatorOp::create(e.b, e.loc));
+  gpu::LaunchOp launch = launchWarps(
+      e, e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
+      kCombineBlock / 32, name);
   Value flat = e.add(e.mul(launch.getBlockIds().x, e.index(kCombineBlock)),
                      launch.getThreadIds().x);
   auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(flat, e.index(S * H * D)),

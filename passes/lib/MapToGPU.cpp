@@ -31,7 +31,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/StringSet.h"
 
 #include <limits>
 
@@ -505,8 +504,6 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                           indices);
 }
 
-/// Whether the reduction loops `serialDims` run for 32 elements or more
-/// (or for a number known only at run time): enough to share among a warp.
 /// The product of the static sizes of loops `dims`, or nullopt where one is
 /// known only at run time.
 std::optional<int64_t> staticProduct(ArrayRef<unsigned> dims,
@@ -520,6 +517,8 @@ std::optional<int64_t> staticProduct(ArrayRef<unsigned> dims,
   return product;
 }
 
+/// Whether the reduction loops `serialDims` run for 32 elements or more
+/// (or for a number known only at run time): enough to share among a warp.
 bool isLongReduction(ArrayRef<unsigned> serialDims,
                      ArrayRef<int64_t> staticSizes) {
   std::optional<int64_t> length = staticProduct(serialDims, staticSizes);

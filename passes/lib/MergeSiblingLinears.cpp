@@ -32,6 +32,11 @@ struct Linear {
   Value input, blob, fillValue;
   int64_t offset, rows, cols;
   Type weightType;
+
+  /// The byte offset just past the weight.
+  int64_t end() const {
+    return offset + rows * cols * weightType.getIntOrFloatBitWidth() / 8;
+  }
 };
 
 std::optional<Linear> matchLinear(linalg::GenericOp op) {
@@ -71,12 +76,10 @@ std::optional<Linear> matchLinear(linalg::GenericOp op) {
 /// Whether `next`'s weight rows start where `prev`'s end, and it is the same
 /// computation on the same input.
 bool follows(const Linear &prev, const Linear &next) {
-  int64_t bytes = prev.rows * prev.cols *
-                  prev.weightType.getIntOrFloatBitWidth() / 8;
   return next.input == prev.input && next.blob == prev.blob &&
          next.fillValue == prev.fillValue && next.cols == prev.cols &&
          next.weightType == prev.weightType &&
-         next.offset == prev.offset + bytes &&
+         next.offset == prev.end() &&
          next.op->getBlock() == prev.op->getBlock() &&
          OperationEquivalence::isRegionEquivalentTo(
              &prev.op.getRegion(), &next.op.getRegion(),
@@ -185,10 +188,7 @@ struct LlamaMergeSiblingLinears
         continue;
       SmallVector<Linear> run = {linears[i]};
       for (size_t j = i + 1; j < linears.size(); ++j) {
-        if (linears[j].offset > run.back().offset + run.back().rows *
-                                    run.back().cols *
-                                    run.back().weightType.getIntOrFloatBitWidth() /
-                                    8)
+        if (linears[j].offset > run.back().end())
           break;
         if (!merged.contains(linears[j].op) && follows(run.back(), linears[j]))
           run.push_back(linears[j]);
