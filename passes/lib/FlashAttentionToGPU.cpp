@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "FlashAttentionToGPU.h"
+#include "KernelEmitter.h"
 #include "KernelNamer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,6 +31,8 @@
 using namespace mlir;
 
 namespace {
+
+using llamac::Emitter;
 
 /// Warps the first kernel should have at least (132 SMs on an H100/H200):
 /// fewer queries x heads than this split the keys.
@@ -78,84 +81,6 @@ FlashPlan planFlash(llama::FlashAttentionOp op) {
   return p;
 }
 
-/// Terse arithmetic for the kernel bodies.
-struct Emitter {
-  OpBuilder &b;
-  Location loc;
-
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value minusInf() { return f32(-std::numeric_limits<double>::infinity()); }
-  Value add(Value x, Value y) {
-    if (isa<IndexType>(x.getType()))
-      return arith::AddIOp::create(b, loc, x, y);
-    return arith::AddFOp::create(b, loc, x, y);
-  }
-  Value mul(Value x, Value y) {
-    if (isa<IndexType>(x.getType()))
-      return arith::MulIOp::create(b, loc, x, y);
-    return arith::MulFOp::create(b, loc, x, y);
-  }
-  Value sub(Value x, Value y) {
-    if (isa<IndexType>(x.getType()))
-      return arith::SubIOp::create(b, loc, x, y);
-    return arith::SubFOp::create(b, loc, x, y);
-  }
-  Value div(Value x, Value y) {
-    if (isa<IndexType>(x.getType()))
-      return arith::DivUIOp::create(b, loc, x, y);
-    return arith::DivFOp::create(b, loc, x, y);
-  }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivUIOp::create(b, loc, x, y);
-  }
-  Value min(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaximumFOp::create(b, loc, x, y); }
-  Value lt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value eq(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
-  Value splat(Value scalar, int64_t n) {
-    return vector::BroadcastOp::create(
-        b, loc, VectorType::get({n}, b.getF32Type()), scalar);
-  }
-  Value shuffleXor(Value x, int64_t offset) {
-    return gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  }
-  /// The exponent's reference point: the running maximum, or 0 while it is
-  /// still -inf (no key seen), so that exp(-inf - ref) is 0, not NaN.
-  Value reference(Value maximum) {
-    Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                       maximum, minusInf());
-    return select(none, f32(0.0), maximum);
-  }
-};
-
-/// A launch of `grid` blocks of `warps` warps, named after the op; the
-/// builder is left inside it, before its terminator.
-gpu::LaunchOp launchWarps(Emitter &e, Value grid, int64_t warps,
-                          const std::string &name) {
-  Value one = e.index(1);
-  auto launch = gpu::LaunchOp::create(e.b, e.loc, grid, one, one,
-                                      e.index(32 * warps), one, one);
-  auto symbol = FlatSymbolRefAttr::get(e.b.getContext(), name);
-  launch.setModuleAttr(symbol);
-  launch.setFunctionAttr(symbol);
-  e.b.setInsertionPointToStart(&launch.getBody().front());
-  e.b.setInsertionPoint(gpu::TerminatorOp::create(e.b, e.loc));
-  return launch;
-}
-
 /// `perLane` consecutive f32 of a row of `rows` (a [kv_heads, len,
 /// head_dim] buffer, innermost stride 1), as a vector.
 Value loadRowPart(Emitter &e, Value rows, Value kvHead, Value row, Value first,
@@ -172,10 +97,10 @@ Value loadRowPart(Emitter &e, Value rows, Value kvHead, Value row, Value first,
         return !ShapedType::isDynamic(s) && s % perLane == 0;
       }))
     align = 4 * std::min<int64_t>(perLane, 4);
-  return vector::LoadOp::create(
-      e.b, e.loc, VectorType::get({perLane}, e.b.getF32Type()), rows,
-      ValueRange{kvHead, row, first}, /*nontemporal=*/false,
-      llvm::Align(align));
+  return vector::LoadOp::create(e.b, e.loc,
+                                VectorType::get({perLane}, e.b.getF32Type()),
+                                rows, ValueRange{kvHead, row, first},
+                                /*nontemporal=*/false, llvm::Align(align));
 }
 
 /// Kernel 1: each warp's online softmax over its split of the keys. With
@@ -189,8 +114,8 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
                 L = p.laneGroup, P = p.rowsPerStep;
   Value items = e.mul(splits, e.index(S * H));
   OpBuilder::InsertionGuard guard(e.b);
-  gpu::LaunchOp launch = launchWarps(
-      e, e.ceilDiv(items, e.index(p.warpsPerBlock)), p.warpsPerBlock, name);
+  gpu::LaunchOp launch = e.launchWarps(
+      e.ceilDiv(items, e.index(p.warpsPerBlock)), p.warpsPerBlock, name);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   // Items in (split, query, head) order: the warps of a block are query
@@ -213,15 +138,15 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   auto vecType = VectorType::get({E}, e.b.getF32Type());
   SmallVector<Value> qParts;
   for (int64_t i = 0; i < E; ++i)
-    qParts.push_back(e.mul(memref::LoadOp::create(e.b, e.loc, op.getQ(),
-                                                  ValueRange{s, h, e.add(first, e.index(i))}),
-                           e.f32(op.getScale().convertToFloat())));
+    qParts.push_back(e.mul(
+        memref::LoadOp::create(e.b, e.loc, op.getQ(),
+                               ValueRange{s, h, e.add(first, e.index(i))}),
+        e.f32(op.getScale().convertToFloat())));
   Value q = vector::FromElementsOp::create(e.b, e.loc, vecType, qParts);
 
   Value zeros = e.splat(e.f32(0.0), E);
-  auto loop = scf::ForOp::create(
-      e.b, e.loc, begin, end, e.index(P * p.unroll),
-      ValueRange{e.minusInf(), e.f32(0.0), zeros});
+  auto loop = scf::ForOp::create(e.b, e.loc, begin, end, e.index(P * p.unroll),
+                                 ValueRange{e.minusInf(), e.f32(0.0), zeros});
   {
     OpBuilder::InsertionGuard inLoop(e.b);
     e.b.setInsertionPointToStart(loop.getBody());
@@ -261,8 +186,8 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     for (int64_t u = 0; u < p.unroll; ++u) {
       Value weight = e.exp(e.sub(scores[u], ref));
       sum = e.add(sum, weight);
-      acc = vector::FMAOp::create(e.b, e.loc, e.splat(weight, E), values[u],
-                                  acc);
+      acc =
+          vector::FMAOp::create(e.b, e.loc, e.splat(weight, E), values[u], acc);
     }
     scf::YieldOp::create(e.b, e.loc, ValueRange{stepMax, sum, acc});
   }
@@ -274,8 +199,8 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     Value otherSum = e.shuffleXor(runningSum, offset);
     SmallVector<Value> otherParts;
     for (int64_t i = 0; i < E; ++i)
-      otherParts.push_back(e.shuffleXor(
-          vector::ExtractOp::create(e.b, e.loc, acc, i), offset));
+      otherParts.push_back(
+          e.shuffleXor(vector::ExtractOp::create(e.b, e.loc, acc, i), offset));
     Value otherAcc =
         vector::FromElementsOp::create(e.b, e.loc, vecType, otherParts);
     Value merged = e.max(runningMax, otherMax);
@@ -283,7 +208,8 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     Value mine = e.exp(e.sub(runningMax, ref));
     Value theirs = e.exp(e.sub(otherMax, ref));
     runningSum = e.add(e.mul(runningSum, mine), e.mul(otherSum, theirs));
-    acc = e.add(e.mul(acc, e.splat(mine, E)), e.mul(otherAcc, e.splat(theirs, E)));
+    acc = e.add(e.mul(acc, e.splat(mine, E)),
+                e.mul(otherAcc, e.splat(theirs, E)));
     runningMax = merged;
   }
 
@@ -295,10 +221,9 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     // Key 0 is visible to every query: the sum is positive.
     Value normalized = e.div(acc, e.splat(runningSum, E));
     for (int64_t i = 0; i < E; ++i)
-      memref::StoreOp::create(e.b, e.loc,
-                              vector::ExtractOp::create(e.b, e.loc, normalized, i),
-                              op.getInit(),
-                              ValueRange{s, h, e.add(first, e.index(i))});
+      memref::StoreOp::create(
+          e.b, e.loc, vector::ExtractOp::create(e.b, e.loc, normalized, i),
+          op.getInit(), ValueRange{s, h, e.add(first, e.index(i))});
     return;
   }
   Value base = e.add(e.mul(item, e.index(D)), first);
@@ -323,9 +248,9 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
                        const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim;
   OpBuilder::InsertionGuard guard(e.b);
-  gpu::LaunchOp launch = launchWarps(
-      e, e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
-      kCombineBlock / 32, name);
+  gpu::LaunchOp launch =
+      e.launchWarps(e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
+                    kCombineBlock / 32, name);
   Value flat = e.add(e.mul(launch.getBlockIds().x, e.index(kCombineBlock)),
                      launch.getThreadIds().x);
   auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(flat, e.index(S * H * D)),
@@ -349,8 +274,8 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
       Value m = memref::LoadOp::create(e.b, e.loc, partialMax, at);
       maxima.push_back(e.select(e.lt(k, splits), m, e.minusInf()));
       sums.push_back(memref::LoadOp::create(e.b, e.loc, partialSum, at));
-      accs.push_back(memref::LoadOp::create(
-          e.b, e.loc, partialAcc, e.add(e.mul(at, e.index(D)), d)));
+      accs.push_back(memref::LoadOp::create(e.b, e.loc, partialAcc,
+                                            e.add(e.mul(at, e.index(D)), d)));
     }
     Value maximum = runningMax;
     for (Value m : maxima)
@@ -367,7 +292,8 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
     scf::YieldOp::create(e.b, e.loc, ValueRange{maximum, sum, acc});
   }
   Value s = e.div(item, e.index(H)), h = e.rem(item, e.index(H));
-  memref::StoreOp::create(e.b, e.loc, e.div(loop.getResult(2), loop.getResult(1)),
+  memref::StoreOp::create(e.b, e.loc,
+                          e.div(loop.getResult(2), loop.getResult(1)),
                           op.getInit(), ValueRange{s, h, d});
 }
 
@@ -393,18 +319,20 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
   // Splits of at least kMinKeysPerSplit keys, at most maxSplits.
   Value splits = e.index(1);
   if (p.maxSplits > 1)
-    splits = e.min(e.index(p.maxSplits),
-                   e.ceilDiv(len, e.index(kMinKeysPerSplit)));
+    splits =
+        e.min(e.index(p.maxSplits), e.ceilDiv(len, e.index(kMinKeysPerSplit)));
   // Whole loop iterations per split (the last splits may be empty).
   Value rowsPerIteration = e.index(p.rowsPerStep * p.unroll);
-  Value chunk = e.mul(
-      e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration), rowsPerIteration);
+  Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration),
+                      rowsPerIteration);
   Value partialMax, partialSum, partialAcc;
   int64_t entries = p.maxSplits * p.seq * p.heads;
   if (p.maxSplits > 1) {
     auto f32 = b.getF32Type();
-    partialMax = memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
-    partialSum = memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
+    partialMax =
+        memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
+    partialSum =
+        memref::AllocOp::create(b, e.loc, MemRefType::get({entries}, f32));
     partialAcc = memref::AllocOp::create(
         b, e.loc, MemRefType::get({entries * p.headDim}, f32));
   }

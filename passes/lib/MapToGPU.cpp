@@ -20,6 +20,7 @@
 #include "EntryMemrefs.h"
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
+#include "TensorCoreLinear.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -70,8 +71,8 @@ SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
   AffineMap map = op.getMatchingIndexingMap(operand);
   SmallVector<Value> indices;
   for (unsigned i = 0; i < map.getNumResults(); ++i)
-    indices.push_back(affine::AffineApplyOp::create(
-        b, loc, map.getSubMap({i}), ivs));
+    indices.push_back(
+        affine::AffineApplyOp::create(b, loc, map.getSubMap({i}), ivs));
   return indices;
 }
 
@@ -97,12 +98,12 @@ void mapInputs(OpBuilder &b, Location loc, linalg::LinalgOp op,
     if (arg.use_empty())
       continue;
     Value value = input->get();
-    mapping.map(arg, isa<MemRefType>(value.getType())
-                         ? memref::LoadOp::create(
-                               b, loc, value,
-                               operandIndices(b, loc, op, input, ivs))
-                               .getResult()
-                         : value);
+    mapping.map(arg,
+                isa<MemRefType>(value.getType())
+                    ? memref::LoadOp::create(
+                          b, loc, value, operandIndices(b, loc, op, input, ivs))
+                          .getResult()
+                    : value);
   }
   body->walk([&](linalg::IndexOp index) {
     mapping.map(index.getResult(), ivs[index.getDim()]);
@@ -119,9 +120,9 @@ void emitBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   for (OpOperand &init : op.getDpsInitsMutable()) {
     BlockArgument arg = body->getArgument(init.getOperandNumber());
     if (!arg.use_empty())
-      mapping.map(arg, memref::LoadOp::create(
-                           b, loc, init.get(),
-                           operandIndices(b, loc, op, &init, ivs)));
+      mapping.map(
+          arg, memref::LoadOp::create(b, loc, init.get(),
+                                      operandIndices(b, loc, op, &init, ivs)));
   }
   for (Operation &inner : body->without_terminator())
     if (!isa<linalg::IndexOp>(inner))
@@ -183,9 +184,9 @@ Value combine(OpBuilder &b, Operation *combiner, Value lhs, Value rhs) {
 /// kDotLanes consecutive elements of each input at once (16 bytes of a bf16
 /// weight row, 32 of f32 activations) instead of one.
 struct VectorDot {
-  unsigned dim;          // the reduction loop
-  int64_t length;        // its (static) size
-  OpOperand *lhs, *rhs;  // the inputs multiplied (may be the same)
+  unsigned dim;         // the reduction loop
+  int64_t length;       // its (static) size
+  OpOperand *lhs, *rhs; // the inputs multiplied (may be the same)
 };
 
 constexpr int64_t kDotLanes = 8;
@@ -303,9 +304,9 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
   // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
   Value first = arith::AddIOp::create(
       b, loc,
-      arith::MulIOp::create(b, loc, part,
-                            arith::ConstantIndexOp::create(
-                                b, loc, tripsPerPart * kDotStride)),
+      arith::MulIOp::create(
+          b, loc, part,
+          arith::ConstantIndexOp::create(b, loc, tripsPerPart * kDotStride)),
       arith::MulIOp::create(b, loc, lane,
                             arith::ConstantIndexOp::create(b, loc, kDotLanes)));
   auto loop = scf::ForOp::create(
@@ -318,9 +319,9 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
   Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
   SmallVector<std::pair<Value, Value>> operands;
   for (int64_t u = 0; u < unroll; ++u) {
-    Value trip = arith::AddIOp::create(
-        b, loc, loop.getInductionVar(),
-        arith::ConstantIndexOp::create(b, loc, u));
+    Value trip =
+        arith::AddIOp::create(b, loc, loop.getInductionVar(),
+                              arith::ConstantIndexOp::create(b, loc, u));
     Value k = arith::AddIOp::create(
         b, loc,
         arith::MulIOp::create(
@@ -329,7 +330,8 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
     ivs[dot.dim] = k;
     auto load = [&](OpBuilder &lb) {
       Value lhs = loadLanes(lb, loc, op, dot.lhs, ivs);
-      Value rhs = dot.rhs == dot.lhs ? lhs : loadLanes(lb, loc, op, dot.rhs, ivs);
+      Value rhs =
+          dot.rhs == dot.lhs ? lhs : loadLanes(lb, loc, op, dot.rhs, ivs);
       return SmallVector<Value>{lhs, rhs};
     };
     if (exact) {
@@ -343,7 +345,9 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
     auto guard = scf::IfOp::create(
         b, loc, inRange,
-        [&](OpBuilder &tb, Location) { scf::YieldOp::create(tb, loc, load(tb)); },
+        [&](OpBuilder &tb, Location) {
+          scf::YieldOp::create(tb, loc, load(tb));
+        },
         [&](OpBuilder &eb, Location) {
           scf::YieldOp::create(eb, loc, ValueRange{zero, zero});
         });
@@ -380,8 +384,8 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   Value lane = arith::RemUIOp::create(b, loc, tid, c32);
   Value warp = arith::DivUIOp::create(b, loc, tid, c32);
   Value flat = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                                    warpsPerBlock),
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
       warp);
   // Uniform across the warp: every lane of a warp takes the same branch,
   // as the shuffles need.
@@ -571,6 +575,8 @@ struct LaunchPlan {
   SmallVector<unsigned> threadDims, serialDims;
   std::optional<WarpReduction> warpReduction;
   std::optional<VectorDot> dot;
+  /// A dot over several tokens with bf16 weights: mma.sync tiles instead.
+  std::optional<llamac::TensorCoreLinear> tensorCore;
   /// Warps of one block sharing each output of a warp reduction (split-k).
   int64_t parts = 1;
   /// The output holds the combiner's identity when the op starts: each
@@ -587,18 +593,22 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
   if (isLongReduction(plan.serialDims, staticSizes))
     plan.warpReduction = matchWarpReduction(op, plan.serialDims);
   if (plan.warpReduction)
-    plan.dot = matchVectorDot(op, *plan.warpReduction, plan.serialDims,
-                              staticSizes);
+    plan.dot =
+        matchVectorDot(op, *plan.warpReduction, plan.serialDims, staticSizes);
+  if (plan.dot) {
+    plan.tensorCore = llamac::matchTensorCoreLinear(
+        op, plan.dot->dim, plan.dot->lhs, plan.dot->rhs);
+    if (plan.tensorCore)
+      return plan;
+  }
   // Too few outputs to fill the GPU with a warp each: split each one's
   // reduction over several warps (whole trips each).
-  std::optional<int64_t> outputs =
-      staticProduct(plan.threadDims, staticSizes);
+  std::optional<int64_t> outputs = staticProduct(plan.threadDims, staticSizes);
   if (plan.warpReduction && outputs && *outputs > 0 && *outputs < kMinWarps) {
     int64_t want =
         std::min(kWarpsPerBlock, (kMinWarps + *outputs - 1) / *outputs);
     // Each part at least one trip of the warp's lanes.
-    std::optional<int64_t> length =
-        staticProduct(plan.serialDims, staticSizes);
+    std::optional<int64_t> length = staticProduct(plan.serialDims, staticSizes);
     if (plan.dot)
       want = std::min(want, tripsOf(*plan.dot));
     else if (length && *length > 0)
@@ -614,6 +624,11 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
+  if (plan.tensorCore) {
+    llamac::emitTensorCoreLinear(op, *plan.tensorCore, plan.initIsIdentity,
+                                 namer);
+    return success();
+  }
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<Range> ranges = op.createLoopRanges(b, loc);
@@ -635,16 +650,15 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   int64_t blockSize = kBlockSize;
   if (std::optional<int64_t> n = getConstantIntValue(total);
       n && !warpReduction)
-    blockSize = std::min<int64_t>(kBlockSize, std::max<int64_t>(
-                                                  32, (*n + 31) / 32 * 32));
+    blockSize = std::min<int64_t>(kBlockSize,
+                                  std::max<int64_t>(32, (*n + 31) / 32 * 32));
   Value block = arith::ConstantIndexOp::create(b, loc, blockSize);
   // Blocks of threads, or of warps (one output each).
-  Value perBlock =
-      warpReduction ? arith::ConstantIndexOp::create(b, loc, blockSize / 32)
-                    : block;
+  Value perBlock = warpReduction
+                       ? arith::ConstantIndexOp::create(b, loc, blockSize / 32)
+                       : block;
   Value grid = arith::CeilDivUIOp::create(b, loc, total, perBlock);
-  auto launch =
-      gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
+  auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
   // gpu-kernel-outlining names the kernel and its module after these.
   auto name = FlatSymbolRefAttr::get(
       b.getContext(),
@@ -761,8 +775,7 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   return identity ? fill : linalg::FillOp();
 }
 
-struct LlamaMapToGPU
-    : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
+struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     llamac::recordEntryMemrefs(module);
@@ -811,8 +824,8 @@ struct LlamaMapToGPU
     module.walk([&](memref::AllocOp alloc) {
       OpBuilder b(alloc);
       Location loc = alloc.getLoc();
-      Value stream = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
-                         .getAsyncToken();
+      Value stream =
+          gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
       auto device = gpu::AllocOp::create(
           b, loc, alloc.getType(), tokenType, ValueRange{stream},
           alloc.getDynamicSizes(), alloc.getSymbolOperands());
@@ -823,8 +836,8 @@ struct LlamaMapToGPU
     module.walk([&](memref::DeallocOp dealloc) {
       OpBuilder b(dealloc);
       Location loc = dealloc.getLoc();
-      Value stream = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
-                         .getAsyncToken();
+      Value stream =
+          gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
       auto done = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{stream},
                                          dealloc.getMemref());
       gpu::WaitOp::create(b, loc, Type(), ValueRange{done.getAsyncToken()});

@@ -1,0 +1,115 @@
+// RUN: llamac-opt %s -split-input-file --llama-map-to-gpu --canonicalize --cse | FileCheck %s
+
+// A linear layer over a prefill chunk with bf16 weights: mma.sync tiles.
+// 40 tokens x 200 features: blocks of 64 x 128 (4 warps of 32 x 64), 1 x 2
+// of them; rows and columns past the end are clamped for the loads (39,
+// 199) and not stored. Each thread loads 8 consecutive activations of 4
+// rows and 8 weights of 8 columns per 32 of depth, splits the activations
+// into bf16 hi + lo, and issues 2 k-steps x 2 x 8 tiles x (lo, hi) mmas.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @prefill_bf16
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) module(@prefill_bf16_layers_0_mlp_down_proj_mma)
+// CHECK-DAG: arith.minui %{{.*}}, %c39 : index
+// CHECK-DAG: arith.minui %{{.*}}, %c199 : index
+// CHECK: %[[ACC:.*]]:64 = scf.for %[[K:.*]] = %c0 to %c64 step %c32 iter_args(
+// CHECK-COUNT-4: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<1x40x64xf32>, vector<8xf32>
+// CHECK-COUNT-8: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<200x64xbf16>, vector<8xbf16>
+// CHECK: %[[HI:.*]] = arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
+// CHECK: %[[BACK:.*]] = arith.extf %[[HI]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[REST:.*]] = arith.subf %{{.*}}, %[[BACK]] : vector<8xf32>
+// CHECK: vector.bitcast %[[HI]] : vector<8xbf16> to vector<4xi32>
+// CHECK: arith.truncf %[[REST]] : vector<8xf32> to vector<8xbf16>
+// CHECK-COUNT-64: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+// The output was not known to be zero (an argument): each sum is added.
+// CHECK: %[[IN:.*]] = arith.andi
+// CHECK: scf.if %[[IN]] {
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[ACC]]#0 : f32
+// CHECK: memref.store %[[NEW]], %arg2
+func.func @prefill_bf16(%x: memref<1x40x64xf32>, %w: memref<200x64xbf16>, %y: memref<1x40x200xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x40x64xf32>, memref<200x64xbf16>) outs(%y : memref<1x40x200xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } loc("model.layers.0.mlp.down_proj")
+  return
+}
+
+// -----
+
+// A zero-filled temporary: the fill goes and the tiles are stored.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @prefill_stored
+// CHECK-NOT: _fill
+// CHECK: module(@prefill_stored_op_mma)
+// CHECK: scf.yield
+// CHECK-NOT: memref.load
+// CHECK: memref.store %{{.*}}#0,
+// CHECK: gpu.launch {{.*}}_copy
+func.func @prefill_stored(%x: memref<1x16x64xf32>, %w: memref<128x64xbf16>, %out: memref<1x16x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %y = memref.alloc() : memref<1x16x128xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x16x128xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x16x64xf32>, memref<128x64xbf16>) outs(%y : memref<1x16x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %y, %out : memref<1x16x128xf32> to memref<1x16x128xf32>
+  return
+}
+
+// -----
+
+// Where mma.sync does not apply, the warp-per-output dot stays: one token
+// (decode), f32 weights (tensor cores would round them), a depth that is not
+// a multiple of 32.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @no_mma
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: module(@no_mma_op_dot)
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: module(@no_mma_op_dot_1)
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: module(@no_mma_op_dot_2)
+// CHECK-NOT: nvvm.mma.sync
+func.func @no_mma(%x1: memref<1x1x64xf32>, %w: memref<128x64xbf16>, %y1: memref<1x1x128xf32>,
+                  %x: memref<1x16x64xf32>, %wf: memref<128x64xf32>, %y: memref<1x16x128xf32>,
+                  %x48: memref<1x16x48xf32>, %w48: memref<128x48xbf16>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x1, %w : memref<1x1x64xf32>, memref<128x64xbf16>) outs(%y1 : memref<1x1x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %wf : memref<1x16x64xf32>, memref<128x64xf32>) outs(%y : memref<1x16x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x48, %w48 : memref<1x16x48xf32>, memref<128x48xbf16>) outs(%y : memref<1x16x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
