@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Where one decode step of a llamac CUDA executable spends its time, kernel by kernel.
+"""Where one decode step (or prefill chunk) of a llamac CUDA executable spends its time, kernel by kernel.
 
 Run on the device machine (ncu, torch, transformers), with llamac bundled by
 scripts/device/bundle_llamac.sh:
 
     python3 bench/profile_kernels.py --llamac build-llamac-bundle/bin/llamac \\
-        --workdir /tmp/llamac-profile --model llama-3.2-1b [--prompt 512]
+        --workdir /tmp/llamac-profile --model llama-3.2-1b [--prompt 512] [--phase prefill]
 
 It writes (or reuses) the random-weight checkpoint of bench/cuda_bench.py,
 compiles it for this GPU, then:
@@ -18,6 +18,8 @@ compiles it for this GPU, then:
     and microseconds per step, DRAM bytes, achieved bandwidth, and its share
     of the step; then the step's kernel time against its wall time (the
     rest is launch gaps and host work) and against the bandwidth bound.
+With --phase prefill the same for the prompt's chunks (kernels prefill_*;
+a "step" is one chunk of 128 tokens, its wall time from the prefill rate).
 """
 import argparse
 import collections
@@ -35,16 +37,19 @@ METRICS = ["gpu__time_duration.sum", "dram__bytes_read.sum", "dram__bytes_write.
            "launch__grid_size", "launch__block_size", "launch__registers_per_thread"]
 
 
-def ncu_rows(exe, ids, ncu):
+CHUNK = 128
+
+
+def ncu_rows(exe, ids, ncu, phase):
     cmd = [ncu, "--csv", "--page", "raw", "--clock-control", "none", "--metrics", ",".join(METRICS),
-           "-k", "regex:^decode_", exe, "--tokens", ",".join(map(str, ids)), "-n", "3", "--temp", "0",
+           "-k", f"regex:^{phase}_", exe, "--tokens", ",".join(map(str, ids)), "-n", "3", "--temp", "0",
            "--ignore-eos"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"ncu exited {out.returncode}: {out.stderr[-800:]}")
     lines = [line for line in out.stdout.splitlines() if line.startswith('"')]
     rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
-    return [r for r in rows if r.get("Kernel Name", "").startswith("decode_")]
+    return [r for r in rows if r.get("Kernel Name", "").startswith(phase + "_")]
 
 
 def number(text):
@@ -63,6 +68,7 @@ def main():
     ap.add_argument("--prompt", type=int, default=512, help="prompt tokens before the profiled steps")
     ap.add_argument("--ncu", default="ncu")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--phase", default="decode", choices=["decode", "prefill"])
     args = ap.parse_args()
 
     shape = cuda_bench.SHAPES[args.model]
@@ -70,18 +76,18 @@ def main():
     exe = os.path.join(args.workdir, args.model + ".exe")
     cuda_bench.write_checkpoint(ckpt, shape)
     subprocess.run([args.llamac, "compile", ckpt, "-o", exe, "--target", cuda_bench.arch(),
-                    "--ctx-size", str(cuda_bench.CONTEXT), "--prefill-chunk", "128"],
+                    "--ctx-size", str(cuda_bench.CONTEXT), "--prefill-chunk", str(CHUNK)],
                    check=True, timeout=1800)
     ids = cuda_bench.prompt_ids(args.prompt, shape["vocab_size"])
     plain = cuda_bench.run_llamac(exe, ids, cuda_bench.DECODE_STEPS, timeout=600)
-    step_us = 1e6 / plain["decode"]
+    step_us = 1e6 / plain["decode"] if args.phase == "decode" else 1e6 * CHUNK / plain["prefill"]
     gbs = cuda_bench.copy_bandwidth_gbs()
     bound_us = cuda_bench.weight_bytes_per_token(shape) / (gbs * 1e3)
 
-    rows = ncu_rows(exe, ids, args.ncu)
-    steps = sum(1 for r in rows if r["Kernel Name"] == "decode_embed_tokens_map")
+    rows = ncu_rows(exe, ids, args.ncu, args.phase)
+    steps = sum(1 for r in rows if r["Kernel Name"] == f"{args.phase}_embed_tokens_map")
     if steps == 0:
-        raise RuntimeError("no decode step found in the ncu report")
+        raise RuntimeError(f"no {args.phase} step found in the ncu report")
     kinds = collections.OrderedDict()
     for r in rows:
         k = kinds.setdefault(kind_of(r["Kernel Name"]),
@@ -94,8 +100,10 @@ def main():
     launches = sum(k["n"] for k in kinds.values()) / steps
 
     print(f"# {args.model}, {args.prompt}-token prompt, {cuda_bench.torch.cuda.get_device_name(0)}")
-    print(f"decode step (plain run, {cuda_bench.DECODE_STEPS} steps): {step_us:.0f} us "
-          f"({plain['decode']:.1f} tok/s); copy bandwidth {gbs:.0f} GB/s, weights-read bound {bound_us:.0f} us")
+    what = (f"decode step (plain run, {cuda_bench.DECODE_STEPS} steps)" if args.phase == "decode"
+            else f"prefill chunk of {CHUNK} (plain run)")
+    print(f"{what}: {step_us:.0f} us "
+          f"({plain[args.phase]:.1f} tok/s); copy bandwidth {gbs:.0f} GB/s, weights-read bound {bound_us:.0f} us")
     print(f"kernels (ncu, {steps} steps): {launches:.0f} launches, {total_us:.0f} us of kernel time per step "
           f"= {100 * total_us / step_us:.0f}% of the step; the other {step_us - total_us:.0f} us are launch "
           f"gaps and host work")

@@ -49,6 +49,13 @@ constexpr int64_t kBlockCols = kWarpCols * kBlockWarpsN;
 /// k-steps of 16.
 constexpr int64_t kSlice = 32;
 constexpr int64_t kPerThread = 8;
+/// A grid of fewer blocks than this (a few waves of the ~400 an H100/H200
+/// keeps resident) splits the depth among blocks (split-k), each split at
+/// least kMinSlicesPerSplit slices; a second kernel adds the splits' partial
+/// tiles in split order (the same bits every run, no atomics).
+constexpr int64_t kTargetBlocks = 1024;
+constexpr int64_t kMinSlicesPerSplit = 8;
+constexpr int64_t kSumBlock = 256;
 
 /// All of `op`'s loops at zero but `dims`, set from `flat` (the last of
 /// `dims` fastest; static sizes).
@@ -110,6 +117,47 @@ SmallVector<Value> mma(Emitter &e, ArrayRef<Value> a, ArrayRef<Value> b,
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(LLVM::ExtractValueOp::create(e.b, e.loc, op, i));
   return out;
+}
+
+/// out[row, col] = sum (+ out[row, col] unless `initIsIdentity`).
+void storeOutput(Emitter &e, linalg::LinalgOp op,
+                 const TensorCoreLinear &linear, bool initIsIdentity, Value row,
+                 Value col, Value sum) {
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
+  setFlat(e, row, linear.rowDims, sizes, ivs);
+  setFlat(e, col, linear.colDims, sizes, ivs);
+  OpOperand *init = op.getDpsInitOperand(0);
+  SmallVector<Value> indices = indicesOf(e, op, init, ivs);
+  if (!initIsIdentity)
+    sum = e.add(memref::LoadOp::create(e.b, e.loc, init->get(), indices), sum);
+  memref::StoreOp::create(e.b, e.loc, sum, init->get(), indices);
+}
+
+/// Split-k's second kernel: a thread per output element adds the splits'
+/// partial sums in split order (all loads issued first).
+void emitSplitSum(Emitter &e, linalg::LinalgOp op,
+                  const TensorCoreLinear &linear, bool initIsIdentity,
+                  Value partial, int64_t splits, const std::string &name) {
+  OpBuilder::InsertionGuard guard(e.b);
+  int64_t outputs = linear.rows * linear.cols;
+  gpu::LaunchOp launch = e.launchWarps(
+      e.index((outputs + kSumBlock - 1) / kSumBlock), kSumBlock / 32, name);
+  Value flat = e.add(e.mul(launch.getBlockIds().x, e.index(kSumBlock)),
+                     launch.getThreadIds().x);
+  auto inRange = scf::IfOp::create(e.b, e.loc, e.lt(flat, e.index(outputs)),
+                                   /*withElseRegion=*/false);
+  e.b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value row = e.div(flat, e.index(linear.cols));
+  Value col = e.rem(flat, e.index(linear.cols));
+  SmallVector<Value> parts;
+  for (int64_t s = 0; s < splits; ++s)
+    parts.push_back(memref::LoadOp::create(e.b, e.loc, partial,
+                                           ValueRange{e.index(s), row, col}));
+  Value sum = parts.front();
+  for (Value part : ArrayRef(parts).drop_front())
+    sum = e.add(sum, part);
+  storeOutput(e, op, linear, initIsIdentity, row, col, sum);
 }
 
 } // namespace
@@ -177,9 +225,20 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
   int64_t rowBlocks = (linear.rows + kBlockRows - 1) / kBlockRows;
   int64_t colBlocks = (linear.cols + kBlockCols - 1) / kBlockCols;
-  gpu::LaunchOp launch =
-      e.launchWarps(e.index(rowBlocks * colBlocks), kBlockWarpsM * kBlockWarpsN,
-                    namer.name(op, "mma"));
+  int64_t slices = linear.depth / kSlice, splits = 1;
+  while (rowBlocks * colBlocks * splits * 2 <= kTargetBlocks &&
+         slices % (splits * 2) == 0 &&
+         slices / (splits * 2) >= kMinSlicesPerSplit)
+    splits *= 2;
+  std::string name = namer.name(op, "mma");
+  // Split-k: the splits' tiles go to partial[split][row][col] first.
+  Value partial;
+  if (splits > 1)
+    partial = memref::AllocOp::create(
+        b, e.loc,
+        MemRefType::get({splits, linear.rows, linear.cols}, b.getF32Type()));
+  gpu::LaunchOp launch = e.launchWarps(e.index(rowBlocks * colBlocks * splits),
+                                       kBlockWarpsM * kBlockWarpsN, name);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   Value warp = e.div(tid, e.index(32));
@@ -190,8 +249,14 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value rowBase =
       e.add(e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows)),
             e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows)));
+  // Blocks in (split, column block, row block) order: consecutive blocks
+  // read the same weight rows.
+  Value colBlock =
+      e.rem(e.div(blockId, e.index(rowBlocks)), e.index(colBlocks));
+  Value split =
+      splits > 1 ? e.div(blockId, e.index(rowBlocks * colBlocks)) : e.index(0);
   Value colBase =
-      e.add(e.mul(e.div(blockId, e.index(rowBlocks)), e.index(kBlockCols)),
+      e.add(e.mul(colBlock, e.index(kBlockCols)),
             e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols)));
 
   // Rows and columns past the end read the last one (no branch around the
@@ -215,7 +280,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
 
   Value accZero = e.f32(0.0);
   SmallVector<Value> initAcc(kWarpTilesM * kWarpTilesN * 4, accZero);
-  auto loop = scf::ForOp::create(b, e.loc, zero, e.index(linear.depth),
+  int64_t splitDepth = linear.depth / splits;
+  Value depthBegin = e.mul(split, e.index(splitDepth));
+  auto loop = scf::ForOp::create(b, e.loc, depthBegin,
+                                 e.add(depthBegin, e.index(splitDepth)),
                                  e.index(kSlice), initAcc);
   {
     OpBuilder::InsertionGuard inLoop(b);
@@ -266,7 +334,6 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   }
 
   // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
-  OpOperand *init = op.getDpsInitOperand(0);
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
   for (int64_t i = 0; i < kWarpTilesM; ++i)
     for (int64_t j = 0; j < kWarpTilesN; ++j)
@@ -280,15 +347,18 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         auto guard = scf::IfOp::create(b, e.loc, inside, false);
         OpBuilder::InsertionGuard inGuard(b);
         b.setInsertionPointToStart(&guard.getThenRegion().front());
-        SmallVector<Value> ivs(noIvs);
-        setFlat(e, row, linear.rowDims, sizes, ivs);
-        setFlat(e, col, linear.colDims, sizes, ivs);
-        SmallVector<Value> indices = indicesOf(e, op, init, ivs);
         Value sum = loop.getResult((i * kWarpTilesN + j) * 4 + c);
-        if (!initIsIdentity)
-          sum = e.add(memref::LoadOp::create(b, e.loc, init->get(), indices),
-                      sum);
-        memref::StoreOp::create(b, e.loc, sum, init->get(), indices);
+        if (partial)
+          memref::StoreOp::create(b, e.loc, sum, partial,
+                                  ValueRange{split, row, col});
+        else
+          storeOutput(e, op, linear, initIsIdentity, row, col, sum);
       }
+  if (partial) {
+    b.setInsertionPointAfter(launch);
+    emitSplitSum(e, op, linear, initIsIdentity, partial, splits,
+                 namer.name(op, "mma_sum"));
+    memref::DeallocOp::create(b, e.loc, partial);
+  }
   op->erase();
 }

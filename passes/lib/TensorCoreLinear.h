@@ -34,7 +34,9 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
 /// output with mma.sync (m16n8k16, bf16 in, f32 accumulators). The f32
 /// activations are split into two bf16 terms (hi + lo), each multiplied by
 /// the exact bf16 weights, so the products keep ~16 bits (an f32 layer
-/// within ~1e-5, not bf16's ~4e-3). `initIsIdentity`: the output holds
+/// within ~1e-5, not bf16's ~4e-3). Too few tiles to fill the GPU split
+/// the depth among blocks, and a second kernel adds their partial tiles in
+/// order. `initIsIdentity`: the output holds
 /// zeros, so the tiles are stored, not added.
 void emitTensorCoreLinear(mlir::linalg::LinalgOp op,
                           const TensorCoreLinear &linear, bool initIsIdentity,

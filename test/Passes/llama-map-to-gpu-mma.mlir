@@ -113,3 +113,38 @@ func.func @no_mma(%x1: memref<1x1x64xf32>, %w: memref<128x64xbf16>, %y1: memref<
   }
   return
 }
+
+// -----
+
+// One block of tiles (16 x 128) over 512 of depth (16 slices of 32): split-k
+// in 2 blocks of 8 slices each; their partial tiles go to a temporary and a
+// second kernel, a thread per output element, adds them in split order.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @split_k
+// CHECK: %[[PARTIAL:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<2x16x128xf32>
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, {{.*}} module(@split_k_op_mma)
+// CHECK: %[[BEGIN:.*]] = arith.muli %[[SPLIT:.*]], %c256 : index
+// CHECK: %[[END:.*]] = arith.addi %[[BEGIN]], %c256 : index
+// CHECK: %[[ACC:.*]]:64 = scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c32
+// CHECK: memref.store %[[ACC]]#0, %[[PARTIAL]][%[[SPLIT]], %{{.*}}, %{{.*}}] : memref<2x16x128xf32>
+// CHECK: gpu.launch {{.*}} module(@split_k_op_mma_sum)
+// CHECK: %[[P0:.*]] = memref.load %[[PARTIAL]][%c0, %{{.*}}, %{{.*}}]
+// CHECK: %[[P1:.*]] = memref.load %[[PARTIAL]][%c1, %{{.*}}, %{{.*}}]
+// CHECK: %[[SUM:.*]] = arith.addf %[[P0]], %[[P1]] : f32
+// CHECK: %[[OLD:.*]] = memref.load %arg2
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[SUM]] : f32
+// CHECK: memref.store %[[NEW]], %arg2
+// CHECK: gpu.dealloc async [%{{.*}}] %[[PARTIAL]]
+func.func @split_k(%x: memref<1x16x512xf32>, %w: memref<128x512xbf16>, %y: memref<1x16x128xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x16x512xf32>, memref<128x512xbf16>) outs(%y : memref<1x16x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
