@@ -684,14 +684,14 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   return success();
 }
 
-/// The one linalg.fill of `alloc` before `op` (in op's block) whose value
+/// The one linalg.fill of `buffer` before `op` (in op's block) whose value
 /// `op` sees: no other use of the buffer comes before `op` except the reads
 /// `mayReadBefore` accepts. Uses inside another op's region (a load in a
 /// linalg body) count where that op is.
-linalg::FillOp fillReaching(memref::AllocOp alloc, Operation *op,
+linalg::FillOp fillReaching(Value buffer, Operation *op,
                             function_ref<bool(Operation *)> mayReadBefore) {
   linalg::FillOp fill;
-  for (Operation *user : alloc->getUsers()) {
+  for (Operation *user : buffer.getUsers()) {
     user = op->getBlock()->findAncestorOpInBlock(*user);
     if (!user)
       return {};
@@ -754,14 +754,20 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   if (!plan.warpReduction)
     return {};
   Value init = op.getDpsInitOperand(0)->get();
-  auto alloc = init.getDefiningOp<memref::AllocOp>();
+  // A temporary, or an entry point's argument (the logits, written in
+  // place): nothing else can alias it.
+  auto arg = dyn_cast<BlockArgument>(init);
+  bool entryArgument =
+      arg && isa<func::FuncOp>(arg.getOwner()->getParentOp()) &&
+      arg.getOwner()->getParent() == op->getParentRegion();
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (!alloc || !outMap.isProjectedPermutation(/*allowZeroInResults=*/false) ||
+  if (!(init.getDefiningOp<memref::AllocOp>() || entryArgument) ||
+      !outMap.isProjectedPermutation(/*allowZeroInResults=*/false) ||
       outMap.getNumResults() != plan.threadDims.size())
     return {};
   // Nothing else of the buffer's comes before the reduction.
   linalg::FillOp fill =
-      fillReaching(alloc, op, [](Operation *) { return false; });
+      fillReaching(init, op, [](Operation *) { return false; });
   if (!fill)
     return {};
   auto value = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();

@@ -58,12 +58,13 @@ Status Generator::decode(int32_t token, int64_t position, const float *&row) {
   std::fill(m.tokens, m.tokens + info_.batch, token);
   std::fill(m.positions, m.positions + info_.batch, position);
   model_.decode(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
-  row = m.logits;
-  return m.finishCall();
+  if (Status s = m.finishCall(); !s.ok())
+    return s;
+  return m.readLogits(0, 1, row);
 }
 
 Status Generator::prefill(const int32_t *tokens, int64_t count,
-                          int64_t position, const float *&rows) {
+                          int64_t position, bool allRows, const float *&rows) {
   ModelMemory &m = memory_;
   const int64_t chunk = info_.prefill_chunk;
   for (int64_t b = 0; b < info_.batch; ++b) {
@@ -73,8 +74,10 @@ Status Generator::prefill(const int32_t *tokens, int64_t count,
   }
   std::fill(m.positions, m.positions + info_.batch, position);
   model_.prefill(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
-  rows = m.logits;
-  return m.finishCall();
+  if (Status s = m.finishCall(); !s.ok())
+    return s;
+  return allRows ? m.readLogits(0, count, rows)
+                 : m.readLogits(count - 1, 1, rows);
 }
 
 Status Generator::processPrompt(const std::vector<int32_t> &prompt,
@@ -92,7 +95,8 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
     if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size) {
       const int64_t count = std::min(chunk, remaining);
       const float *rows = nullptr;
-      if (Status s = prefill(prompt.data() + position, count, position, rows);
+      if (Status s = prefill(prompt.data() + position, count, position,
+                             /*allRows=*/bool(callbacks.onRow), rows);
           !s.ok())
         return s;
       for (int64_t r = 0; r < count; ++r)

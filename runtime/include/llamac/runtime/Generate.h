@@ -60,9 +60,10 @@ private:
   // One decode call for `token` at `position`; `row` is its logits.
   Status decode(int32_t token, int64_t position, const float *&row);
   // One prefill call for `count` <= prefill_chunk tokens at `position`,
-  // padded with token 0; `rows` is the first row (rows are vocab apart).
+  // padded with token 0; `rows` is the first row (rows are vocab apart), of
+  // which only the last is read unless `allRows`.
   Status prefill(const int32_t *tokens, int64_t count, int64_t position,
-                 const float *&rows);
+                 bool allRows, const float *&rows);
   Status processPrompt(const std::vector<int32_t> &prompt,
                        const GenerateCallbacks &callbacks, const float *&last);
   bool isEos(int32_t token) const;

@@ -1,10 +1,11 @@
 //===- ModelMemory.h - where the compiled model's buffers live --*- C++ -*-===//
 //
 // The entry points take five pointers (ModelABI.h). For the host target
-// they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights
-// and the KV cache are device memory, and the tokens, positions and logits
-// pinned host memory the GPU reads and writes in place (the generated host
-// code reads positions too, to size the attention's launches).
+// they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
+// the KV cache and the logits are device memory, and the tokens and
+// positions pinned host memory the GPU reads in place (the generated host
+// code reads positions too, to size the attention's launches); the rows of
+// logits the host needs are copied back after the call (readLogits).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_MODELMEMORY_H
@@ -35,6 +36,12 @@ public:
   // Waits until the call just made has finished; a device error is
   // reported here.
   virtual Status finishCall() = 0;
+  // After finishCall: sequence 0's logits rows [first, first + count) of
+  // the call, readable at rows + r * vocab for r in that range (`rows` is
+  // row 0). Only those rows are copied off a GPU: one for a generation
+  // step, all of a prompt's only where --logits-out asks.
+  virtual Status readLogits(int64_t first, int64_t count,
+                            const float *&rows) = 0;
 };
 
 // Host memory; `weights` is the mmapped payload section.
