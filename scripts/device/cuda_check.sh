@@ -27,6 +27,10 @@ for dir in "$DIR"/*/; do
     echo "   gpu vs transformers: $line"
   fi
   if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
+  # Without --logits-out the runtime copies one row of logits a step off the
+  # GPU, not a prompt's all: the same tokens.
+  "$dir/sm_90" --tokens "$PROMPT" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
+  if diff -q "$dir/gpu.txt" "$dir/gpu-plain.txt" >/dev/null; then echo "   without --logits-out: the same ids"; else echo "   without --logits-out: ids DIFFER"; status=1; fi
 done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"
