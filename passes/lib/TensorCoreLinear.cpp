@@ -25,6 +25,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -49,6 +50,16 @@ constexpr int64_t kBlockCols = kWarpCols * kBlockWarpsN;
 /// k-steps of 16.
 constexpr int64_t kSlice = 32;
 constexpr int64_t kPerThread = 8;
+/// The block's operand tiles of each slice go through shared memory, two
+/// stages: cp.async brings slice s + 1 while the warps multiply slice s,
+/// and each element comes from L2 once per block instead of once per warp
+/// that reads it. Activation rows are padded by 4 floats (144-byte rows),
+/// so that the 16-byte fragment reads of 8 lanes hit distinct banks.
+constexpr int64_t kStages = 2;
+constexpr int64_t kPadA = 4;
+constexpr int64_t kBlockThreads = 32 * kBlockWarpsM * kBlockWarpsN;
+/// 16-byte copies: 4 floats of an activation row, 8 bf16 of a weight row.
+constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
 /// A grid of fewer blocks than this (a few waves of the ~400 an H100/H200
 /// keeps resident) splits the depth among blocks (split-k), each split at
 /// least kMinSlicesPerSplit slices; a second kernel adds the splits' partial
@@ -75,19 +86,6 @@ SmallVector<Value> indicesOf(Emitter &e, linalg::LinalgOp op,
     indices.push_back(
         affine::AffineApplyOp::create(e.b, e.loc, map.getSubMap({i}), ivs));
   return indices;
-}
-
-/// The 8 elements of `operand` from depth `k` on, at loop indices `ivs`.
-Value loadSlice(Emitter &e, linalg::LinalgOp op, OpOperand *operand,
-                SmallVector<Value> ivs, unsigned depthDim, Value k) {
-  ivs[depthDim] = k;
-  auto type = cast<MemRefType>(operand->get().getType());
-  Type element = type.getElementType();
-  int64_t bytes = kPerThread * element.getIntOrFloatBitWidth() / 8;
-  return vector::LoadOp::create(
-      e.b, e.loc, VectorType::get({kPerThread}, element), operand->get(),
-      indicesOf(e, op, operand, ivs), /*nontemporal=*/false,
-      llvm::Align(std::min<int64_t>(bytes, 16)));
 }
 
 /// The 4 registers (bf16 pairs) of 8 bf16.
@@ -117,6 +115,34 @@ SmallVector<Value> mma(Emitter &e, ArrayRef<Value> a, ArrayRef<Value> b,
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(LLVM::ExtractValueOp::create(e.b, e.loc, op, i));
   return out;
+}
+
+/// One 16-byte cp.async of a block's tile copy: from `operand` at loop
+/// indices `ivs` (depth `first` on) into `tile`[stage, row, column].
+struct TileCopy {
+  OpOperand *operand;
+  SmallVector<Value> ivs; // the row's (or column's) loop indices
+  Value row, column;      // in the tile; the column is also the depth offset
+  int64_t elements;
+};
+
+/// The slice at depth `depth` into stage `stage` of `tiles`, as one
+/// cp.async group.
+Value issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
+                 ArrayRef<TileCopy> copies, ArrayRef<Value> tiles, Value depth,
+                 Value stage) {
+  SmallVector<Value> tokens;
+  for (const TileCopy &copy : copies) {
+    SmallVector<Value> ivs(copy.ivs);
+    ivs[depthDim] = e.add(depth, copy.column);
+    Value tile = tiles[copy.elements == kCopyF32 ? 0 : 1];
+    tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        e.b, e.loc, tile, ValueRange{stage, copy.row, copy.column},
+        copy.operand->get(), indicesOf(e, op, copy.operand, ivs),
+        e.b.getIndexAttr(copy.elements), /*srcElements=*/Value(),
+        /*bypassL1=*/e.b.getUnitAttr()));
+  }
+  return nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokens);
 }
 
 /// out[row, col] = sum (+ out[row, col] unless `initIsIdentity`).
@@ -259,45 +285,97 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       e.add(e.mul(colBlock, e.index(kBlockCols)),
             e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols)));
 
-  // Rows and columns past the end read the last one (no branch around the
-  // loads); their results are not stored.
+  // The block's tiles: its rows of the activations and columns of the
+  // weights, a slice of the depth each, in shared memory.
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value aTiles = launch.addWorkgroupAttribution(
+      MemRefType::get({kStages, kBlockRows, kSlice + kPadA}, b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      e.loc);
+  Value bTiles = launch.addWorkgroupAttribution(
+      MemRefType::get({kStages, kBlockCols, kSlice}, b.getBF16Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      e.loc);
+  // Each thread's share of a slice's copies: consecutive threads take
+  // consecutive 16 bytes of a row. Rows and columns past the end copy the
+  // last one (no branch around the copies); their results are not stored.
   Value zero = e.index(0);
   SmallVector<Value> noIvs(op.getNumLoops(), zero);
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
-  // rowIvs[2 * i + h]: tile i's row group (+ 8 if h).
-  SmallVector<SmallVector<Value>> rowIvs, colIvs;
-  for (int64_t i = 0; i < kWarpTilesM; ++i)
-    for (int64_t h = 0; h < 2; ++h) {
-      Value row = e.add(rowBase, e.add(group, e.index(kTileRows * i + 8 * h)));
-      rowIvs.push_back(noIvs);
-      setFlat(e, e.min(row, lastRow), linear.rowDims, sizes, rowIvs.back());
+  Value blockRow =
+      e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows));
+  Value blockCol = e.mul(colBlock, e.index(kBlockCols));
+  SmallVector<TileCopy> copies;
+  // Column of a thread's copies (the same for all of them: kBlockThreads
+  // is a multiple of the chunks per row).
+  Value aColumn =
+      e.mul(e.rem(tid, e.index(kSlice / kCopyF32)), e.index(kCopyF32));
+  Value bColumn =
+      e.mul(e.rem(tid, e.index(kSlice / kCopyBF16)), e.index(kCopyBF16));
+  auto addCopies = [&](OpOperand *operand, int64_t tileRows, int64_t elements,
+                       Value base, Value last, ArrayRef<unsigned> dims,
+                       Value column) {
+    int64_t perRow = kSlice / elements;
+    for (int64_t c = 0; c < tileRows * perRow / kBlockThreads; ++c) {
+      Value row =
+          e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
+      TileCopy copy{operand, noIvs, row, column, elements};
+      setFlat(e, e.min(e.add(base, row), last), dims, sizes, copy.ivs);
+      copies.push_back(copy);
     }
-  for (int64_t j = 0; j < kWarpTilesN; ++j) {
-    Value col = e.add(colBase, e.add(group, e.index(kTileCols * j)));
-    colIvs.push_back(noIvs);
-    setFlat(e, e.min(col, lastCol), linear.colDims, sizes, colIvs.back());
-  }
+  };
+  addCopies(linear.activations, kBlockRows, kCopyF32, blockRow, lastRow,
+            linear.rowDims, aColumn);
+  addCopies(linear.weights, kBlockCols, kCopyBF16, blockCol, lastCol,
+            linear.colDims, bColumn);
 
   Value accZero = e.f32(0.0);
   SmallVector<Value> initAcc(kWarpTilesM * kWarpTilesN * 4, accZero);
   int64_t splitDepth = linear.depth / splits;
   Value depthBegin = e.mul(split, e.index(splitDepth));
+  Value lastSlice = e.add(depthBegin, e.index(splitDepth - kSlice));
+  SmallVector<Value> tiles{aTiles, bTiles};
+  issueSlice(e, op, linear.depthDim, copies, tiles, depthBegin, zero);
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
                                  e.index(kSlice), initAcc);
   {
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k =
-        e.add(loop.getInductionVar(), e.mul(quadLane, e.index(kPerThread)));
-    // Every load first, so that they are in flight together.
+    Value depth = loop.getInductionVar();
+    Value stage = e.rem(e.div(e.sub(depth, depthBegin), e.index(kSlice)),
+                        e.index(kStages));
+    // The next slice into the other stage (the last slice again at the
+    // end: every iteration commits one group, so "all but the newest group
+    // done" always means this slice is in).
+    Value next = e.min(e.add(depth, e.index(kSlice)), lastSlice);
+    Value inFlight = issueSlice(e, op, linear.depthDim, copies, tiles, next,
+                                e.sub(e.index(1), stage));
+    nvgpu::DeviceAsyncWaitOp::create(b, e.loc, inFlight,
+                                     b.getI32IntegerAttr(1));
+    gpu::BarrierOp::create(b, e.loc);
+    // Fragments from the tiles: a thread's 8 consecutive elements of a row.
+    Value k = e.mul(quadLane, e.index(kPerThread));
+    Value warpRow =
+        e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
+    Value warpCol =
+        e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols));
     SmallVector<Value> rowSlices, colSlices;
-    for (SmallVector<Value> &ivs : rowIvs)
-      rowSlices.push_back(
-          loadSlice(e, op, linear.activations, ivs, linear.depthDim, k));
-    for (SmallVector<Value> &ivs : colIvs)
-      colSlices.push_back(
-          loadSlice(e, op, linear.weights, ivs, linear.depthDim, k));
+    for (int64_t i = 0; i < kWarpTilesM; ++i)
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row =
+            e.add(warpRow, e.add(group, e.index(kTileRows * i + 8 * h)));
+        rowSlices.push_back(vector::LoadOp::create(
+            b, e.loc, VectorType::get({kPerThread}, b.getF32Type()), aTiles,
+            ValueRange{stage, row, k}, /*nontemporal=*/false, llvm::Align(16)));
+      }
+    for (int64_t j = 0; j < kWarpTilesN; ++j) {
+      Value col = e.add(warpCol, e.add(group, e.index(kTileCols * j)));
+      colSlices.push_back(vector::LoadOp::create(
+          b, e.loc, VectorType::get({kPerThread}, b.getBF16Type()), bTiles,
+          ValueRange{stage, col, k}, /*nontemporal=*/false, llvm::Align(16)));
+    }
     // hi = bf16(x), lo = bf16(x - hi): x to ~16 bits in two bf16 terms.
     auto bf16x8 = VectorType::get({kPerThread}, b.getBF16Type());
     auto f32x8 = VectorType::get({kPerThread}, b.getF32Type());
@@ -330,8 +408,12 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         }
       }
     }
+    // The stage is overwritten by the next iteration's copies.
+    gpu::BarrierOp::create(b, e.loc);
     scf::YieldOp::create(b, e.loc, acc);
   }
+  // No copy left in flight when the block ends.
+  NVVM::CpAsyncWaitGroupOp::create(b, e.loc, 0);
 
   // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);

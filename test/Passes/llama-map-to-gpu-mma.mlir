@@ -2,21 +2,32 @@
 
 // A linear layer over a prefill chunk with bf16 weights: mma.sync tiles.
 // 40 tokens x 200 features: blocks of 64 x 128 (4 warps of 32 x 64), 1 x 2
-// of them; rows and columns past the end are clamped for the loads (39,
-// 199) and not stored. Each thread loads 8 consecutive activations of 4
-// rows and 8 weights of 8 columns per 32 of depth, splits the activations
-// into bf16 hi + lo, and issues 2 k-steps x 2 x 8 tiles x (lo, hi) mmas.
+// of them; rows and columns past the end are clamped for the copies (39,
+// 199) and not stored. Each slice of 32 of the depth goes into shared
+// memory by cp.async (per thread 4 x 16 bytes of activations, 4 of
+// weights), two stages: the next slice's copies go out, the wait lets
+// only that newest group stay in flight, a barrier, then each thread reads
+// 8 consecutive activations of 4 rows and 8 weights of 8 columns from the
+// tiles, splits the activations into bf16 hi + lo, and issues 2 k-steps x
+// 2 x 8 tiles x (lo, hi) mmas.
 
 #x = affine_map<(b, n, s, k) -> (b, s, k)>
 #w = affine_map<(b, n, s, k) -> (n, k)>
 #y = affine_map<(b, n, s, k) -> (b, s, n)>
 // CHECK-LABEL: func.func @prefill_bf16
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) module(@prefill_bf16_layers_0_mlp_down_proj_mma)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) module(@prefill_bf16_layers_0_mlp_down_proj_mma) function(@prefill_bf16_layers_0_mlp_down_proj_mma) workgroup(%[[AT:.*]] : memref<2x64x36xf32, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<2x128x32xbf16, #gpu.address_space<workgroup>>)
 // CHECK-DAG: arith.minui %{{.*}}, %c39 : index
 // CHECK-DAG: arith.minui %{{.*}}, %c199 : index
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg0[{{.*}}], %[[AT]][%c0, {{.*}}], 4 {bypassL1} : memref<1x40x64xf32> to memref<2x64x36xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg1[{{.*}}], %[[BT]][%c0, {{.*}}], 8 {bypassL1} : memref<200x64xbf16> to memref<2x128x32xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_create_group
 // CHECK: %[[ACC:.*]]:64 = scf.for %[[K:.*]] = %c0 to %c64 step %c32 iter_args(
-// CHECK-COUNT-4: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<1x40x64xf32>, vector<8xf32>
-// CHECK-COUNT-8: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<200x64xbf16>, vector<8xbf16>
+// CHECK-COUNT-8: nvgpu.device_async_copy
+// CHECK: %[[GROUP:.*]] = nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: vector.load %[[AT]][{{.*}}] {alignment = 16 : i64} : memref<2x64x36xf32, #gpu.address_space<workgroup>>, vector<8xf32>
+// CHECK-COUNT-8: vector.load %[[BT]][{{.*}}] {alignment = 16 : i64} : memref<2x128x32xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
 // CHECK: %[[HI:.*]] = arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
 // CHECK: %[[BACK:.*]] = arith.extf %[[HI]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[REST:.*]] = arith.subf %{{.*}}, %[[BACK]] : vector<8xf32>
@@ -24,7 +35,9 @@
 // CHECK: arith.truncf %[[REST]] : vector<8xf32> to vector<8xbf16>
 // CHECK-COUNT-64: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.barrier
 // CHECK: scf.yield
+// CHECK: nvvm.cp.async.wait.group 0
 // The output was not known to be zero (an argument): each sum is added.
 // CHECK: %[[IN:.*]] = arith.andi
 // CHECK: scf.if %[[IN]] {
