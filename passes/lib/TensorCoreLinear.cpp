@@ -4,13 +4,15 @@
 // warp per output, as decode's GEMV, re-reads each weight row once per
 // token and leaves the tensor cores idle. Here each warp computes a
 // kWarpRows x kWarpCols tile of the output with mma.sync.m16n8k16 (bf16
-// inputs, f32 accumulators), the warps of a block sharing rows and columns
-// through L1, blocks over the rows first (consecutive blocks read the same
+// inputs, f32 accumulators); the block's rows of activations and columns
+// of weights come through shared memory a 32-wide slice of the depth at a
+// time (cp.async, two stages), so each element crosses from L2 once per
+// block; blocks go over the rows first (consecutive blocks read the same
 // weight rows, from L2).
 //
-// Operands are loaded straight into registers, 16 bytes at a time: a
-// thread's 8 consecutive elements of a row along the depth give it its
-// fragment elements of two k-steps. The mma's k order inside a 32-wide slice
+// Fragments are read from the tiles 16 bytes at a time: a thread's 8
+// consecutive elements of a row along the depth give it its fragment
+// elements of two k-steps. The mma's k order inside a 32-wide slice
 // is permuted (thread t of a quad holds depth 8t .. 8t+7, where the PTX
 // layout would give it 2t, 2t+1, 2t+8, 2t+9 of each k-step) identically for
 // the activations and the weights, so each product still meets its partner

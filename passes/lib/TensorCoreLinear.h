@@ -31,7 +31,8 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
                                                       mlir::OpOperand *rhs);
 
 /// Replaces `op` by a gpu.launch of warps that each compute a tile of the
-/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators). The f32
+/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), the block's
+/// operand tiles staged in shared memory by cp.async. The f32
 /// activations are split into two bf16 terms (hi + lo), each multiplied by
 /// the exact bf16 weights, so the products keep ~16 bits (an f32 layer
 /// within ~1e-5, not bf16's ~4e-3). Too few tiles to fill the GPU split
