@@ -98,8 +98,8 @@ cl::opt<int64_t> compileCtxSize(
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<int64_t> compilePrefillChunk(
     "prefill-chunk",
-    cl::desc("Prompt tokens per prefill call (default 16, or the context "
-             "size if smaller)"),
+    cl::desc("Prompt tokens per prefill call (default 16 for the host, "
+             "128 for a GPU, or the context size if smaller)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),

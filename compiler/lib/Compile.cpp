@@ -249,8 +249,10 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (!ctxSize)
     return ctxSize.takeError();
   // The default chunk shrinks to a small context; an explicit one must fit.
-  int64_t prefillChunk = options.prefillChunk.value_or(
-      std::min<int64_t>(kDefaultPrefillChunk, *ctxSize));
+  int64_t prefillChunk = options.prefillChunk.value_or(std::min<int64_t>(
+      isCudaTarget(options.target) ? kDefaultCudaPrefillChunk
+                                   : kDefaultPrefillChunk,
+      *ctxSize));
   if (prefillChunk > *ctxSize)
     return fail(llvm::formatv("--prefill-chunk {0} exceeds the context size {1}",
                               prefillChunk, *ctxSize));

@@ -17,6 +17,10 @@ enum class EmitStage { Llama, LLVMDialect, PTX, LLVMIR, Object, Executable };
 enum class WeightsPlacement { Auto, Embed, Sidecar };
 
 constexpr int64_t kDefaultPrefillChunk = 16;
+/// On a GPU a prefill chunk's linear layers are tensor-core GEMMs whose
+/// tiles are 64 tokens tall: a chunk of 16 would leave three quarters of
+/// each tile idle and re-read every weight 8x as often per prompt token.
+constexpr int64_t kDefaultCudaPrefillChunk = 128;
 
 struct CompileOptions {
   std::string checkpointDir;
@@ -24,8 +28,8 @@ struct CompileOptions {
   std::string target = "host";
   EmitStage emit = EmitStage::Executable;
   int64_t ctxSize = 0;       ///< 0: min(max_position_embeddings, 4096)
-  /// Tokens per prefill call; unset: kDefaultPrefillChunk, or the context
-  /// size if that is smaller.
+  /// Tokens per prefill call; unset: kDefaultPrefillChunk (a CUDA target:
+  /// kDefaultCudaPrefillChunk), or the context size if that is smaller.
   std::optional<int64_t> prefillChunk;
   int64_t batch = 1;
   WeightsPlacement weights = WeightsPlacement::Auto;
