@@ -13,8 +13,10 @@ status=0
 for dir in "$DIR"/*/; do
   name="$(basename "$dir")"
   [ -x "$dir/sm_90" ] || continue
-  "$dir/host" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/host.npy" > "$dir/host.txt" 2>/dev/null
-  "$dir/sm_90" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/gpu.npy" > "$dir/gpu.txt" 2> "$dir/gpu.err"
+  # A config may bring its own prompt (long-bf16: 150 tokens).
+  P="$PROMPT"; [ -f "$dir/prompt.txt" ] && P="$(cat "$dir/prompt.txt")"
+  "$dir/host" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/host.npy" > "$dir/host.txt" 2>/dev/null
+  "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu.npy" > "$dir/gpu.txt" 2> "$dir/gpu.err"
   rc=$?
   echo "== $name (exit $rc): $(tail -1 "$dir/gpu.err")"
   # (pipefail: a failed comparison fails the assignment, and the script.)
@@ -23,13 +25,13 @@ for dir in "$DIR"/*/; do
   line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
   echo "   gpu vs reference:    $line"
   if [ -d "$dir/ckpt" ]; then
-    line="$(python3 "$DIR/compare_transformers.py" "$dir/ckpt" --prompt "$PROMPT" --generated "$dir/gpu.txt" --logits "$dir/gpu.npy" 2>&1 | tail -1)" || status=1
+    line="$(python3 "$DIR/compare_transformers.py" "$dir/ckpt" --prompt "$P" --generated "$dir/gpu.txt" --logits "$dir/gpu.npy" 2>&1 | tail -1)" || status=1
     echo "   gpu vs transformers: $line"
   fi
   if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
   # Without --logits-out the runtime copies one row of logits a step off the
   # GPU, not a prompt's all: the same tokens.
-  "$dir/sm_90" --tokens "$PROMPT" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
+  "$dir/sm_90" --tokens "$P" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
   if diff -q "$dir/gpu.txt" "$dir/gpu-plain.txt" >/dev/null; then echo "   without --logits-out: the same ids"; else echo "   without --logits-out: ids DIFFER"; status=1; fi
 done
 echo "== errors"

@@ -40,6 +40,17 @@ for entry in "${CONFIGS[@]}"; do
   # 16 MB one (the carry is limited to 64 MiB).
   [ "$name" != mid-bf16 ] || rm -rf "$dir/ckpt"
 done
+# Prefill chunks of 128 (the GPU default): a 150-token prompt is a full
+# chunk (two 64-row tiles of the tensor-core kernels, split-k in the MLP's
+# down projection) and a padded one of 22; its own prompt file.
+dir="$OUT/long-bf16"
+"$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" --hidden 256 --intermediate 768 --layers 2 \
+  --heads 4 --kv-heads 2 --vocab 512 --max-pos 256 --dtype bf16 --seed 9 >/dev/null
+"$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
+"$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
+"$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150)))" > "$dir/prompt.txt"
+"$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$(cat "$dir/prompt.txt")" -n 32 \
+  --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
 # An executable for another arch, for the arch-mismatch error.
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
 "$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
