@@ -43,8 +43,9 @@ constexpr int64_t kTileRows = 16, kTileCols = 8;
 constexpr int64_t kWarpTilesM = 2, kWarpTilesN = 8;
 constexpr int64_t kWarpRows = kTileRows * kWarpTilesM;
 constexpr int64_t kWarpCols = kTileCols * kWarpTilesN;
-/// Warps of a block, rows x columns: each activation row is read by two
-/// warps and each weight row by two, the second time from L1.
+/// Warps of a block, rows x columns: each activation row of the block's
+/// tile is read by two warps and each weight row by two (from shared
+/// memory).
 constexpr int64_t kBlockWarpsM = 2, kBlockWarpsN = 2;
 constexpr int64_t kBlockRows = kWarpRows * kBlockWarpsM;
 constexpr int64_t kBlockCols = kWarpCols * kBlockWarpsN;
