@@ -20,6 +20,7 @@
 #include "EntryMemrefs.h"
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
+#include "LinalgIndexing.h"
 #include "TensorCoreLinear.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -44,7 +45,9 @@ using namespace mlir;
 
 namespace {
 
+using llamac::delinearize;
 using llamac::KernelNamer;
+using llamac::operandIndices;
 
 constexpr int64_t kBlockSize = 256;
 
@@ -62,30 +65,6 @@ bool isThreadDim(linalg::LinalgOp op, unsigned dim) {
       return false;
   }
   return true;
-}
-
-/// The indices of `operand` at the loop indices `ivs`.
-SmallVector<Value> operandIndices(OpBuilder &b, Location loc,
-                                  linalg::LinalgOp op, OpOperand *operand,
-                                  ArrayRef<Value> ivs) {
-  AffineMap map = op.getMatchingIndexingMap(operand);
-  SmallVector<Value> indices;
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
-    indices.push_back(
-        affine::AffineApplyOp::create(b, loc, map.getSubMap({i}), ivs));
-  return indices;
-}
-
-/// Sets ivs[d] for the loops `dims` from `flat`, the last of `dims` varying
-/// fastest (so that neighbouring threads or lanes take neighbouring
-/// elements).
-void delinearize(OpBuilder &b, Location loc, Value flat,
-                 ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
-                 SmallVectorImpl<Value> &ivs) {
-  for (unsigned d : llvm::reverse(dims)) {
-    ivs[d] = arith::RemUIOp::create(b, loc, flat, sizes[d]);
-    flat = arith::DivUIOp::create(b, loc, flat, sizes[d]);
-  }
 }
 
 /// Maps the body's input arguments to their values at loop indices `ivs`

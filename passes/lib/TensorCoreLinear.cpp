@@ -22,6 +22,7 @@
 #include "TensorCoreLinear.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
+#include "LinalgIndexing.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -71,24 +72,14 @@ constexpr int64_t kTargetBlocks = 1024;
 constexpr int64_t kMinSlicesPerSplit = 8;
 constexpr int64_t kSumBlock = 256;
 
-/// All of `op`'s loops at zero but `dims`, set from `flat` (the last of
-/// `dims` fastest; static sizes).
+/// ivs[d] for the loops `dims` from `flat` (the last of `dims` fastest),
+/// given their static sizes.
 void setFlat(Emitter &e, Value flat, ArrayRef<unsigned> dims,
              ArrayRef<int64_t> sizes, SmallVectorImpl<Value> &ivs) {
-  for (unsigned d : llvm::reverse(dims)) {
-    ivs[d] = e.rem(flat, e.index(sizes[d]));
-    flat = e.div(flat, e.index(sizes[d]));
-  }
-}
-
-SmallVector<Value> indicesOf(Emitter &e, linalg::LinalgOp op,
-                             OpOperand *operand, ArrayRef<Value> ivs) {
-  AffineMap map = op.getMatchingIndexingMap(operand);
-  SmallVector<Value> indices;
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
-    indices.push_back(
-        affine::AffineApplyOp::create(e.b, e.loc, map.getSubMap({i}), ivs));
-  return indices;
+  SmallVector<Value> sizeValues(sizes.size());
+  for (unsigned d : dims)
+    sizeValues[d] = e.index(sizes[d]);
+  llamac::delinearize(e.b, e.loc, flat, dims, sizeValues, ivs);
 }
 
 /// The 4 registers (bf16 pairs) of 8 bf16.
@@ -141,7 +132,8 @@ Value issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
     Value tile = tiles[copy.elements == kCopyF32 ? 0 : 1];
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
         e.b, e.loc, tile, ValueRange{stage, copy.row, copy.column},
-        copy.operand->get(), indicesOf(e, op, copy.operand, ivs),
+        copy.operand->get(),
+        llamac::operandIndices(e.b, e.loc, op, copy.operand, ivs),
         e.b.getIndexAttr(copy.elements), /*srcElements=*/Value(),
         /*bypassL1=*/e.b.getUnitAttr()));
   }
@@ -157,7 +149,8 @@ void storeOutput(Emitter &e, linalg::LinalgOp op,
   setFlat(e, row, linear.rowDims, sizes, ivs);
   setFlat(e, col, linear.colDims, sizes, ivs);
   OpOperand *init = op.getDpsInitOperand(0);
-  SmallVector<Value> indices = indicesOf(e, op, init, ivs);
+  SmallVector<Value> indices =
+      llamac::operandIndices(e.b, e.loc, op, init, ivs);
   if (!initIsIdentity)
     sum = e.add(memref::LoadOp::create(e.b, e.loc, init->get(), indices), sum);
   memref::StoreOp::create(e.b, e.loc, sum, init->get(), indices);
@@ -275,18 +268,20 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value group = e.div(lane, e.index(4));
   Value quadLane = e.rem(lane, e.index(4));
   Value blockId = launch.getBlockIds().x;
-  Value rowBase =
-      e.add(e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows)),
-            e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows)));
   // Blocks in (split, column block, row block) order: consecutive blocks
   // read the same weight rows.
-  Value colBlock =
-      e.rem(e.div(blockId, e.index(rowBlocks)), e.index(colBlocks));
+  Value blockRow =
+      e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows));
+  Value blockCol =
+      e.mul(e.rem(e.div(blockId, e.index(rowBlocks)), e.index(colBlocks)),
+            e.index(kBlockCols));
   Value split =
       splits > 1 ? e.div(blockId, e.index(rowBlocks * colBlocks)) : e.index(0);
-  Value colBase =
-      e.add(e.mul(colBlock, e.index(kBlockCols)),
-            e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols)));
+  // The warp's tile within the block's.
+  Value warpRow = e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
+  Value warpCol = e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols));
+  Value rowBase = e.add(blockRow, warpRow);
+  Value colBase = e.add(blockCol, warpCol);
 
   // The block's tiles: its rows of the activations and columns of the
   // weights, a slice of the depth each, in shared memory.
@@ -306,9 +301,6 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value zero = e.index(0);
   SmallVector<Value> noIvs(op.getNumLoops(), zero);
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
-  Value blockRow =
-      e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows));
-  Value blockCol = e.mul(colBlock, e.index(kBlockCols));
   SmallVector<TileCopy> copies;
   // Column of a thread's copies (the same for all of them: kBlockThreads
   // is a multiple of the chunks per row).
@@ -360,10 +352,6 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     gpu::BarrierOp::create(b, e.loc);
     // Fragments from the tiles: a thread's 8 consecutive elements of a row.
     Value k = e.mul(quadLane, e.index(kPerThread));
-    Value warpRow =
-        e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
-    Value warpCol =
-        e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols));
     SmallVector<Value> rowSlices, colSlices;
     for (int64_t i = 0; i < kWarpTilesM; ++i)
       for (int64_t h = 0; h < 2; ++h) {

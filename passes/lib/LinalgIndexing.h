@@ -1,0 +1,46 @@
+//===- LinalgIndexing.h - a linalg op's operands at loop indices -*- C++
+//-*-===//
+//
+// The kernels llama-map-to-gpu writes run a linalg op's loops by hand: each
+// thread (or warp, or tile) gets loop indices from its flat position and
+// reads or writes operands through the op's indexing maps.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LLAMAC_PASSES_LINALGINDEXING_H
+#define LLAMAC_PASSES_LINALGINDEXING_H
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace llamac {
+
+/// The indices of `operand` at the loop indices `ivs`.
+inline llvm::SmallVector<mlir::Value>
+operandIndices(mlir::OpBuilder &b, mlir::Location loc,
+               mlir::linalg::LinalgOp op, mlir::OpOperand *operand,
+               llvm::ArrayRef<mlir::Value> ivs) {
+  mlir::AffineMap map = op.getMatchingIndexingMap(operand);
+  llvm::SmallVector<mlir::Value> indices;
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    indices.push_back(
+        mlir::affine::AffineApplyOp::create(b, loc, map.getSubMap({i}), ivs));
+  return indices;
+}
+
+/// Sets ivs[d] for the loops `dims` from `flat`, the last of `dims` varying
+/// fastest (so that neighbouring threads or lanes take neighbouring
+/// elements); `sizes` are the loops' sizes, by loop.
+inline void delinearize(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value flat, llvm::ArrayRef<unsigned> dims,
+                        llvm::ArrayRef<mlir::Value> sizes,
+                        llvm::SmallVectorImpl<mlir::Value> &ivs) {
+  for (unsigned d : llvm::reverse(dims)) {
+    ivs[d] = mlir::arith::RemUIOp::create(b, loc, flat, sizes[d]);
+    flat = mlir::arith::DivUIOp::create(b, loc, flat, sizes[d]);
+  }
+}
+
+} // namespace llamac
+
+#endif // LLAMAC_PASSES_LINALGINDEXING_H
