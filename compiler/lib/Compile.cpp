@@ -154,6 +154,12 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   info.weights_bytes = weightsBytes;
   if (isCudaTarget(opt.target))
     info.cuda_arch = std::stoi(opt.target.substr(3));
+  if (auto entries =
+          module->getAttrOfType<mlir::ArrayAttr>("llama.replayable_entries"))
+    for (auto name : entries.getAsValueRange<mlir::StringAttr>())
+      info.replayable |= name == "llamac_decode"    ? LLAMAC_REPLAYABLE_DECODE
+                         : name == "llamac_prefill" ? LLAMAC_REPLAYABLE_PREFILL
+                                                    : 0;
   info.kv_cache_floats = info.num_layers * 2 * info.batch * info.num_kv_heads *
                          ctxSize * info.head_dim;
   return info;

@@ -107,20 +107,34 @@ Value loadRowPart(Emitter &e, Value rows, Value kvHead, Value row, Value first,
 /// one split it writes the normalized output; with several, the split's
 /// maximum, sum and weighted sum go to `partial*` for kernel 2.
 void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
-                      const FlashPlan &p, Value len, Value splits, Value chunk,
-                      Value partialMax, Value partialSum, Value partialAcc,
-                      const std::string &name) {
+                      const FlashPlan &p, Value partialMax, Value partialSum,
+                      Value partialAcc, const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim, E = p.perLane,
                 L = p.laneGroup, P = p.rowsPerStep;
-  Value items = e.mul(splits, e.index(S * H));
+  // A warp for each of maxSplits splits, however many keys there are: the
+  // grid does not depend on the position (a decode step is then the same
+  // launches every step, replayable as one CUDA graph). The keys' count
+  // and their splits are worked out in the kernel; splits past the keys
+  // are empty (maximum -inf, sum 0: weight 0 in the combining kernel).
+  const int64_t items = p.maxSplits * S * H;
   OpBuilder::InsertionGuard guard(e.b);
-  gpu::LaunchOp launch = e.launchWarps(
-      e.ceilDiv(items, e.index(p.warpsPerBlock)), p.warpsPerBlock, name);
+  gpu::LaunchOp launch =
+      e.launchWarps(e.index(items / p.warpsPerBlock), p.warpsPerBlock, name);
+  Value len = memref::DimOp::create(e.b, e.loc, op.getKeys(), 1);
+  // Splits of at least kMinKeysPerSplit keys, at most maxSplits, each a
+  // whole number of loop iterations (the last splits may be empty).
+  Value splits = e.index(1);
+  if (p.maxSplits > 1)
+    splits =
+        e.min(e.index(p.maxSplits), e.ceilDiv(len, e.index(kMinKeysPerSplit)));
+  Value rowsPerIteration = e.index(P * p.unroll);
+  Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration),
+                      rowsPerIteration);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   // Items in (split, query, head) order: the warps of a block are query
-  // heads of one kv head (warpsPerBlock divides heads / kv_heads), and
-  // `items` is a multiple of the block, so every warp has one.
+  // heads of one kv head (warpsPerBlock divides heads / kv_heads), so
+  // every warp has one.
   Value item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
                      e.div(tid, e.index(32)));
   Value h = e.rem(item, e.index(H));
@@ -243,10 +257,11 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
 /// in split order with the same running rescale as kernel 1, kCombineUnroll
 /// splits' loads at a time (an empty split holds -inf, 0, 0: weight 0).
 void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
-                       const FlashPlan &p, Value splits, Value partialMax,
-                       Value partialSum, Value partialAcc,
-                       const std::string &name) {
+                       const FlashPlan &p, Value partialMax, Value partialSum,
+                       Value partialAcc, const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim;
+  // All maxSplits entries: those of empty splits hold -inf, 0, 0.
+  const int64_t unroll = std::min(kCombineUnroll, p.maxSplits);
   OpBuilder::InsertionGuard guard(e.b);
   gpu::LaunchOp launch =
       e.launchWarps(e.index((S * H * D + kCombineBlock - 1) / kCombineBlock),
@@ -258,7 +273,7 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
   e.b.setInsertionPointToStart(&inRange.getThenRegion().front());
   Value item = e.div(flat, e.index(D)), d = e.rem(flat, e.index(D));
   auto loop = scf::ForOp::create(
-      e.b, e.loc, e.index(0), splits, e.index(kCombineUnroll),
+      e.b, e.loc, e.index(0), e.index(p.maxSplits), e.index(unroll),
       ValueRange{e.minusInf(), e.f32(0.0), e.f32(0.0)});
   {
     OpBuilder::InsertionGuard inLoop(e.b);
@@ -267,8 +282,9 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
     SmallVector<Value> maxima, sums, accs;
     // Unconditional loads (of the last split past the end, whose maximum
     // then reads -inf: weight 0), all issued before the first is used.
-    Value lastSplit = e.sub(splits, e.index(1));
-    for (int64_t u = 0; u < kCombineUnroll; ++u) {
+    Value lastSplit = e.index(p.maxSplits - 1);
+    Value splits = e.index(p.maxSplits);
+    for (int64_t u = 0; u < unroll; ++u) {
       Value k = e.add(loop.getInductionVar(), e.index(u));
       Value at = e.add(e.mul(e.min(k, lastSplit), e.index(S * H)), item);
       Value m = memref::LoadOp::create(e.b, e.loc, partialMax, at);
@@ -284,7 +300,7 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
     Value rescale = e.exp(e.sub(runningMax, ref));
     Value sum = e.mul(loop.getRegionIterArgs()[1], rescale);
     Value acc = e.mul(loop.getRegionIterArgs()[2], rescale);
-    for (int64_t u = 0; u < kCombineUnroll; ++u) {
+    for (int64_t u = 0; u < unroll; ++u) {
       Value weight = e.exp(e.sub(maxima[u], ref));
       sum = e.add(sum, e.mul(weight, sums[u]));
       acc = e.add(acc, e.mul(weight, accs[u]));
@@ -315,16 +331,6 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
   FlashPlan p = planFlash(op);
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
-  Value len = memref::DimOp::create(b, e.loc, op.getKeys(), 1);
-  // Splits of at least kMinKeysPerSplit keys, at most maxSplits.
-  Value splits = e.index(1);
-  if (p.maxSplits > 1)
-    splits =
-        e.min(e.index(p.maxSplits), e.ceilDiv(len, e.index(kMinKeysPerSplit)));
-  // Whole loop iterations per split (the last splits may be empty).
-  Value rowsPerIteration = e.index(p.rowsPerStep * p.unroll);
-  Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration),
-                      rowsPerIteration);
   Value partialMax, partialSum, partialAcc;
   int64_t entries = p.maxSplits * p.seq * p.heads;
   if (p.maxSplits > 1) {
@@ -336,10 +342,10 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
     partialAcc = memref::AllocOp::create(
         b, e.loc, MemRefType::get({entries * p.headDim}, f32));
   }
-  emitAttendKernel(e, op, p, len, splits, chunk, partialMax, partialSum,
-                   partialAcc, namer.name(op, "flash"));
+  emitAttendKernel(e, op, p, partialMax, partialSum, partialAcc,
+                   namer.name(op, "flash"));
   if (p.maxSplits > 1) {
-    emitCombineKernel(e, op, p, splits, partialMax, partialSum, partialAcc,
+    emitCombineKernel(e, op, p, partialMax, partialSum, partialAcc,
                       namer.name(op, "flash_combine"));
     for (Value buffer : {partialMax, partialSum, partialAcc})
       memref::DeallocOp::create(b, e.loc, buffer);

@@ -117,6 +117,10 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaMapToGPU());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The kernels read the positions themselves: each call of an entry point
+  // makes the same launches (one CUDA graph, replayed).
+  pm.addPass(llamac::createLlamaSinkHostReads());
+  pm.addPass(createCanonicalizerPass());
   // Constants and index arithmetic into the kernels: loop bounds and shuffle
   // offsets known to LLVM (unrolled loops, immediate operands) instead of
   // kernel parameters.

@@ -57,8 +57,8 @@ Status Generator::decode(int32_t token, int64_t position, const float *&row) {
   // Decode reads tokens as [batch, 1].
   std::fill(m.tokens, m.tokens + info_.batch, token);
   std::fill(m.positions, m.positions + info_.batch, position);
-  model_.decode(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
-  if (Status s = m.finishCall(); !s.ok())
+  if (Status s = m.run(model_.decode, info_.replayable & LLAMAC_REPLAYABLE_DECODE);
+      !s.ok())
     return s;
   return m.readLogits(0, 1, row);
 }
@@ -73,8 +73,9 @@ Status Generator::prefill(const int32_t *tokens, int64_t count,
     std::fill(row + count, row + chunk, 0); // padding; its logits are unused
   }
   std::fill(m.positions, m.positions + info_.batch, position);
-  model_.prefill(m.tokens, m.positions, m.kvCache, m.weights, m.logits);
-  if (Status s = m.finishCall(); !s.ok())
+  if (Status s =
+          m.run(model_.prefill, info_.replayable & LLAMAC_REPLAYABLE_PREFILL);
+      !s.ok())
     return s;
   return allRows ? m.readLogits(0, count, rows)
                  : m.readLogits(count - 1, 1, rows);

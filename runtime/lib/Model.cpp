@@ -39,6 +39,9 @@ Status checkModel(const llamac_model_info &m) {
   if (m.kv_cache_floats < 0 ||
       static_cast<uint64_t>(m.kv_cache_floats) > SIZE_MAX / sizeof(float))
     return badField("kv_cache_floats", m.kv_cache_floats);
+  if (m.replayable & ~int64_t{LLAMAC_REPLAYABLE_DECODE |
+                              LLAMAC_REPLAYABLE_PREFILL})
+    return badField("replayable", m.replayable);
   // The logits buffer of one prefill call: batch * chunk * vocab floats.
   size_t logits = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),

@@ -39,7 +39,10 @@ public:
     weights = weightsSection;
     return Status::success();
   }
-  Status finishCall() override { return Status::success(); }
+  Status run(EntryPoint entry, bool /*replayable*/) override {
+    entry(tokens, positions, kvCache, weights, logits);
+    return Status::success();
+  }
   Status readLogits(int64_t, int64_t, const float *&rows) override {
     rows = logits;
     return Status::success();

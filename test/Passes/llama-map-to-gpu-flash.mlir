@@ -2,24 +2,25 @@
 
 // Decode-shaped (1 query, 4 heads, 2 kv heads, head_dim 8): 4 warps would
 // be too few, so the keys are split, ceil(len / 16) ways up to 32, and a
-// second kernel combines the splits. head_dim 8 spreads a key row over 8
-// lanes (one element each), so a warp reads 4 rows at once, 8 an iteration
-// (two steps), and a split is a whole number of iterations; the 2 query
-// heads of a kv head are the 2 warps of a block.
+// second kernel combines the splits. The grid is the same at every length
+// (32 splits x 4 heads, 2 warps a block): the kernel works out how many
+// splits the keys fill, and warps past them find their split empty.
+// head_dim 8 spreads a key row over 8 lanes (one element each), so a warp
+// reads 4 rows at once, 8 an iteration (two steps), and a split is a whole
+// number of iterations; the 2 query heads of a kv head are the 2 warps of
+// a block.
 // CHECK-LABEL: func.func @decode
-// CHECK:       %[[LEN:.*]] = memref.dim %arg1, %c1
-// CHECK:       %[[WANT:.*]] = arith.ceildivui %[[LEN]], %c16 : index
-// CHECK:       %[[SPLITS:.*]] = arith.minui %[[WANT]], %c32 : index
-// CHECK:       %[[SHARE:.*]] = arith.ceildivui %[[LEN]], %[[SPLITS]] : index
-// CHECK:       %[[ITERS:.*]] = arith.ceildivui %[[SHARE]], %c8 : index
-// CHECK:       %[[CHUNK:.*]] = arith.muli %[[ITERS]], %c8 : index
 // Each split's maximum, sum and weighted sum, for 32 splits x 4 heads.
 // CHECK:       %[[MAX:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<128xf32>
 // CHECK:       %[[SUM:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<128xf32>
 // CHECK:       %[[ACC:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<1024xf32>
-// CHECK:       %[[ITEMS:.*]] = arith.muli %[[SPLITS]], %c4 : index
-// CHECK:       %[[GRID:.*]] = arith.ceildivui %[[ITEMS]], %c2 : index
-// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} threads({{.*}}) in (%{{.*}} = %c64, {{.*}} module(@decode_layers_0_self_attn_flash) function(@decode_layers_0_self_attn_flash) {
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c64, {{.*}} threads({{.*}}) in (%{{.*}} = %c64, {{.*}} module(@decode_layers_0_self_attn_flash) function(@decode_layers_0_self_attn_flash) {
+// CHECK:         %[[LEN:.*]] = memref.dim %arg1, %c1
+// CHECK:         %[[WANT:.*]] = arith.ceildivui %[[LEN]], %c16 : index
+// CHECK:         %[[SPLITS:.*]] = arith.minui %[[WANT]], %c32 : index
+// CHECK:         %[[SHARE:.*]] = arith.ceildivui %[[LEN]], %[[SPLITS]] : index
+// CHECK:         %[[ITERS:.*]] = arith.ceildivui %[[SHARE]], %c8 : index
+// CHECK:         %[[CHUNK:.*]] = arith.muli %[[ITERS]], %c8 : index
 // Split s's keys: [s * chunk, min((s + 1) * chunk, len)).
 // CHECK:         %[[BEGIN:.*]] = arith.muli %{{.*}}, %[[CHUNK]] : index
 // CHECK:         %[[NEXT:.*]] = arith.addi %[[BEGIN]], %[[CHUNK]] : index
@@ -54,10 +55,10 @@
 // CHECK:         memref.store %{{.*}}, %[[ACC]]
 // CHECK:         memref.store %{{.*}}, %[[MAX]]
 // CHECK:         memref.store %{{.*}}, %[[SUM]]
-// A thread per output element (32 of them): one pass over the splits in
+// A thread per output element (32 of them): one pass over all 32 splits in
 // order, 16 splits' loads at a time, rescaled to the running maximum.
 // CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, {{.*}} threads({{.*}}) in (%{{.*}} = %c256, {{.*}} module(@decode_layers_0_self_attn_flash_combine)
-// CHECK:         scf.for %{{.*}} = %c0 to %[[SPLITS]] step %c16
+// CHECK:         scf.for %{{.*}} = %c0 to %c32 step %c16
 // CHECK-COUNT-16:  memref.load %[[ACC]]
 // CHECK:           arith.maximumf
 // CHECK:           math.exp

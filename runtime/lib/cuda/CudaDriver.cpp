@@ -53,6 +53,15 @@ Status load(Driver &d) {
   if (missing)
     return fail("the NVIDIA driver is too old: libcuda.so.1 has no %s",
                 missing);
+  // Optional: without them every call launches its kernels directly.
+  int version = 0;
+  if (d.cuDriverGetVersion(&version) == CUDA_SUCCESS && version >= 11040) {
+    resolve("cuStreamBeginCapture_v2", d.cuStreamBeginCapture);
+    resolve("cuStreamEndCapture", d.cuStreamEndCapture);
+    resolve("cuGraphInstantiateWithFlags", d.cuGraphInstantiateWithFlags);
+    resolve("cuGraphLaunch", d.cuGraphLaunch);
+    resolve("cuGraphDestroy", d.cuGraphDestroy);
+  }
   return Status::success();
 }
 

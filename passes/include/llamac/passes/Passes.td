@@ -202,6 +202,42 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaSinkHostReads : Pass<"llama-sink-host-reads", "::mlir::ModuleOp"> {
+  let summary = "Move the host's reads of the positions into the kernels, "
+                "and mark the entry points whose launches are then the same "
+                "on every call";
+  let description = [{
+    After `llama-map-to-gpu` the host code of an entry point reads the
+    positions (`memref.load` of an entry argument: pinned host memory the
+    GPU sees too) to offset the KV-cache views the kernels write and to
+    size the views the attention reads. This clones each such read, and
+    the index arithmetic and views built on it, into every `gpu.launch`
+    that uses them, so the kernels read the position when they run.
+    An entry point whose host code then reads no memory, whose launches
+    have constant grids and whose buffers have static sizes makes the same
+    launches on every call: its name goes into the module's
+    `llama.replayable_entries`, and the runtime records it once as a CUDA
+    graph and replays it.
+    ```mlir
+    // Before
+    %p = memref.load %positions[%c0] : memref<1xi64>
+    %i = arith.index_cast %p : i64 to index
+    %row = memref.subview %cache[%i, 0] [1, 128] [1, 1] : ...
+    gpu.launch ... { ... memref.store %x, %row[%c0, %t] ... }
+    // After
+    gpu.launch ... {
+      %p = memref.load %positions[%c0] : memref<1xi64>
+      %i = arith.index_cast %p : i64 to index
+      %row = memref.subview %cache[%i, 0] [1, 128] [1, 1] : ...
+      ... memref.store %x, %row[%c0, %t] ...
+    }
+    // and the module gets llama.replayable_entries = ["f"]
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LlamaMergeKernelModules : Pass<"llama-merge-kernel-modules",
                                    "::mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";

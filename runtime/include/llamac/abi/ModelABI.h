@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 2
+#define LLAMAC_ABI_VERSION 3
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -42,7 +42,13 @@ typedef struct llamac_model_info {
                                arch (sm_NN) the kernels were compiled for,
                                and then every pointer of the entry points is
                                device-visible (see runtime/lib/cuda) */
+  int64_t replayable;       /* LLAMAC_REPLAYABLE_* bits: the entry points
+                               whose every call makes the same kernel
+                               launches (a GPU replays one CUDA graph) */
 } llamac_model_info;
+
+#define LLAMAC_REPLAYABLE_DECODE 1
+#define LLAMAC_REPLAYABLE_PREFILL 2
 
 #define LLAMAC_MODEL_INFO_FIELDS (sizeof(llamac_model_info) / sizeof(int64_t))
 

@@ -3,15 +3,15 @@
 // The entry points take five pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
 // the KV cache and the logits are device memory, and the tokens and
-// positions pinned host memory the GPU reads in place (the generated host
-// code reads positions too, to size the attention's launches); the rows of
-// logits the host needs are copied back after the call (readLogits).
+// positions pinned host memory the GPU reads in place; the rows of logits
+// the host needs are copied back after the call (readLogits).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_MODELMEMORY_H
 #define LLAMAC_RUNTIME_MODELMEMORY_H
 
 #include "llamac/abi/ModelABI.h"
+#include "llamac/runtime/Model.h"
 #include "llamac/runtime/Status.h"
 
 #include <cstdint>
@@ -33,10 +33,13 @@ public:
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
 
-  // Waits until the call just made has finished; a device error is
-  // reported here.
-  virtual Status finishCall() = 0;
-  // After finishCall: sequence 0's logits rows [first, first + count) of
+  // Calls `entry` on these buffers and waits until it has finished; a
+  // device error is reported here. `replayable`: the compiler found that
+  // the entry makes the same kernel launches on every call
+  // (llamac_model_info::replayable), so a GPU records it once as a CUDA
+  // graph and replays that.
+  virtual Status run(EntryPoint entry, bool replayable) = 0;
+  // After run: sequence 0's logits rows [first, first + count) of
   // the call, readable at rows + r * vocab for r in that range (`rows` is
   // row 0). Only those rows are copied off a GPU: one for a generation
   // step, all of a prompt's only where --logits-out asks.
