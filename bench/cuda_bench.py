@@ -170,10 +170,11 @@ def idle_gpu_mib():
     return int(out.stdout.split()[0])
 
 
-def run_llamac(exe, ids, n, timeout):
+def run_llamac(exe, ids, n, timeout, env=None):
     with GpuMemoryPoll() as poll:
         out = subprocess.run([exe, "--tokens", ",".join(map(str, ids)), "-n", str(n), "--temp", "0",
-                              "--ignore-eos"], capture_output=True, text=True, timeout=timeout)
+                              "--ignore-eos"], capture_output=True, text=True, timeout=timeout,
+                             env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{exe} exited {out.returncode}: {out.stderr.strip()[-400:]}")
     m = STATS.search(out.stderr)
@@ -183,16 +184,20 @@ def run_llamac(exe, ids, n, timeout):
                 gpu_peak_mib=poll.peak)
 
 
-def bench_llamac(llamac, ckpt, exe, shape, chunk, timeout):
+def bench_llamac(llamac, ckpt, exe, shape, chunk, timeout, eager=False):
+    """eager: the same executable with CUDA graphs off (every kernel launched
+    by the host); it is compiled once, by the first call."""
     t = time.perf_counter()
-    subprocess.run([llamac, "compile", ckpt, "-o", exe, "--target", arch(), "--ctx-size", str(CONTEXT),
-                    "--prefill-chunk", str(chunk)], check=True, timeout=1800)
+    if not eager:
+        subprocess.run([llamac, "compile", ckpt, "-o", exe, "--target", arch(), "--ctx-size",
+                        str(CONTEXT), "--prefill-chunk", str(chunk)], check=True, timeout=1800)
     compile_s = time.perf_counter() - t
+    env = dict(os.environ, LLAMAC_DISABLE_CUDA_GRAPHS="1") if eager else None
     idle = idle_gpu_mib()
     v = shape["vocab_size"]
-    a = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout)
-    b = run_llamac(exe, prompt_ids(2048, v), 0, timeout)
-    c = run_llamac(exe, prompt_ids(CONTEXT - DECODE_STEPS, v), DECODE_STEPS, timeout)
+    a = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env)
+    b = run_llamac(exe, prompt_ids(2048, v), 0, timeout, env)
+    c = run_llamac(exe, prompt_ids(CONTEXT - DECODE_STEPS, v), DECODE_STEPS, timeout, env)
     return dict(compile_s=compile_s, prefill_512=a["prefill"], prefill_2048=b["prefill"],
                 decode_512=a["decode"], decode_4096=c["decode"], load_s=a["load_s"],
                 gpu_peak_mib=max(r["gpu_peak_mib"] for r in (a, b, c)) - idle)
@@ -258,6 +263,8 @@ def main():
     ap.add_argument("--prefill-chunk", type=int, default=128)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per llamac run")
     ap.add_argument("--skip-transformers", action="store_true")
+    ap.add_argument("--eager", action="store_true",
+                    help="also run llamac with CUDA graphs off (LLAMAC_DISABLE_CUDA_GRAPHS=1)")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
 
@@ -282,6 +289,13 @@ def main():
         except (RuntimeError, subprocess.SubprocessError) as e:
             results["llamac"] = {"error": str(e)[:300]}
         log(f"[{model}] llamac: {json.dumps(results['llamac'])}")
+        if args.eager and "error" not in results["llamac"]:
+            try:
+                results["llamac (no graphs)"] = bench_llamac(
+                    args.llamac, ckpt, os.path.join(args.workdir, model + ".exe"), shape,
+                    args.prefill_chunk, args.timeout, eager=True)
+            except (RuntimeError, subprocess.SubprocessError) as e:
+                results["llamac (no graphs)"] = {"error": str(e)[:300]}
         if not args.skip_transformers:
             log(f"[{model}] transformers")
             results["transformers"] = bench_transformers(ckpt, shape)
@@ -296,7 +310,7 @@ def main():
     for model, per_token, results in rows:
         roof = results["roofline"]["decode_512"]
         print(f"| {model} ({per_token / 1e9:.2f} GB/token) | roofline | {roof:.1f} | {roof:.1f} | 100 | | | | |")
-        for engine in ("llamac", "transformers"):
+        for engine in ("llamac", "llamac (no graphs)", "transformers"):
             r = results.get(engine)
             if r is None:
                 continue

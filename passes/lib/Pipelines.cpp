@@ -112,6 +112,8 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   addModelLowering(pm, /*flashAttention=*/true);
   // q/k/v and gate/up as one GEMV each: one kernel's ramp-up and tail.
   pm.addPass(llamac::createLlamaMergeSiblingLinears());
+  // The o and down projections straight onto the residual stream.
+  pm.addPass(llamac::createLlamaAccumulateResiduals());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
   pm.addPass(llamac::createLlamaMapToGPU());

@@ -193,6 +193,10 @@ Status run(int argc, char **argv, const CompiledModel &model,
                      : makeHostMemory(info, weights->mapping.data(), memory);
       !s.ok())
     return s;
+  for (auto [entry, bit] : {std::pair{model.decode, LLAMAC_REPLAYABLE_DECODE},
+                            std::pair{model.prefill, LLAMAC_REPLAYABLE_PREFILL}})
+    if (Status s = memory->prepare(entry, info.replayable & bit); !s.ok())
+      return s;
   stats.loadSeconds = loadTime.seconds();
   Generator generator(model, *memory);
 

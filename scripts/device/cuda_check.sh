@@ -33,6 +33,10 @@ for dir in "$DIR"/*/; do
   # GPU, not a prompt's all: the same tokens.
   "$dir/sm_90" --tokens "$P" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
   if diff -q "$dir/gpu.txt" "$dir/gpu-plain.txt" >/dev/null; then echo "   without --logits-out: the same ids"; else echo "   without --logits-out: ids DIFFER"; status=1; fi
+  # The calls replayed as CUDA graphs and launched one kernel at a time run
+  # the same kernels: the same bits.
+  LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
+  if cmp -s "$dir/gpu.npy" "$dir/gpu-eager.npy" && diff -q "$dir/gpu.txt" "$dir/gpu-eager.txt" >/dev/null; then echo "   without CUDA graphs: identical logits and ids"; else echo "   without CUDA graphs: logits or ids DIFFER"; status=1; fi
 done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"

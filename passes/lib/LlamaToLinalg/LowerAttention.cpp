@@ -16,6 +16,7 @@
 
 #include "llama/LlamaOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -98,9 +99,12 @@ Value updateCache(OpBuilder &b, Location loc, const AttentionShape &sh,
   return loop.getResult(0);
 }
 
-/// Attention of sequence `bIdx`: returns [seq, heads * head_dim].
+/// Attention of sequence `bIdx`: returns [seq, heads * head_dim]. The
+/// flash form writes it into sequence `bIdx` of `result` ([batch, seq,
+/// heads * head_dim]), so that bufferization puts it there in place.
 Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
-                Value cache, Value q, Value positions, Value bIdx, bool flash) {
+                Value cache, Value q, Value positions, Value bIdx, bool flash,
+                Value result) {
   MLIRContext *ctx = b.getContext();
   auto fm = reductionFastMath(ctx);
   Type f32 = b.getF32Type();
@@ -135,7 +139,8 @@ Value attendOne(OpBuilder &b, Location loc, const AttentionShape &sh,
     Value attended =
         llama::FlashAttentionOp::create(
             b, loc, TypeRange{qHeads.getType()}, qHeads, keys, values,
-            empty(b, loc, {sh.seq, sh.heads, sh.headDim}, f32),
+            headsOfSequence(b, loc, result, bIdx, sh.seq, sh.heads,
+                            sh.headDim),
             b.getF32FloatAttr(scale))
             .getResult()[0];
     return rowsOf(attended);
@@ -234,13 +239,25 @@ struct AttentionLowering : OpConversionPattern<llama::AttentionOp> {
                               adaptor.getPositions());
 
     Value zero = indexConst(rewriter, loc, 0), one = indexConst(rewriter, loc, 1);
-    Value result = empty(rewriter, loc, qType.getShape(), rewriter.getF32Type());
+    // The flash form writes each sequence's attention into this in place.
+    // A tensor.empty would be merged by CSE with the others of its shape,
+    // one of which holds q: writing there while q is read would make
+    // bufferization write to a copy and copy it back (a kernel per layer).
+    Value result =
+        flash ? bufferization::AllocTensorOp::create(
+                    rewriter, loc,
+                    RankedTensorType::get(qType.getShape(),
+                                          rewriter.getF32Type()),
+                    ValueRange{})
+                    .getResult()
+              : empty(rewriter, loc, qType.getShape(), rewriter.getF32Type());
     auto loop = scf::ForOp::create(
         rewriter, loc, zero, indexConst(rewriter, loc, sh.batch), one,
         ValueRange{result},
         [&](OpBuilder &b, Location l, Value bIdx, ValueRange iterArgs) {
           Value rows = attendOne(b, l, sh, cache, adaptor.getQ(),
-                                 adaptor.getPositions(), bIdx, flash);
+                                 adaptor.getPositions(), bIdx, flash,
+                                 iterArgs[0]);
           SequenceSlice slice =
               sequenceSlice(b, bIdx, sh.seq, sh.heads * sh.headDim);
           Value updated = tensor::InsertSliceOp::create(

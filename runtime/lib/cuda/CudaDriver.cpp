@@ -42,6 +42,7 @@ Status load(Driver &d) {
   resolve("cuMemHostGetDevicePointer_v2", d.cuMemHostGetDevicePointer);
   resolve("cuMemcpyHtoD_v2", d.cuMemcpyHtoD);
   resolve("cuMemcpyDtoH_v2", d.cuMemcpyDtoH);
+  resolve("cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync);
   resolve("cuMemsetD8_v2", d.cuMemsetD8);
   resolve("cuModuleLoadDataEx", d.cuModuleLoadDataEx);
   resolve("cuModuleGetFunction", d.cuModuleGetFunction);

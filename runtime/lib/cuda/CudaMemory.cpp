@@ -3,16 +3,19 @@
 // Opens the driver, picks device 0, checks it against the arch the kernels
 // were compiled for and against the memory the model needs, uploads the
 // weights and zeroes the KV cache. Tokens and positions are pinned host
-// memory mapped into the device's address space: the generated host code
-// reads the positions, the kernels read the tokens. The logits are device
+// memory the host writes; for an entry point the compiler marked
+// replayable (its kernels read the positions themselves, so every call
+// makes the same launches) each call first copies them to device memory
+// on the stream, and the kernels read that copy (a kernel reading pinned
+// memory waits on a PCIe round trip). Other entry points' host code reads
+// the positions, and gets the pinned buffers. The logits are device
 // memory, written by the lm_head's kernel in place; readLogits copies back
 // the rows the host reads (a prefill chunk's 128 rows of a 128k vocabulary
 // are 66 MB, ~1.3 ms over PCIe, where generation needs one row).
-// An entry point the compiler marked replayable (its kernels read the
-// positions themselves, so every call makes the same launches) is recorded
-// on its first call as a CUDA graph, and each call then replays it: one
-// launch of the host's instead of hundreds, and no gaps between kernels
-// for the driver to fill. LLAMAC_DISABLE_CUDA_GRAPHS=1 launches directly.
+// A replayable entry point is recorded at load time as a CUDA graph (its
+// two copies, then its kernels), and each call replays it: one launch of
+// the host's instead of hundreds, and no gaps between kernels for the
+// driver to fill. LLAMAC_DISABLE_CUDA_GRAPHS=1 launches directly.
 //
 //===----------------------------------------------------------------------===//
 #include "CudaSession.h"
@@ -47,6 +50,7 @@ double mib(size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 class CudaMemory final : public ModelMemory {
 public:
   Status init(const llamac_model_info &info, const uint8_t *hostWeights);
+  Status prepare(EntryPoint entry, bool replayable) override;
   Status run(EntryPoint entry, bool replayable) override;
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
 
@@ -62,6 +66,7 @@ private:
   }
   Status pinned(size_t bytes, void *&out);
   Status finishCall();
+  void enqueueReplayable(EntryPoint entry);
   Status record(EntryPoint entry, CUgraphExec &graph);
   Status keepFreedTemporaries(CUdevice device, const char *name);
 
@@ -69,6 +74,8 @@ private:
   size_t vocab_ = 0;
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
   bool useGraphs_ = false;
+  size_t tokensBytes_ = 0, positionsBytes_ = 0;
+  CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
 };
 
@@ -217,6 +224,16 @@ Status CudaMemory::init(const llamac_model_info &info,
     return s;
   if (Status s = pinned(chunk * vocab * sizeof(float), logitsHost); !s.ok())
     return s;
+  tokensBytes_ = batch * chunk * sizeof(int32_t);
+  positionsBytes_ = batch * sizeof(int64_t);
+  if (Status s = check(d.cuMemAlloc(&tokensOnDevice_, tokensBytes_),
+                       "allocating the tokens on the GPU");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemAlloc(&positionsOnDevice_, positionsBytes_),
+                       "allocating the positions on the GPU");
+      !s.ok())
+    return s;
   CUdeviceptr logitsOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
@@ -249,7 +266,7 @@ Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
                        "recording a CUDA graph (cuStreamBeginCapture)");
       !s.ok())
     return s;
-  entry(tokens, positions, kvCache, weights, logits);
+  enqueueReplayable(entry);
   CUgraph recorded = nullptr;
   CUresult ended = driver_->cuStreamEndCapture(session.stream, &recorded);
   if (!session.error.empty()) {
@@ -266,17 +283,40 @@ Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
   return s;
 }
 
+// A replayable entry's call on the stream: this call's tokens and positions
+// to the device, then the entry's launches, which read them there.
+void CudaMemory::enqueueReplayable(EntryPoint entry) {
+  Session &session = cuda::session();
+  session.check(driver_->cuMemcpyHtoDAsync(tokensOnDevice_, tokens,
+                                           tokensBytes_, session.stream),
+                "copying the tokens to the GPU");
+  session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, positions,
+                                           positionsBytes_, session.stream),
+                "copying the positions to the GPU");
+  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
+        reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache,
+        weights, logits);
+}
+
+Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
+  if (!replayable || !useGraphs_ || graphs_.count(entry))
+    return Status::success();
+  return record(entry, graphs_[entry]);
+}
+
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
-  if (!replayable || !useGraphs_) {
+  if (!replayable) {
     entry(tokens, positions, kvCache, weights, logits);
     return finishCall();
   }
-  CUgraphExec &graph = graphs_[entry];
-  if (!graph)
-    if (Status s = record(entry, graph); !s.ok())
-      return s;
-  session.check(driver_->cuGraphLaunch(graph, session.stream),
+  if (!useGraphs_) {
+    enqueueReplayable(entry);
+    return finishCall();
+  }
+  if (Status s = prepare(entry, replayable); !s.ok())
+    return s;
+  session.check(driver_->cuGraphLaunch(graphs_[entry], session.stream),
                 "launching a CUDA graph");
   return finishCall();
 }

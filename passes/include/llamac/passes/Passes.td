@@ -158,6 +158,28 @@ def LlamaMergeSiblingLinears : Pass<"llama-merge-sibling-linears", "::mlir::Modu
   ];
 }
 
+def LlamaAccumulateResiduals : Pass<"llama-accumulate-residuals",
+                                    "::mlir::ModuleOp"> {
+  let summary = "Accumulate a linear layer onto the residual it is added to";
+  let description = [{
+    On tensors, after llama-to-linalg: `x + y`, where `y` is a reduction
+    (a linear layer) that starts from a fill of zeros and has no other
+    reader, becomes that reduction starting from `x`. The sum is the same
+    (the reduction adds its total to `x` where it would have added it to
+    0, and `x + total` is `total + x`), one kernel fewer: the o and down
+    projections' outputs go straight onto the residual stream.
+    ```mlir
+    // Before
+    %zero = linalg.fill ins(%c0 : f32) outs(%e : tensor<1x1x64xf32>)
+    %y = linalg.generic {.. "reduction"] } ins(%a, %w : ..) outs(%zero : ..)
+    %z = linalg.generic {all "parallel"} ins(%x, %y : ..) outs(%e : ..) { addf }
+    // After
+    %z = linalg.generic {.. "reduction"] } ins(%a, %w : ..) outs(%x : ..)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map every linalg op on buffers to a gpu.launch, one thread "
                 "per output element";

@@ -39,6 +39,11 @@ public:
   // (llamac_model_info::replayable), so a GPU records it once as a CUDA
   // graph and replays that.
   virtual Status run(EntryPoint entry, bool replayable) = 0;
+  // Readies `entry` for its first call (a GPU records a replayable entry's
+  // graph), so that load time, not the first call, pays for it.
+  virtual Status prepare(EntryPoint /*entry*/, bool /*replayable*/) {
+    return Status::success();
+  }
   // After run: sequence 0's logits rows [first, first + count) of
   // the call, readable at rows + r * vocab for r in that range (`rows` is
   // row 0). Only those rows are copied off a GPU: one for a generation
