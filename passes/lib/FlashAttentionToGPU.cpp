@@ -34,13 +34,14 @@ namespace {
 
 using llamac::Emitter;
 
-/// Warps the first kernel should have at least (132 SMs on an H100/H200):
-/// fewer queries x heads than this split the keys.
+/// Warps the first kernel should have at least (132 SMs on an H100/H200,
+/// up to 64 warps each): fewer queries x heads than this split the keys.
 /// Each warp's keys are a chain of dependent steps (loads, then shuffles
-/// and exps), so at short contexts the kernel is latency-bound: more, shorter
-/// splits, up to what the combining kernel reads in two of its iterations.
-constexpr int64_t kTargetWarps = 2048;
-constexpr int64_t kMaxSplits = 32;
+/// and exps), so the kernel is latency-bound: more, shorter splits. At
+/// 4,096 keys 32 splits left 128 keys (16 dependent iterations) a warp and
+/// read the cache at a quarter of the bandwidth.
+constexpr int64_t kTargetWarps = 4096;
+constexpr int64_t kMaxSplits = 128;
 constexpr int64_t kMinKeysPerSplit = 16;
 /// Key rows whose loads a warp issues before it uses the first.
 constexpr int64_t kRowsInFlight = 8;
@@ -79,6 +80,15 @@ FlashPlan planFlash(llama::FlashAttentionOp op) {
   p.maxSplits =
       std::clamp<int64_t>((kTargetWarps + items - 1) / items, 1, kMaxSplits);
   return p;
+}
+
+/// The splits `len` keys fill: at least kMinKeysPerSplit keys each, at
+/// most maxSplits.
+Value splitsFor(Emitter &e, const FlashPlan &p, Value len) {
+  if (p.maxSplits == 1)
+    return e.index(1);
+  return e.min(e.index(p.maxSplits),
+               e.ceilDiv(len, e.index(kMinKeysPerSplit)));
 }
 
 /// `perLane` consecutive f32 of a row of `rows` (a [kv_heads, len,
@@ -121,12 +131,8 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   gpu::LaunchOp launch =
       e.launchWarps(e.index(items / p.warpsPerBlock), p.warpsPerBlock, name);
   Value len = memref::DimOp::create(e.b, e.loc, op.getKeys(), 1);
-  // Splits of at least kMinKeysPerSplit keys, at most maxSplits, each a
-  // whole number of loop iterations (the last splits may be empty).
-  Value splits = e.index(1);
-  if (p.maxSplits > 1)
-    splits =
-        e.min(e.index(p.maxSplits), e.ceilDiv(len, e.index(kMinKeysPerSplit)));
+  // Each split a whole number of loop iterations (the last may be empty).
+  Value splits = splitsFor(e, p, len);
   Value rowsPerIteration = e.index(P * p.unroll);
   Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), rowsPerIteration),
                       rowsPerIteration);
@@ -260,7 +266,6 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
                        const FlashPlan &p, Value partialMax, Value partialSum,
                        Value partialAcc, const std::string &name) {
   const int64_t S = p.seq, H = p.heads, D = p.headDim;
-  // All maxSplits entries: those of empty splits hold -inf, 0, 0.
   const int64_t unroll = std::min(kCombineUnroll, p.maxSplits);
   OpBuilder::InsertionGuard guard(e.b);
   gpu::LaunchOp launch =
@@ -272,8 +277,12 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
                                    /*withElseRegion=*/false);
   e.b.setInsertionPointToStart(&inRange.getThenRegion().front());
   Value item = e.div(flat, e.index(D)), d = e.rem(flat, e.index(D));
+  // The splits the keys filled (as kernel 1 counts them); the rest are
+  // empty.
+  Value splits = splitsFor(e, p, memref::DimOp::create(e.b, e.loc,
+                                                       op.getKeys(), 1));
   auto loop = scf::ForOp::create(
-      e.b, e.loc, e.index(0), e.index(p.maxSplits), e.index(unroll),
+      e.b, e.loc, e.index(0), splits, e.index(unroll),
       ValueRange{e.minusInf(), e.f32(0.0), e.f32(0.0)});
   {
     OpBuilder::InsertionGuard inLoop(e.b);
@@ -282,8 +291,7 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
     SmallVector<Value> maxima, sums, accs;
     // Unconditional loads (of the last split past the end, whose maximum
     // then reads -inf: weight 0), all issued before the first is used.
-    Value lastSplit = e.index(p.maxSplits - 1);
-    Value splits = e.index(p.maxSplits);
+    Value lastSplit = e.sub(splits, e.index(1));
     for (int64_t u = 0; u < unroll; ++u) {
       Value k = e.add(loop.getInductionVar(), e.index(u));
       Value at = e.add(e.mul(e.min(k, lastSplit), e.index(S * H)), item);
