@@ -136,6 +136,8 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   if (!options.libdevice.empty())
     target.linkLibs.push_back(options.libdevice);
   pm.addPass(createGpuNVVMAttachTarget(target));
+  // sm_90: each kernel's launch overlaps the end of the one before.
+  pm.addPass(llamac::createLlamaOverlapLaunches());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -63,6 +63,8 @@ Status load(Driver &d) {
     resolve("cuGraphLaunch", d.cuGraphLaunch);
     resolve("cuGraphDestroy", d.cuGraphDestroy);
   }
+  if (version >= 12030)
+    resolve("cuLaunchKernelEx", d.cuLaunchKernelEx);
   return Status::success();
 }
 

@@ -251,6 +251,11 @@ Status CudaMemory::init(const llamac_model_info &info,
   useGraphs_ = d.hasGraphs() && !(noGraphs && *noGraphs && *noGraphs != '0');
   Session &session = cuda::session();
   session.driver = driver_;
+  // The kernels of an sm_90 executable wait for the kernel before them
+  // (llama-overlap-launches), so their launches may overlap its end.
+  const char *noOverlap = std::getenv("LLAMAC_DISABLE_PDL");
+  session.overlapLaunches = info.cuda_arch >= 90 && d.cuLaunchKernelEx &&
+                            !(noOverlap && *noOverlap && *noOverlap != '0');
   if (Status s = check(d.cuStreamCreate(&session.stream, 0), "cuStreamCreate");
       !s.ok())
     return s;

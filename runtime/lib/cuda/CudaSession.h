@@ -18,6 +18,10 @@ namespace llamac::rt::cuda {
 struct Session {
   const Driver *driver = nullptr; // null until CudaMemory opens it
   CUstream stream = nullptr;      // every launch goes here, in order
+  // Launch each kernel as a programmatic dependent of the one before (its
+  // launch overlaps that kernel's end; the kernels of sm_90 executables
+  // wait for it with griddepcontrol.wait before touching memory).
+  bool overlapLaunches = false;
   std::string error;              // the first failure, if any
 
   // Records a failure (the first one wins); false if `result` is one.

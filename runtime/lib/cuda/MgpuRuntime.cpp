@@ -109,6 +109,26 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   Session &s = session();
   if (!function || !s.error.empty())
     return;
+  if (s.overlapLaunches) {
+    CUlaunchAttribute overlap = {};
+    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    overlap.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {static_cast<unsigned>(gridX),
+                             static_cast<unsigned>(gridY),
+                             static_cast<unsigned>(gridZ),
+                             static_cast<unsigned>(blockX),
+                             static_cast<unsigned>(blockY),
+                             static_cast<unsigned>(blockZ),
+                             static_cast<unsigned>(sharedBytes),
+                             s.stream,
+                             &overlap,
+                             1};
+    s.check(s.driver->cuLaunchKernelEx(&config,
+                                       static_cast<CUfunction>(function),
+                                       params, extra),
+            "cuLaunchKernelEx");
+    return;
+  }
   s.check(s.driver->cuLaunchKernel(
               static_cast<CUfunction>(function), gridX, gridY, gridZ, blockX,
               blockY, blockZ, sharedBytes, s.stream, params, extra),

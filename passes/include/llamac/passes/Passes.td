@@ -126,6 +126,31 @@ def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaOverlapLaunches : Pass<"llama-overlap-launches", "::mlir::ModuleOp"> {
+  let summary = "Let each kernel launch before the one it follows ends "
+                "(programmatic dependent launch, sm_90 and newer)";
+  let description = [{
+    For kernels of a `gpu.module` whose NVVM target is sm_90 or newer:
+    each kernel first signals that the next kernel in the stream may start
+    launching (`griddepcontrol.launch_dependents`: once every block of this
+    grid has run it, the dependent grid's blocks get placed as this grid's
+    blocks finish), then waits until the grid before it has completed and
+    its writes are visible (`griddepcontrol.wait`), before anything else.
+    The order of memory effects is the stream's; only the launch latency
+    and block placement of each kernel overlap the kernel before it. The
+    runtime launches with the programmatic-serialization attribute; a
+    kernel launched without it waits for nothing.
+    ```mlir
+    gpu.module @k [#nvvm.target<chip = "sm_90">] {
+      gpu.func @f() kernel {
+        nvvm.griddepcontrol launch_dependents
+        nvvm.griddepcontrol wait
+        ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
+}
+
 def LlamaMergeSiblingLinears : Pass<"llama-merge-sibling-linears", "::mlir::ModuleOp"> {
   let summary = "Merge linear layers that read the same input and adjacent "
                 "weights into one";
