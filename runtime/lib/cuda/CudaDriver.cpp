@@ -30,6 +30,7 @@ Status load(Driver &d) {
   resolve("cuDeviceGetName", d.cuDeviceGetName);
   resolve("cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain);
   resolve("cuCtxSetCurrent", d.cuCtxSetCurrent);
+  resolve("cuCtxSetLimit", d.cuCtxSetLimit);
   resolve("cuMemGetInfo_v2", d.cuMemGetInfo);
   resolve("cuMemAlloc_v2", d.cuMemAlloc);
   resolve("cuMemFree_v2", d.cuMemFree);

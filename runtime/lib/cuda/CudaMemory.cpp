@@ -179,6 +179,14 @@ Status CudaMemory::init(const llamac_model_info &info,
     return s;
   if (Status s = keepFreedTemporaries(device, name); !s.ok())
     return s;
+  // The context reserves each thread's stack for every thread the GPU can
+  // hold (1 KiB by default: ~270 MiB on 132 SMs). llamac's kernels need
+  // none or a few dozen bytes, and the driver grows the reserve at a
+  // launch that needs more.
+  if (Status s = check(d.cuCtxSetLimit(CU_LIMIT_STACK_SIZE, 0),
+                       "cuCtxSetLimit(CU_LIMIT_STACK_SIZE)");
+      !s.ok())
+    return s;
 
   const size_t batch = static_cast<size_t>(info.batch);
   const size_t chunk = static_cast<size_t>(info.prefill_chunk);
