@@ -47,6 +47,13 @@ int minimumDriverFor(int64_t arch) {
 
 double mib(size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
+// Whether the environment variable `name` is set, to a value that does not
+// start with '0' (the LLAMAC_DISABLE_* switches: 1 on, 0 or unset off).
+bool switchedOn(const char *name) {
+  const char *value = std::getenv(name);
+  return value && *value && *value != '0';
+}
+
 class CudaMemory final : public ModelMemory {
 public:
   Status init(const llamac_model_info &info, const uint8_t *hostWeights);
@@ -255,15 +262,13 @@ Status CudaMemory::init(const llamac_model_info &info,
   positions = static_cast<int64_t *>(positionsHost);
   logits = reinterpret_cast<float *>(logitsOnDevice);
 
-  const char *noGraphs = std::getenv("LLAMAC_DISABLE_CUDA_GRAPHS");
-  useGraphs_ = d.hasGraphs() && !(noGraphs && *noGraphs && *noGraphs != '0');
+  useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
   Session &session = cuda::session();
   session.driver = driver_;
   // The kernels of an sm_90 executable wait for the kernel before them
   // (llama-overlap-launches), so their launches may overlap its end.
-  const char *noOverlap = std::getenv("LLAMAC_DISABLE_PDL");
   session.overlapLaunches = info.cuda_arch >= 90 && d.cuLaunchKernelEx &&
-                            !(noOverlap && *noOverlap && *noOverlap != '0');
+                            !switchedOn("LLAMAC_DISABLE_PDL");
   if (Status s = check(d.cuStreamCreate(&session.stream, 0), "cuStreamCreate");
       !s.ok())
     return s;

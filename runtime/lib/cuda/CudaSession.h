@@ -3,7 +3,7 @@
 // The compiled host code calls the mgpu* functions (MgpuRuntime.cpp) with no
 // way to return an error; they run on this process-wide session, set up by
 // CudaMemory.cpp before the first model call, and keep its first error for
-// ModelMemory::finishCall to report.
+// CudaMemory::run to report when the call has finished.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_CUDA_CUDASESSION_H

@@ -3,7 +3,8 @@
 // The entry points take five pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
 // the KV cache and the logits are device memory, and the tokens and
-// positions pinned host memory the GPU reads in place; the rows of logits
+// positions pinned host memory the host writes (run copies them to the
+// device for an entry point whose kernels read them); the rows of logits
 // the host needs are copied back after the call (readLogits).
 //
 //===----------------------------------------------------------------------===//
