@@ -114,11 +114,15 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaMergeSiblingLinears());
   // The o and down projections straight onto the residual stream.
   pm.addPass(llamac::createLlamaAccumulateResiduals());
+  // Elementwise chains as one op (the new key's RoPE and its cache copy).
+  pm.addPass(llamac::createLlamaFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
   pm.addPass(llamac::createLlamaMapToGPU());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Kernels in a row that do not depend on each other as one launch.
+  pm.addPass(llamac::createLlamaMergeLaunches());
   // The kernels read the positions themselves: each call of an entry point
   // makes the same launches (one CUDA graph, replayed).
   pm.addPass(llamac::createLlamaSinkHostReads());

@@ -205,6 +205,64 @@ def LlamaAccumulateResiduals : Pass<"llama-accumulate-residuals",
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LlamaFuseElementwise : Pass<"llama-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse an elementwise op into the elementwise op that alone "
+                "reads its result";
+  let description = [{
+    On tensors: an all-parallel `linalg.generic` whose result only one
+    all-parallel linalg op reads (a named one such as `linalg.transpose` is
+    generalized first) is fused into it (`linalg::fuseElementwiseOps`): the
+    consumer computes the producer's value where it reads it. On a GPU
+    that is one kernel fewer and no intermediate buffer, e.g. the new key's
+    RoPE and its copy into the KV cache. Reductions are left alone on
+    either side (a producer folded into a linear layer would be recomputed
+    for every output row).
+    ```mlir
+    // Before
+    %r = linalg.generic {["parallel", "parallel"]} ins(%k, %cos, %sin ..) { rope }
+    %t = linalg.transpose ins(%r : tensor<1x4x8xf32>) outs(%e : tensor<4x1x8xf32>)
+          permutation = [1, 0, 2]
+    // After
+    %t = linalg.generic {indexing_maps = [transposed ..]} ins(%k, %cos, %sin ..)
+          outs(%e : tensor<4x1x8xf32>) { rope }
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def LlamaMergeLaunches : Pass<"llama-merge-launches", "::mlir::ModuleOp"> {
+  let summary = "Merge consecutive independent gpu.launch ops into one";
+  let description = [{
+    After `llama-map-to-gpu`: two `gpu.launch` ops in a row with constant
+    one-dimensional grids and blocks, where neither writes memory the
+    other reads or writes, become one launch whose first blocks run the
+    first body and the rest the second (the branch is uniform in a block,
+    so barriers stay valid). Blocks of different sizes take the larger;
+    the threads past a body's own block skip it, so that body may have no
+    barrier (nor shuffles, unless its block is whole warps). A small kernel's
+    launch latency is then paid once for the group: the query's RoPE, the
+    key's and the value's copies into the KV cache are one kernel.
+
+    Memory is told apart by its root: distinct allocations and distinct
+    entry-point arguments never overlap; two subviews of one root overlap
+    unless some dimension's static ranges are disjoint (the cache's key and
+    value slots of a layer). Only pure ops and allocations may stand
+    between the two launches (the merged launch takes the second's place).
+    ```mlir
+    // Before
+    gpu.launch blocks(%b, ..) in (%c4, ..) threads(%t, ..) in (%c256, ..) { A(%b) }
+    gpu.launch blocks(%b, ..) in (%c2, ..) threads(%t, ..) in (%c256, ..) { B(%b) }
+    // After
+    gpu.launch blocks(%b, ..) in (%c6, ..) threads(%t, ..) in (%c256, ..) {
+      scf.if %b < 4 { A(%b) } else { B(%b - 4) }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map every linalg op on buffers to a gpu.launch, one thread "
                 "per output element";

@@ -1,0 +1,126 @@
+//===- FuseElementwise.cpp - elementwise chains as one op -------*- C++ -*-===//
+//
+// Two elementwise ops in a row, the first read by nothing else, are two
+// kernels on a GPU and a round trip of the intermediate through memory:
+// RoPE of the new key, then its copy (a transpose) into the KV cache. As one
+// op the consumer computes the producer's value where it reads it. Only
+// elementwise consumers take a producer: folding an elementwise op into a
+// reduction (a linear layer) would recompute it once per output row.
+//
+//===----------------------------------------------------------------------===//
+#include "llamac/passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_LLAMAFUSEELEMENTWISE
+#include "llamac/passes/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+
+namespace {
+
+bool isAllParallel(linalg::LinalgOp op) {
+  return op.getNumLoops() == op.getNumParallelLoops();
+}
+
+/// The elementwise generic, read by `operand`'s owner alone, that computes
+/// the tensor `operand` reads.
+linalg::GenericOp soleElementwiseProducer(OpOperand &operand) {
+  auto producer = operand.get().getDefiningOp<linalg::GenericOp>();
+  if (!producer || !isAllParallel(producer) || producer->getNumResults() != 1 ||
+      !producer->getResult(0).hasOneUse())
+    return {};
+  return producer;
+}
+
+/// The first input of an elementwise linalg op on tensors that a
+/// sole elementwise producer can fuse into.
+OpOperand *fusableInput(linalg::LinalgOp consumer) {
+  if (!consumer.hasPureTensorSemantics() || !isAllParallel(consumer))
+    return nullptr;
+  for (OpOperand *input : consumer.getDpsInputOperands())
+    if (soleElementwiseProducer(*input) &&
+        (!isa<linalg::GenericOp>(consumer) ||
+         linalg::areElementwiseOpsFusable(input)))
+      return input;
+  return nullptr;
+}
+
+/// `expand_shape(extract_slice(x))` that gives back all of `x` in its own
+/// shape (the attention's per-sequence slice of a one-sequence batch, and
+/// its heads split out again): `x`, so that x's producer and the reader
+/// meet.
+void foldWholeReshapeRoundTrips(Operation *root) {
+  SmallVector<Operation *> dead;
+  root->walk([&](tensor::ExpandShapeOp expand) {
+    auto slice = expand.getSrc().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice)
+      return;
+    Value whole = slice.getSource();
+    auto type = cast<RankedTensorType>(whole.getType());
+    if (expand.getType() != type || !type.hasStaticShape() ||
+        slice.getStaticSizes() != type.getShape() ||
+        !llvm::all_of(slice.getStaticOffsets(),
+                      [](int64_t o) { return o == 0; }) ||
+        !llvm::all_of(slice.getStaticStrides(),
+                      [](int64_t s) { return s == 1; }))
+      return;
+    expand.getResult().replaceAllUsesWith(whole);
+    dead.push_back(expand);
+    if (slice->hasOneUse())
+      dead.push_back(slice);
+  });
+  for (Operation *op : dead)
+    op->erase();
+}
+
+struct LlamaFuseElementwise
+    : public llamac::impl::LlamaFuseElementwiseBase<LlamaFuseElementwise> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    foldWholeReshapeRoundTrips(getOperation());
+    // Until no pair is left (a chain of three fuses in two steps).
+    for (bool changed = true; changed;) {
+      changed = false;
+      SmallVector<linalg::LinalgOp> consumers;
+      getOperation()->walk([&](linalg::LinalgOp op) {
+        if (fusableInput(op))
+          consumers.push_back(op);
+      });
+      for (linalg::LinalgOp consumer : consumers) {
+        rewriter.setInsertionPoint(consumer);
+        // Named elementwise ops (the cache's transposes) as generics first.
+        if (!isa<linalg::GenericOp>(consumer)) {
+          FailureOr<linalg::GenericOp> generic =
+              linalg::generalizeNamedOp(rewriter, consumer);
+          if (failed(generic))
+            continue;
+          consumer = *generic;
+        }
+        OpOperand *input = fusableInput(consumer);
+        if (!input)
+          continue;
+        Operation *producer = input->get().getDefiningOp();
+        FailureOr<linalg::ElementwiseOpFusionResult> fused =
+            linalg::fuseElementwiseOps(rewriter, input);
+        if (failed(fused))
+          continue;
+        for (auto [old, replacement] : fused->replacements)
+          rewriter.replaceUsesWithIf(old, replacement, [&](OpOperand &use) {
+            return use.getOwner() != producer;
+          });
+        rewriter.eraseOp(consumer);
+        rewriter.eraseOp(producer);
+        changed = true;
+        break; // the walk's list is stale now
+      }
+    }
+  }
+};
+
+} // namespace
