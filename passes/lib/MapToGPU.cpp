@@ -20,7 +20,6 @@
 #include "EntryMemrefs.h"
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
-#include "L2Prefetch.h"
 #include "LinalgIndexing.h"
 #include "TensorCoreLinear.h"
 
@@ -29,7 +28,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -160,23 +158,14 @@ Value combine(OpBuilder &b, Operation *combiner, Value lhs, Value rhs) {
   return b.clone(*combiner, mapping)->getResult(0);
 }
 
-/// A sum over the one reduction loop of a product `lhs * rhs` computed from
-/// inputs read along that loop (the innermost dimension of each,
-/// contiguous and aligned) and inputs the same for every step of it: each
-/// lane loads kDotLanes consecutive elements of each input read along the
-/// loop at once (16 bytes of a bf16 weight row, 32 of f32 activations)
-/// and computes the product on vectors. A linear layer's row times its
-/// activations; in decode, with the RMSNorm's scaling of the activations
-/// folded in (their sum of squares and the norm's weights).
+/// A sum of products of two inputs read along the one reduction loop, the
+/// innermost dimension of both, contiguous and aligned: each lane then loads
+/// kDotLanes consecutive elements of each input at once (16 bytes of a bf16
+/// weight row, 32 of f32 activations) instead of one.
 struct VectorDot {
-  unsigned dim = 0;   // the reduction loop
-  int64_t length = 0; // its (static) size
-  Value lhs, rhs; // the product's factors, values of the op's body
-  SmallVector<OpOperand *> alongDim; // inputs read kDotLanes at a time
-  SmallVector<OpOperand *> invariant; // inputs the same for every step
-  /// Where each factor is an input (or its widening) itself: the inputs
-  /// (a GEMM for the tensor cores).
-  OpOperand *lhsInput = nullptr, *rhsInput = nullptr;
+  unsigned dim;         // the reduction loop
+  int64_t length;       // its (static) size
+  OpOperand *lhs, *rhs; // the inputs multiplied (may be the same)
 };
 
 constexpr int64_t kDotLanes = 8;
@@ -225,13 +214,6 @@ OpOperand *inputBehind(linalg::LinalgOp op, Value value) {
   return op.isDpsInput(operand) ? operand : nullptr;
 }
 
-/// Ops of a dot's body that work lane by lane on vectors as on scalars.
-bool isLanewise(Operation &op) {
-  return op.getNumRegions() == 0 && op.getNumResults() == 1 &&
-         op.hasTrait<OpTrait::Elementwise>() &&
-         isa<arith::ArithDialect, math::MathDialect>(op.getDialect());
-}
-
 std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
                                         const WarpReduction &reduction,
                                         ArrayRef<unsigned> serialDims,
@@ -244,93 +226,45 @@ std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
   if (ShapedType::isDynamic(length) || length % kDotLanes || !mul)
     return std::nullopt;
   for (Operation &inner : op.getBlock()->without_terminator())
-    if (!isLanewise(inner))
+    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
       return std::nullopt;
-  VectorDot dot;
-  dot.dim = dim;
-  dot.length = length;
-  dot.lhs = mul.getLhs();
-  dot.rhs = mul.getRhs();
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    if (op.getBlock()->getArgument(input->getOperandNumber()).use_empty())
-      continue;
+  OpOperand *lhs = inputBehind(op, mul.getLhs());
+  OpOperand *rhs = inputBehind(op, mul.getRhs());
+  if (!lhs || !rhs)
+    return std::nullopt;
+  for (OpOperand *input : {lhs, rhs}) {
     auto type = dyn_cast<MemRefType>(input->get().getType());
     Type element = type ? type.getElementType() : Type();
-    if (!type || input->get().getDefiningOp<memref::GetGlobalOp>() ||
+    if (!type || !hasAlignedRows(type) ||
+        input->get().getDefiningOp<memref::GetGlobalOp>() ||
         !(element.isF32() || element.isBF16() || element.isF16()))
       return std::nullopt;
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (!map.isFunctionOfDim(dim)) {
-      dot.invariant.push_back(input);
-      continue;
-    }
-    std::optional<unsigned> last;
-    if (map.getNumResults())
-      if (auto d = dyn_cast<AffineDimExpr>(map.getResults().back()))
-        last = d.getPosition();
-    if (last != dim || !hasAlignedRows(type) ||
+    if (map.getNumResults() == 0)
+      return std::nullopt;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || last.getPosition() != dim ||
         llvm::any_of(map.getResults().drop_back(),
                      [&](AffineExpr e) { return e.isFunctionOfDim(dim); }))
       return std::nullopt;
-    dot.alongDim.push_back(input);
   }
-  if (dot.alongDim.empty())
-    return std::nullopt;
-  dot.lhsInput = inputBehind(op, dot.lhs);
-  dot.rhsInput = inputBehind(op, dot.rhs);
-  return dot;
+  return VectorDot{dim, length, lhs, rhs};
 }
 
-/// kDotLanes elements of `input` from loop indices `ivs`.
+/// kDotLanes elements of `input` from loop indices `ivs`, as f32.
 Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
                 OpOperand *input, ArrayRef<Value> ivs) {
   auto type = cast<MemRefType>(input->get().getType());
   Type element = type.getElementType();
   auto vectorType = VectorType::get({kDotLanes}, element);
-  return vector::LoadOp::create(
+  Value lanes = vector::LoadOp::create(
       b, loc, vectorType, input->get(), operandIndices(b, loc, op, input, ivs),
       /*nontemporal=*/false,
       llvm::Align(kDotLanes * element.getIntOrFloatBitWidth() / 8));
-}
-
-/// The body's values up to `wanted`, on kDotLanes lanes: `mapping` holds
-/// the inputs (vectors for those read along the loop, scalars for the
-/// others); an op on scalars only stays scalar (LLVM hoists it from the
-/// loop), one on a vector works on vectors, its scalar operands broadcast.
-SmallVector<Value> emitLanewise(OpBuilder &b, Location loc,
-                                linalg::LinalgOp op, IRMapping &mapping,
-                                ArrayRef<Value> wanted) {
-  auto asVector = [&](Value v) -> Value {
-    if (isa<VectorType>(v.getType()))
-      return v;
-    return vector::BroadcastOp::create(
-        b, loc, VectorType::get({kDotLanes}, v.getType()), v);
-  };
-  for (Operation &inner : op.getBlock()->without_terminator()) {
-    if (llvm::all_of(wanted, [&](Value w) { return mapping.contains(w); }))
-      break;
-    SmallVector<Value> operands;
-    bool onLanes = false;
-    for (Value operand : inner.getOperands()) {
-      operands.push_back(mapping.lookupOrDefault(operand));
-      onLanes |= isa<VectorType>(operands.back().getType());
-    }
-    if (!onLanes) {
-      b.clone(inner, mapping);
-      continue;
-    }
-    for (Value &operand : operands)
-      operand = asVector(operand);
-    OperationState state(loc, inner.getName(), operands,
-                         TypeRange{VectorType::get(
-                             {kDotLanes}, inner.getResult(0).getType())},
-                         inner.getAttrs());
-    mapping.map(inner.getResult(0), b.create(state)->getResult(0));
-  }
-  SmallVector<Value> values;
-  for (Value w : wanted)
-    values.push_back(asVector(mapping.lookupOrDefault(w)));
-  return values;
+  if (element.isF32())
+    return lanes;
+  return arith::ExtFOp::create(
+      b, loc, VectorType::get({kDotLanes}, b.getF32Type()), lanes);
 }
 
 /// The lane's partial sum of a VectorDot: it takes kDotLanes consecutive
@@ -346,14 +280,6 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
   int64_t unroll = kDotUnroll;
   while (tripsPerPart % unroll)
     unroll /= 2;
-  // The inputs the same for every step, read once.
-  IRMapping invariants;
-  ivs[dot.dim] = arith::ConstantIndexOp::create(b, loc, 0);
-  for (OpOperand *input : dot.invariant)
-    invariants.map(op.getBlock()->getArgument(input->getOperandNumber()),
-                   memref::LoadOp::create(
-                       b, loc, input->get(),
-                       operandIndices(b, loc, op, input, ivs)));
   // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
   Value first = arith::AddIOp::create(
       b, loc,
@@ -370,9 +296,7 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
   b.setInsertionPointToStart(loop.getBody());
   bool exact = parts * tripsPerPart * kDotStride == dot.length;
   Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
-  // Every trip's loads first, then the products.
-  SmallVector<SmallVector<Value>> loaded;
-  SmallVector<Value> inRange;
+  SmallVector<std::pair<Value, Value>> operands;
   for (int64_t u = 0; u < unroll; ++u) {
     Value trip =
         arith::AddIOp::create(b, loc, loop.getInductionVar(),
@@ -384,129 +308,38 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
         first);
     ivs[dot.dim] = k;
     auto load = [&](OpBuilder &lb) {
-      SmallVector<Value> values;
-      for (OpOperand *input : dot.alongDim)
-        values.push_back(loadLanes(lb, loc, op, input, ivs));
-      return values;
+      Value lhs = loadLanes(lb, loc, op, dot.lhs, ivs);
+      Value rhs =
+          dot.rhs == dot.lhs ? lhs : loadLanes(lb, loc, op, dot.rhs, ivs);
+      return SmallVector<Value>{lhs, rhs};
     };
     if (exact) {
-      loaded.push_back(load(b));
+      SmallVector<Value> loaded = load(b);
+      operands.push_back({loaded[0], loaded[1]});
       continue;
     }
-    // Trips past the end (the last part's, the last lanes'): zeros, and
-    // their products are left out below.
-    inRange.push_back(
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length));
-    SmallVector<Type> types;
-    for (OpOperand *input : dot.alongDim)
-      types.push_back(VectorType::get(
-          {kDotLanes},
-          cast<MemRefType>(input->get().getType()).getElementType()));
+    // Trips past the end (the last part's, the last lanes'): zeros, which
+    // add nothing.
+    Value inRange =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
     auto guard = scf::IfOp::create(
-        b, loc, inRange.back(),
+        b, loc, inRange,
         [&](OpBuilder &tb, Location) {
           scf::YieldOp::create(tb, loc, load(tb));
         },
         [&](OpBuilder &eb, Location) {
-          SmallVector<Value> zeros;
-          for (Type type : types)
-            zeros.push_back(arith::ConstantOp::create(
-                eb, loc, type,
-                DenseElementsAttr::get(
-                    cast<ShapedType>(type),
-                    eb.getFloatAttr(cast<ShapedType>(type).getElementType(),
-                                    0.0))));
-          scf::YieldOp::create(eb, loc, zeros);
+          scf::YieldOp::create(eb, loc, ValueRange{zero, zero});
         });
-    loaded.push_back(SmallVector<Value>(guard.getResults()));
+    operands.push_back({guard.getResult(0), guard.getResult(1)});
   }
   Value acc = loop.getRegionIterArgs()[0];
-  for (int64_t u = 0; u < unroll; ++u) {
-    IRMapping mapping = invariants;
-    for (auto [input, value] : llvm::zip(dot.alongDim, loaded[u]))
-      mapping.map(op.getBlock()->getArgument(input->getOperandNumber()),
-                  value);
-    SmallVector<Value> factors =
-        emitLanewise(b, loc, op, mapping, {dot.lhs, dot.rhs});
-    if (!exact) {
-      // A factor computed from zeros need not be zero (x / 0): zero both.
-      Value keep = vector::BroadcastOp::create(
-          b, loc, VectorType::get({kDotLanes}, b.getI1Type()), inRange[u]);
-      for (Value &factor : factors)
-        factor = arith::SelectOp::create(b, loc, keep, factor, zero);
-    }
-    acc = vector::FMAOp::create(b, loc, factors[0], factors[1], acc);
-  }
+  for (auto [lhs, rhs] : operands)
+    acc = vector::FMAOp::create(b, loc, lhs, rhs, acc);
   scf::YieldOp::create(b, loc, acc);
   b.setInsertionPointAfter(loop);
   return vector::ReductionOp::create(
       b, loc, vector::CombiningKind::ADD, loop.getResult(0),
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
-}
-
-/// Whether `rows` is a view of the weights blob (an entry argument the call
-/// only reads): memory no earlier kernel writes.
-bool isWeightRows(Value rows) {
-  auto view = rows.getDefiningOp<memref::ViewOp>();
-  return view && isa<BlockArgument>(view.getSource());
-}
-
-/// Trips of its weight rows each lane asks L2 for before it waits for the
-/// kernel before (griddepcontrol.wait, which llama-overlap-launches puts
-/// after these): the first loads of a GEMV, ~1 us of HBM latency, then
-/// overlap the previous kernel's tail instead of following it.
-constexpr int64_t kPrefetchTrips = 8;
-
-/// L2 prefetches of the first trips of the lane's share of each weight row
-/// the dot reads (all-reads memory: always safe to fetch early).
-void emitWeightPrefetch(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                        const VectorDot &dot, int64_t parts, Value lane,
-                        Value part, SmallVectorImpl<Value> &ivs) {
-  int64_t tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
-  int64_t trips = std::min(tripsPerPart, kPrefetchTrips);
-  for (OpOperand *input : dot.alongDim) {
-    if (!isWeightRows(input->get()))
-      continue;
-    auto type = cast<MemRefType>(input->get().getType());
-    int64_t bytes = type.getElementTypeBitWidth() / 8;
-    auto metadata =
-        memref::ExtractStridedMetadataOp::create(b, loc, input->get());
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(
-        b, loc, input->get());
-    for (int64_t trip = 0; trip < trips; ++trip) {
-      Value k = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(
-              b, loc, part,
-              arith::ConstantIndexOp::create(b, loc, tripsPerPart * kDotStride)),
-          arith::AddIOp::create(
-              b, loc,
-              arith::MulIOp::create(
-                  b, loc, lane,
-                  arith::ConstantIndexOp::create(b, loc, kDotLanes)),
-              arith::ConstantIndexOp::create(b, loc, trip * kDotStride)));
-      // Past the row's end (the last part's last trips): not fetched.
-      if ((trip + 1) * kDotStride > dot.length ||
-          parts * tripsPerPart * kDotStride != dot.length)
-        k = arith::MinUIOp::create(
-            b, loc, k,
-            arith::ConstantIndexOp::create(b, loc, dot.length - kDotLanes));
-      ivs[dot.dim] = k;
-      Value element = metadata.getOffset();
-      for (auto [index, stride] :
-           llvm::zip(operandIndices(b, loc, op, input, ivs),
-                     metadata.getStrides()))
-        element = arith::AddIOp::create(
-            b, loc, element, arith::MulIOp::create(b, loc, index, stride));
-      Value address = arith::AddIOp::create(
-          b, loc, base,
-          arith::MulIOp::create(b, loc, element,
-                                arith::ConstantIndexOp::create(b, loc, bytes)));
-      llamac::emitL2Prefetch(
-          b, loc,
-          arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address));
-    }
-  }
 }
 
 /// One warp per output element, or `parts` consecutive warps of one block
@@ -549,22 +382,6 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   delinearize(b, loc, flat, threadDims, sizes, ivs);
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
-  if (dot && llvm::any_of(dot->alongDim, [](OpOperand *input) {
-        return isWeightRows(input->get());
-      })) {
-    // Before anything that reads memory an earlier kernel writes, and
-    // unconditionally (llama-overlap-launches puts the wait after the
-    // kernel's leading prefetches): a warp past the last output fetches
-    // the last output's row.
-    Value outputs = arith::DivUIOp::create(
-        b, loc, total, arith::ConstantIndexOp::create(b, loc, parts));
-    Value last = arith::SubIOp::create(
-        b, loc, outputs, arith::ConstantIndexOp::create(b, loc, 1));
-    SmallVector<Value> prefetchIvs(op.getNumLoops());
-    delinearize(b, loc, arith::MinUIOp::create(b, loc, flat, last), threadDims,
-                sizes, prefetchIvs);
-    emitWeightPrefetch(b, loc, op, *dot, parts, lane, part, prefetchIvs);
-  }
 
   // The warp's sum, or the identity for a warp past the last output (which
   // still meets the block's barrier).
@@ -758,9 +575,8 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
     plan.dot =
         matchVectorDot(op, *plan.warpReduction, plan.serialDims, staticSizes);
   if (plan.dot) {
-    if (plan.dot->lhsInput && plan.dot->rhsInput)
-      plan.tensorCore = llamac::matchTensorCoreLinear(
-          op, plan.dot->dim, plan.dot->lhsInput, plan.dot->rhsInput);
+    plan.tensorCore = llamac::matchTensorCoreLinear(
+        op, plan.dot->dim, plan.dot->lhs, plan.dot->rhs);
     if (plan.tensorCore)
       return plan;
   }

@@ -7,16 +7,6 @@
 // CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT:    nvvm.griddepcontrol wait
 // CHECK-NEXT:    gpu.thread_id
-// A kernel that starts by prefetching weights (under a condition) waits
-// after the prefetches, before its first load.
-// CHECK:       gpu.func @prefetching(%{{.*}}: memref<4xf32>, %[[W:.*]]: i64) kernel
-// CHECK-NEXT:    nvvm.griddepcontrol launch_dependents
-// CHECK-NEXT:    gpu.thread_id
-// CHECK:         scf.if
-// CHECK-NEXT:      llvm.inline_asm has_side_effects "prefetch.global.L2 [$0];", "l" %[[W]]
-// CHECK-NEXT:    }
-// CHECK-NEXT:    nvvm.griddepcontrol wait
-// CHECK-NEXT:    memref.load
 // A device function is not launched: left alone.
 // CHECK:       gpu.func @helper()
 // CHECK-NOT:     nvvm.griddepcontrol
@@ -26,17 +16,6 @@ gpu.module @hopper [#nvvm.target<chip = "sm_90">] {
     %t = gpu.thread_id x
     %one = arith.constant 1.0 : f32
     memref.store %one, %out[%t] : memref<4xf32>
-    gpu.return
-  }
-  gpu.func @prefetching(%out: memref<4xf32>, %w: i64) kernel {
-    %t = gpu.thread_id x
-    %c2 = arith.constant 2 : index
-    %first = arith.cmpi ult, %t, %c2 : index
-    scf.if %first {
-      llvm.inline_asm has_side_effects "prefetch.global.L2 [$0];", "l" %w : (i64) -> ()
-    }
-    %x = memref.load %out[%t] : memref<4xf32>
-    memref.store %x, %out[%t] : memref<4xf32>
     gpu.return
   }
   gpu.func @helper() {

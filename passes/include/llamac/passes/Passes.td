@@ -135,12 +135,9 @@ def LlamaOverlapLaunches : Pass<"llama-overlap-launches", "::mlir::ModuleOp"> {
     launching (`griddepcontrol.launch_dependents`: once every block of this
     grid has run it, the dependent grid's blocks get placed as this grid's
     blocks finish), then waits until the grid before it has completed and
-    its writes are visible (`griddepcontrol.wait`), before anything else
-    but the L2 prefetches a kernel starts with (`nvvm.prefetch` of a
-    GEMV's first weights, memory no kernel writes: `llama-map-to-gpu`
-    puts them first). The order of memory effects is the stream's; only
-    the launch latency, block placement and the first weights' fetch of
-    each kernel overlap the kernel before it. The
+    its writes are visible (`griddepcontrol.wait`), before anything else.
+    The order of memory effects is the stream's; only the launch latency
+    and block placement of each kernel overlap the kernel before it. The
     runtime launches with the programmatic-serialization attribute; a
     kernel launched without it waits for nothing.
     ```mlir
@@ -209,21 +206,17 @@ def LlamaAccumulateResiduals : Pass<"llama-accumulate-residuals",
 }
 
 def LlamaFuseElementwise : Pass<"llama-fuse-elementwise", "::mlir::ModuleOp"> {
-  let summary = "Fuse an elementwise op into the elementwise op, or the "
-                "one-row linear layer, that alone reads its result";
+  let summary = "Fuse an elementwise op into the elementwise op that alone "
+                "reads its result";
   let description = [{
     On tensors: an all-parallel `linalg.generic` whose result only one
     all-parallel linalg op reads (a named one such as `linalg.transpose` is
     generalized first) is fused into it (`linalg::fuseElementwiseOps`): the
     consumer computes the producer's value where it reads it. On a GPU
     that is one kernel fewer and no intermediate buffer, e.g. the new key's
-    RoPE and its copy into the KV cache. A reduction over one loop whose
-    input is one row shared by every output (a linear layer in decode)
-    takes its producer too where the producer's work along that row is
-    only multiplies and adds (the RMSNorm's scaling of the activations;
-    no exp, rsqrt or division per element, which would run once per weight
-    read): the GEMV reads the norm's input and weights itself. Reductions
-    as producers, and rows of several tokens, are left alone.
+    RoPE and its copy into the KV cache. Reductions are left alone on
+    either side (a producer folded into a linear layer would be recomputed
+    for every output row).
     ```mlir
     // Before
     %r = linalg.generic {["parallel", "parallel"]} ins(%k, %cos, %sin ..) { rope }
