@@ -47,7 +47,10 @@ constexpr int64_t kMinKeysPerSplit = 16;
 constexpr int64_t kRowsInFlight = 8;
 /// Splits whose partial results a combining thread loads at once.
 constexpr int64_t kCombineUnroll = 16;
-constexpr int64_t kCombineBlock = 256;
+/// Small blocks: the kernel is a few thousand threads (1B: 2,048, 8B:
+/// 4,096), each a latency chain of loads; 256 a block put them on 8-16 of
+/// the 132 SMs, 64 a block on 32-64.
+constexpr int64_t kCombineBlock = 64;
 
 /// The work's layout, from the op's static shapes.
 struct FlashPlan {

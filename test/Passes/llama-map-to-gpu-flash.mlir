@@ -55,10 +55,10 @@
 // CHECK:         memref.store %{{.*}}, %[[ACC]]
 // CHECK:         memref.store %{{.*}}, %[[MAX]]
 // CHECK:         memref.store %{{.*}}, %[[SUM]]
-// A thread per output element (32 of them): one pass over the splits the
+// A thread per output element (32 of them, blocks of 64): one pass over the splits the
 // keys filled (counted again from len), in order, 16 splits' loads at a
 // time, rescaled to the running maximum.
-// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, {{.*}} threads({{.*}}) in (%{{.*}} = %c256, {{.*}} module(@decode_layers_0_self_attn_flash_combine)
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1, {{.*}} threads({{.*}}) in (%{{.*}} = %c64, {{.*}} module(@decode_layers_0_self_attn_flash_combine)
 // CHECK:         %[[CLEN:.*]] = memref.dim %arg1, %c1
 // CHECK:         %[[CWANT:.*]] = arith.ceildivui %[[CLEN]], %c16 : index
 // CHECK:         %[[CSPLITS:.*]] = arith.minui %[[CWANT]], %c128 : index
