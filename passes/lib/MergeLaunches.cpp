@@ -22,6 +22,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <algorithm>
 #include <optional>
@@ -172,8 +173,11 @@ bool mayOverlap(Value a, Value b) {
                       : 2;
     return first && subviews == 1;
   };
+  // Both subviews index the root itself (no reshape before them).
   if (onlySubview(a, rootA.firstSubview) &&
-      onlySubview(b, rootB.firstSubview))
+      onlySubview(b, rootB.firstSubview) &&
+      rootA.firstSubview.getSource() == rootA.base &&
+      rootB.firstSubview.getSource() == rootB.base)
     return !disjointSubviews(rootA.firstSubview, rootB.firstSubview);
   return true;
 }
@@ -276,6 +280,16 @@ gpu::LaunchOp merge(gpu::LaunchOp first, gpu::LaunchOp second, Shape a,
                                       one, index(block), one, one);
   std::string name = mergedName(first.getFunctionAttr().getValue(),
                                 second.getFunctionAttr().getValue());
+  // Unique among the module's kernels (outlining names the kernel so).
+  llvm::StringSet<> taken;
+  second->getParentOfType<ModuleOp>().walk([&](gpu::LaunchOp launch) {
+    if (launch.getFunctionAttr())
+      taken.insert(launch.getFunctionAttr().getValue());
+  });
+  std::string unique = name;
+  for (int n = 1; taken.contains(unique); ++n)
+    unique = name + "_" + std::to_string(n);
+  name = unique;
   auto symbol = FlatSymbolRefAttr::get(builder.getContext(), name);
   merged.setModuleAttr(symbol);
   merged.setFunctionAttr(symbol);

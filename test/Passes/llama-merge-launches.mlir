@@ -115,3 +115,29 @@ func.func @unmergeable(%cache: memref<8x256xf32>, %x: memref<256xf32>, %y: memre
   } {function = @barrier, module = @barrier}
   return
 }
+
+// Row 1 of the buffer, written once through a subview of the buffer and
+// once through a subview of its collapsed view: the ranges of the two are
+// in different index spaces ([1, 1] in rows, [256, 511] in elements) and
+// are not compared: the writes overlap, two launches.
+// CHECK-LABEL: func.func @reshaped
+// CHECK-COUNT-2: gpu.launch
+func.func @reshaped(%cache: memref<8x256xf32>, %x: memref<256xf32>) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %row = memref.subview %cache[1, 0] [1, 256] [1, 1] : memref<8x256xf32> to memref<1x256xf32, strided<[256, 1], offset: 256>>
+  %flat = memref.collapse_shape %cache [[0, 1]] : memref<8x256xf32> into memref<2048xf32>
+  %part = memref.subview %flat[256] [256] [1] : memref<2048xf32> to memref<256xf32, strided<[1], offset: 256>>
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%t, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %a = memref.load %x[%t] : memref<256xf32>
+    memref.store %a, %row[%c0, %t] : memref<1x256xf32, strided<[256, 1], offset: 256>>
+    gpu.terminator
+  } {function = @by_row, module = @by_row}
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%t, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %a = memref.load %x[%t] : memref<256xf32>
+    memref.store %a, %part[%t] : memref<256xf32, strided<[1], offset: 256>>
+    gpu.terminator
+  } {function = @by_element, module = @by_element}
+  return
+}
