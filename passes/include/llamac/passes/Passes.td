@@ -244,9 +244,11 @@ def LlamaMergeLaunches : Pass<"llama-merge-launches", "::mlir::ModuleOp"> {
     key's and the value's copies into the KV cache are one kernel.
 
     Memory is told apart by its root: distinct allocations and distinct
-    entry-point arguments never overlap; two subviews of one root overlap
-    unless some dimension's static ranges are disjoint (the cache's key and
-    value slots of a layer). Only pure ops and allocations may stand
+    entry-point arguments never overlap; two subviews taken on one root
+    itself overlap unless some dimension's static ranges are disjoint (the
+    cache's key and value slots of a layer); any other pair of views of one
+    root (a reshape before the subview, a dynamic offset) is taken to
+    overlap. Only pure ops and allocations may stand
     between the two launches (the merged launch takes the second's place).
     ```mlir
     // Before
