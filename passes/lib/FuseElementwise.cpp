@@ -2,7 +2,9 @@
 //
 // Two elementwise ops in a row, the first read by nothing else, are two
 // kernels on a GPU and a round trip of the intermediate through memory:
-// RoPE of the new key, then its copy (a transpose) into the KV cache. As one
+// RoPE of the new key, then its copy (a transpose) into the KV cache (where
+// nothing but a whole-tensor reshape round trip stands between them: one
+// kv head; several split the heads out, and the two stay apart). As one
 // op the consumer computes the producer's value where it reads it. Only
 // elementwise consumers take a producer: folding an elementwise op into a
 // reduction (a linear layer) would recompute it once per output row.

@@ -214,7 +214,9 @@ def LlamaFuseElementwise : Pass<"llama-fuse-elementwise", "::mlir::ModuleOp"> {
     generalized first) is fused into it (`linalg::fuseElementwiseOps`): the
     consumer computes the producer's value where it reads it. On a GPU
     that is one kernel fewer and no intermediate buffer, e.g. the new key's
-    RoPE and its copy into the KV cache. Reductions are left alone on
+    RoPE and its copy into the KV cache (with one kv head; with several,
+    the attention's reshape that splits the heads out stands between
+    them). Reductions are left alone on
     either side (a producer folded into a linear layer would be recomputed
     for every output row).
     ```mlir
