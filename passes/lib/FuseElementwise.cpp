@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace llamac {
 #define GEN_PASS_DEF_LLAMAFUSEELEMENTWISE
@@ -57,12 +58,13 @@ OpOperand *fusableInput(linalg::LinalgOp consumer) {
 /// shape (the attention's per-sequence slice of a one-sequence batch, and
 /// its heads split out again): `x`, so that x's producer and the reader
 /// meet.
-void foldWholeReshapeRoundTrips(Operation *root) {
-  SmallVector<Operation *> dead;
-  root->walk([&](tensor::ExpandShapeOp expand) {
+struct FoldWholeReshapeRoundTrip : OpRewritePattern<tensor::ExpandShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ExpandShapeOp expand,
+                                PatternRewriter &rewriter) const override {
     auto slice = expand.getSrc().getDefiningOp<tensor::ExtractSliceOp>();
     if (!slice)
-      return;
+      return rewriter.notifyMatchFailure(expand, "not of an extract_slice");
     Value whole = slice.getSource();
     auto type = cast<RankedTensorType>(whole.getType());
     if (expand.getType() != type || !type.hasStaticShape() ||
@@ -71,57 +73,56 @@ void foldWholeReshapeRoundTrips(Operation *root) {
                       [](int64_t o) { return o == 0; }) ||
         !llvm::all_of(slice.getStaticStrides(),
                       [](int64_t s) { return s == 1; }))
-      return;
-    expand.getResult().replaceAllUsesWith(whole);
-    dead.push_back(expand);
-    if (slice->hasOneUse())
-      dead.push_back(slice);
-  });
-  for (Operation *op : dead)
-    op->erase();
-}
+      return rewriter.notifyMatchFailure(expand, "not the whole tensor back");
+    rewriter.replaceOp(expand, whole);
+    return success();
+  }
+};
+
+/// A linalg op with an input that a sole elementwise producer computes:
+/// the two as one generic (a named consumer generalized first).
+struct FuseSoleProducer : OpInterfaceRewritePattern<linalg::LinalgOp> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LogicalResult matchAndRewrite(linalg::LinalgOp consumer,
+                                PatternRewriter &rewriter) const override {
+    if (!fusableInput(consumer))
+      return rewriter.notifyMatchFailure(consumer, "nothing to fuse");
+    // Named elementwise ops (the cache's transposes) as generics first.
+    bool generalized = !isa<linalg::GenericOp>(consumer);
+    if (generalized) {
+      FailureOr<linalg::GenericOp> generic =
+          linalg::generalizeNamedOp(rewriter, consumer);
+      if (failed(generic))
+        return failure();
+      consumer = *generic;
+    }
+    // A change made (the generalization) is success even where no fusion
+    // follows; an unchanged op must fail, or the driver would loop.
+    OpOperand *input = fusableInput(consumer);
+    if (!input)
+      return success(generalized);
+    Operation *producer = input->get().getDefiningOp();
+    FailureOr<linalg::ElementwiseOpFusionResult> fused =
+        linalg::fuseElementwiseOps(rewriter, input);
+    if (failed(fused))
+      return success(generalized);
+    for (auto [old, replacement] : fused->replacements)
+      rewriter.replaceUsesWithIf(old, replacement, [&](OpOperand &use) {
+        return use.getOwner() != producer;
+      });
+    rewriter.eraseOp(consumer);
+    rewriter.eraseOp(producer);
+    return success();
+  }
+};
 
 struct LlamaFuseElementwise
     : public llamac::impl::LlamaFuseElementwiseBase<LlamaFuseElementwise> {
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    foldWholeReshapeRoundTrips(getOperation());
-    // Until no pair is left (a chain of three fuses in two steps).
-    for (bool changed = true; changed;) {
-      changed = false;
-      SmallVector<linalg::LinalgOp> consumers;
-      getOperation()->walk([&](linalg::LinalgOp op) {
-        if (fusableInput(op))
-          consumers.push_back(op);
-      });
-      for (linalg::LinalgOp consumer : consumers) {
-        rewriter.setInsertionPoint(consumer);
-        // Named elementwise ops (the cache's transposes) as generics first.
-        if (!isa<linalg::GenericOp>(consumer)) {
-          FailureOr<linalg::GenericOp> generic =
-              linalg::generalizeNamedOp(rewriter, consumer);
-          if (failed(generic))
-            continue;
-          consumer = *generic;
-        }
-        OpOperand *input = fusableInput(consumer);
-        if (!input)
-          continue;
-        Operation *producer = input->get().getDefiningOp();
-        FailureOr<linalg::ElementwiseOpFusionResult> fused =
-            linalg::fuseElementwiseOps(rewriter, input);
-        if (failed(fused))
-          continue;
-        for (auto [old, replacement] : fused->replacements)
-          rewriter.replaceUsesWithIf(old, replacement, [&](OpOperand &use) {
-            return use.getOwner() != producer;
-          });
-        rewriter.eraseOp(consumer);
-        rewriter.eraseOp(producer);
-        changed = true;
-        break; // the walk's list is stale now
-      }
-    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldWholeReshapeRoundTrip, FuseSoleProducer>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 

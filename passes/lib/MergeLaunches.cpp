@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
+#include "MemRefViews.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -65,10 +67,7 @@ std::optional<Shape> mergeableShape(gpu::LaunchOp launch) {
   return Shape{*grid, *block};
 }
 
-bool isView(Operation *op) {
-  return isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
-             memref::ViewOp, memref::CastOp, memref::ReinterpretCastOp>(op);
-}
+using llamac::isMemRefView;
 
 /// Whether `launch` only reads `value` (directly or through views it makes
 /// of it).
@@ -77,7 +76,7 @@ bool isOnlyReadIn(Value value, gpu::LaunchOp launch) {
     Operation *user = use.getOwner();
     if (!launch->isAncestor(user))
       continue;
-    if (isView(user)) {
+    if (isMemRefView(user)) {
       if (!isOnlyReadIn(user->getResult(0), launch))
         return false;
       continue;
@@ -99,30 +98,32 @@ llvm::MapVector<Value, bool> capturedMemrefs(gpu::LaunchOp launch) {
   llvm::MapVector<Value, bool> captured;
   launch.getBody().walk([&](Operation *op) {
     for (Value operand : op->getOperands())
-      if (isa<MemRefType>(operand.getType()) &&
+      if (isa<MemRefType>(operand.getType()) && !captured.contains(operand) &&
           !launch.getBody().isAncestor(operand.getParentRegion()))
         captured[operand] = !isOnlyReadIn(operand, launch);
   });
   return captured;
 }
 
-/// `value` traced back through views to the memref they all view, with the
-/// subview applied to that root directly, if any.
-struct Root {
-  Value base;
-  memref::SubViewOp firstSubview;
-};
-
-Root rootOf(Value value) {
-  Root root{value, {}};
-  while (Operation *def = root.base.getDefiningOp()) {
-    if (!isView(def))
+/// The memref `value` views (through any chain of views), or `value`.
+Value rootOf(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (!isMemRefView(def))
       break;
-    if (auto subview = dyn_cast<memref::SubViewOp>(def))
-      root.firstSubview = subview;
-    root.base = def->getOperand(0);
+    value = def->getOperand(0);
   }
-  return root;
+  return value;
+}
+
+/// The subview taken on `root` itself that `value` is, or reshapes of:
+/// its ranges are then `value`'s elements in root's index space.
+memref::SubViewOp subviewOn(Value value, Value root) {
+  Operation *def = value.getDefiningOp();
+  while (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+    def = def->getOperand(0).getDefiningOp();
+  auto subview = dyn_cast_or_null<memref::SubViewOp>(def);
+  return subview && subview.getSource() == root ? subview
+                                                : memref::SubViewOp();
 }
 
 bool isAllocation(Value value) {
@@ -153,33 +154,18 @@ bool disjointSubviews(memref::SubViewOp a, memref::SubViewOp b) {
 /// Whether two memrefs of the host code may share bytes. Distinct entry
 /// arguments are distinct buffers (the runtime's ABI).
 bool mayOverlap(Value a, Value b) {
-  Root rootA = rootOf(a), rootB = rootOf(b);
-  if (rootA.base != rootB.base) {
-    bool argA = isa<BlockArgument>(rootA.base);
-    bool argB = isa<BlockArgument>(rootB.base);
-    bool known = (argA || isAllocation(rootA.base)) &&
-                 (argB || isAllocation(rootB.base));
-    return !known;
+  Value rootA = rootOf(a), rootB = rootOf(b);
+  if (rootA != rootB) {
+    auto known = [](Value root) {
+      return isa<BlockArgument>(root) || isAllocation(root);
+    };
+    return !known(rootA) || !known(rootB);
   }
-  // A subview taken straight on the root, and nothing but reshapes after
-  // it, keeps the subview's ranges: compare those.
-  auto onlySubview = [](Value value, memref::SubViewOp first) {
-    int subviews = 0;
-    for (Operation *def = value.getDefiningOp(); def && isView(def);
-         def = def->getOperand(0).getDefiningOp())
-      subviews += isa<memref::SubViewOp>(def) ? 1
-                  : isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(def)
-                      ? 0
-                      : 2;
-    return first && subviews == 1;
-  };
-  // Both subviews index the root itself (no reshape before them).
-  if (onlySubview(a, rootA.firstSubview) &&
-      onlySubview(b, rootB.firstSubview) &&
-      rootA.firstSubview.getSource() == rootA.base &&
-      rootB.firstSubview.getSource() == rootB.base)
-    return !disjointSubviews(rootA.firstSubview, rootB.firstSubview);
-  return true;
+  // Two subviews of the root itself (a reshape before a subview would put
+  // its offsets in another index space): compare their ranges.
+  memref::SubViewOp subviewA = subviewOn(a, rootA);
+  memref::SubViewOp subviewB = subviewOn(b, rootB);
+  return !subviewA || !subviewB || !disjointSubviews(subviewA, subviewB);
 }
 
 bool independent(gpu::LaunchOp first, gpu::LaunchOp second) {
@@ -267,8 +253,9 @@ void cloneBody(OpBuilder &b, gpu::LaunchOp from, Shape shape,
     b.clone(op, mapping);
 }
 
+/// `names`: the module's kernel names, the merged one added.
 gpu::LaunchOp merge(gpu::LaunchOp first, gpu::LaunchOp second, Shape a,
-                    Shape b) {
+                    Shape b, llvm::StringSet<> &names) {
   OpBuilder builder(second);
   Location loc = builder.getFusedLoc({first.getLoc(), second.getLoc()});
   auto index = [&](int64_t v) {
@@ -281,15 +268,11 @@ gpu::LaunchOp merge(gpu::LaunchOp first, gpu::LaunchOp second, Shape a,
   std::string name = mergedName(first.getFunctionAttr().getValue(),
                                 second.getFunctionAttr().getValue());
   // Unique among the module's kernels (outlining names the kernel so).
-  llvm::StringSet<> taken;
-  second->getParentOfType<ModuleOp>().walk([&](gpu::LaunchOp launch) {
-    if (launch.getFunctionAttr())
-      taken.insert(launch.getFunctionAttr().getValue());
-  });
   std::string unique = name;
-  for (int n = 1; taken.contains(unique); ++n)
+  for (int n = 1; names.contains(unique); ++n)
     unique = name + "_" + std::to_string(n);
   name = unique;
+  names.insert(name);
   auto symbol = FlatSymbolRefAttr::get(builder.getContext(), name);
   merged.setModuleAttr(symbol);
   merged.setFunctionAttr(symbol);
@@ -315,6 +298,11 @@ gpu::LaunchOp merge(gpu::LaunchOp first, gpu::LaunchOp second, Shape a,
 struct LlamaMergeLaunches
     : public llamac::impl::LlamaMergeLaunchesBase<LlamaMergeLaunches> {
   void runOnOperation() override {
+    llvm::StringSet<> names;
+    getOperation()->walk([&](gpu::LaunchOp launch) {
+      if (launch.getFunctionAttr())
+        names.insert(launch.getFunctionAttr().getValue());
+    });
     getOperation()->walk([&](func::FuncOp func) {
       for (Block &block : func.getBody()) {
         gpu::LaunchOp previous;
@@ -338,7 +326,7 @@ struct LlamaMergeLaunches
               fitsBlock(launch, *shapeB, block) &&
               previous.getFunctionAttr() && launch.getFunctionAttr() &&
               independent(previous, launch))
-            launch = merge(previous, launch, *shapeA, *shapeB);
+            launch = merge(previous, launch, *shapeA, *shapeB, names);
           previous = launch;
           op = next;
         }

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
+#include "MemRefViews.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -32,9 +34,7 @@ namespace {
 /// Ops that compute an index or a view from their operands alone, and so
 /// give the same result wherever they run.
 bool isViewOrIndexArithmetic(Operation *op) {
-  if (isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
-          memref::ViewOp, memref::CastOp, memref::ReinterpretCastOp,
-          memref::DimOp>(op))
+  if (llamac::isMemRefView(op) || isa<memref::DimOp>(op))
     return true;
   return isa<arith::ArithDialect>(op->getDialect()) && isPure(op) &&
          op->getNumRegions() == 0;
