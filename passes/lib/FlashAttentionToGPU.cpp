@@ -11,11 +11,13 @@
 //     the splits' partial sums to their common maximum and adds them in
 //     split order: the same bits every run, no atomics.
 // The warps of a block are query heads of one kv head (GQA), so the rows
-// they read are shared through L1.
+// they read are shared through L1. Prefill's chunks (16 queries or more)
+// attend on the tensor cores instead (FlashAttentionTensorCore.cpp), with
+// the same splits and combining kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "FlashAttentionToGPU.h"
-#include "KernelEmitter.h"
+#include "FlashAttentionKernels.h"
 #include "KernelNamer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -33,6 +35,8 @@ using namespace mlir;
 namespace {
 
 using llamac::Emitter;
+using llamac::FlashPlan;
+using llamac::splitsFor;
 
 /// Warps the first kernel should have at least (132 SMs on an H100/H200,
 /// up to 64 warps each): fewer queries x heads than this split the keys.
@@ -51,17 +55,11 @@ constexpr int64_t kCombineUnroll = 16;
 /// 4,096), each a latency chain of loads; 256 a block put them on 8-16 of
 /// the 132 SMs, 64 a block on 32-64.
 constexpr int64_t kCombineBlock = 64;
-
-/// The work's layout, from the op's static shapes.
-struct FlashPlan {
-  int64_t seq, heads, kvHeads, headDim;
-  int64_t laneGroup;     // lanes sharing a key row: a power of two <= 32
-  int64_t perLane;       // a row's elements per lane (headDim / laneGroup)
-  int64_t rowsPerStep;   // rows a warp reads at once (32 / laneGroup)
-  int64_t unroll;        // steps per loop iteration
-  int64_t warpsPerBlock; // query heads of one kv head
-  int64_t maxSplits;
-};
+/// The tensor-core form (16 queries a warp, ~200 registers a thread: up to
+/// 8-10 warps an SM) wants fewer warps; its splits are at least a key tile.
+/// Beyond 128 head dims its fragments no longer fit the registers.
+constexpr int64_t kTensorCoreTargetWarps = 1024;
+constexpr int64_t kTensorCoreMaxHeadDim = 128;
 
 FlashPlan planFlash(llama::FlashAttentionOp op) {
   FlashPlan p;
@@ -79,41 +77,20 @@ FlashPlan planFlash(llama::FlashAttentionOp op) {
   p.warpsPerBlock = 1;
   while (p.warpsPerBlock < 8 && group % (2 * p.warpsPerBlock) == 0)
     p.warpsPerBlock *= 2;
-  int64_t items = p.seq * p.heads;
-  p.maxSplits =
-      std::clamp<int64_t>((kTargetWarps + items - 1) / items, 1, kMaxSplits);
+  p.tensorCores = p.seq >= llamac::kTensorCoreRows && p.headDim % 8 == 0 &&
+                  p.headDim <= kTensorCoreMaxHeadDim;
+  // Keys a tensor-core loop iteration: ~2,048 key elements in registers.
+  p.keyTile = std::clamp<int64_t>(2048 / p.headDim / 8 * 8, 16, 64);
+  int64_t items = p.seq * p.heads, target = kTargetWarps;
+  p.minKeysPerSplit = kMinKeysPerSplit;
+  if (p.tensorCores) {
+    items = (p.seq + llamac::kTensorCoreRows - 1) / llamac::kTensorCoreRows *
+            p.heads;
+    target = kTensorCoreTargetWarps;
+    p.minKeysPerSplit = p.keyTile;
+  }
+  p.maxSplits = std::clamp<int64_t>((target + items - 1) / items, 1, kMaxSplits);
   return p;
-}
-
-/// The splits `len` keys fill: at least kMinKeysPerSplit keys each, at
-/// most maxSplits.
-Value splitsFor(Emitter &e, const FlashPlan &p, Value len) {
-  if (p.maxSplits == 1)
-    return e.index(1);
-  return e.min(e.index(p.maxSplits),
-               e.ceilDiv(len, e.index(kMinKeysPerSplit)));
-}
-
-/// `perLane` consecutive f32 of a row of `rows` (a [kv_heads, len,
-/// head_dim] buffer, innermost stride 1), as a vector.
-Value loadRowPart(Emitter &e, Value rows, Value kvHead, Value row, Value first,
-                  int64_t perLane) {
-  auto type = cast<MemRefType>(rows.getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  // 16-byte (or 8-byte) loads where every row part starts that aligned.
-  int64_t align = 4;
-  if (succeeded(type.getStridesAndOffset(strides, offset)) &&
-      llvm::isPowerOf2_64(perLane) && !ShapedType::isDynamic(offset) &&
-      offset % perLane == 0 &&
-      llvm::all_of(ArrayRef(strides).drop_back(), [&](int64_t s) {
-        return !ShapedType::isDynamic(s) && s % perLane == 0;
-      }))
-    align = 4 * std::min<int64_t>(perLane, 4);
-  return vector::LoadOp::create(e.b, e.loc,
-                                VectorType::get({perLane}, e.b.getF32Type()),
-                                rows, ValueRange{kvHead, row, first},
-                                /*nontemporal=*/false, llvm::Align(align));
 }
 
 /// Kernel 1: each warp's online softmax over its split of the keys. With
@@ -187,9 +164,9 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
       Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
       valid.push_back(e.lt(row, end));
       Value loadRow = e.min(row, lastRow);
-      keys.push_back(loadRowPart(e, op.getKeys(), kvHead, loadRow, first, E));
+      keys.push_back(llamac::loadRun(e, op.getKeys(), ValueRange{kvHead, loadRow, first}, E));
       values.push_back(
-          loadRowPart(e, op.getValues(), kvHead, loadRow, first, E));
+          llamac::loadRun(e, op.getValues(), ValueRange{kvHead, loadRow, first}, E));
     }
     // Scores: the lane group's dot products, summed over its lanes.
     SmallVector<Value> scores;
@@ -353,8 +330,12 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
     partialAcc = memref::AllocOp::create(
         b, e.loc, MemRefType::get({entries * p.headDim}, f32));
   }
-  emitAttendKernel(e, op, p, partialMax, partialSum, partialAcc,
-                   namer.name(op, "flash"));
+  if (p.tensorCores)
+    llamac::emitTensorCoreAttendKernel(e, op, p, partialMax, partialSum,
+                                       partialAcc, namer.name(op, "flash_mma"));
+  else
+    emitAttendKernel(e, op, p, partialMax, partialSum, partialAcc,
+                     namer.name(op, "flash"));
   if (p.maxSplits > 1) {
     emitCombineKernel(e, op, p, partialMax, partialSum, partialAcc,
                       namer.name(op, "flash_combine"));

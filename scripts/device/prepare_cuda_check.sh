@@ -34,6 +34,9 @@ for entry in "${CONFIGS[@]}"; do
   "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" $flags >/dev/null
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8
+  # Chunks of 16: the prompt's attention on the tensor cores (a full chunk
+  # and a padded one), checked against the same reference.
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
   # Kept for the comparison with transformers on the device, except the

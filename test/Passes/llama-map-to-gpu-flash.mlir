@@ -78,21 +78,92 @@ func.func @decode(%q: memref<1x4x8xf32>, %k: memref<2x?x8xf32, strided<[256, 8, 
 
 // -----
 
-// Prefill-shaped (1,024 queries x 4 heads: warps enough): no split, one
-// kernel that writes the normalized output. head_dim 128: a row over the
-// 32 lanes, 4 floats each (16-byte loads), 8 rows. loads per iteration.
+// Prefill-shaped (1,024 queries x 16 heads, 4 kv heads, head_dim 64): on
+// the tensor cores, a warp per 16 queries of a head (64 x 16 = 1,024
+// warps: enough, no split), the 4 query heads of a kv head a block. Each
+// lane holds 16 consecutive head dims of its two query rows (scaled once)
+// and of a key row; a loop iteration takes 32 keys: 4 n-tiles of scores,
+// each 8 k-steps of three tf32 mmas (big x small, small x big, big x big:
+// f32 precision), then the same count for P V. Its state: 8 output tiles
+// of 4 accumulators, two rows' maxima and sums.
 // CHECK-LABEL: func.func @prefill
 // CHECK-NOT:   gpu.alloc
-// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1024, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_op_flash)
-// CHECK:         scf.for %{{.*}} step %c8 iter_args({{.*}}) -> (f32, f32, vector<4xf32>) {
-// CHECK-COUNT-8:   vector.load %arg1[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1x?x128xf32, strided<[524288, 128, 1]>>, vector<4xf32>
-// CHECK:           gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c256, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_op_flash_mma)
+// CHECK-COUNT-2: vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1024x16x64xf32>, vector<16xf32>
+// CHECK:         scf.for %{{.*}} step %c32 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// The key row is clamped to the last key (its score masked), loaded
+// unbranched.
+// CHECK:           %[[LAST:.*]] = arith.subi %dim, %c1 : index
+// CHECK:           %[[ROW:.*]] = arith.minui %{{.*}}, %[[LAST]] : index
+// CHECK:           vector.load %arg1[%{{.*}}, %[[ROW]], %{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1]>>, vector<16xf32>
+// tf32 parts: the top 19 bits, then those of the rest.
+// CHECK:           arith.andi %{{.*}}, %c-8192_i32 : i32
+// CHECK-COUNT-24:  nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// Keys past the split or past what the row sees score -inf.
+// CHECK:           arith.cmpi ult
+// CHECK-NEXT:      arith.select %{{.*}}, %{{.*}}, %cst_0 : f32
+// A row's maximum over the quad of lanes holding it.
+// CHECK:           gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK:           math.exp
+// 8 consecutive floats of each of the k-step's two value rows.
+// CHECK:           vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>, vector<8xf32>
+// CHECK:           vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>, vector<8xf32>
+// CHECK:           scf.yield
+// The sums over the quad, then each row (if inside the chunk) normalized,
+// two runs of 8 outputs a lane.
+// CHECK:         gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK:         gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK:         scf.if
+// CHECK:           arith.divf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           vector.store %{{.*}}, %arg3[{{.*}}] {alignment = 16 : i64} : memref<1024x16x64xf32>, vector<8xf32>
+// CHECK:           arith.divf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           vector.store %{{.*}}, %arg3[{{.*}}] {alignment = 16 : i64} : memref<1024x16x64xf32>, vector<8xf32>
+// CHECK-NOT:   gpu.launch
+func.func @prefill(%q: memref<1024x16x64xf32>, %k: memref<4x?x64xf32, strided<[262144, 64, 1]>>, %v: memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>, %o: memref<1024x16x64xf32>) {
+  llama.flash_attention ins(%q, %k, %v : memref<1024x16x64xf32>, memref<4x?x64xf32, strided<[262144, 64, 1]>>, memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>) outs(%o : memref<1024x16x64xf32>) scale 0.125
+  return
+}
+
+// -----
+
+// A 128-query chunk of 4 heads: 32 tensor-core warps, too few, so the
+// keys are split (at least a 32-key tile each, up to 32 splits), and the
+// combining kernel of decode adds the splits' partial results.
+// CHECK-LABEL: func.func @prefill_split
+// CHECK:       %[[MAX:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<16384xf32>
+// CHECK:       %[[SUM:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<16384xf32>
+// CHECK:       %[[ACC:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<1048576xf32>
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c512, {{.*}} threads({{.*}}) in (%{{.*}} = %c64, {{.*}} module(@prefill_split_op_flash_mma)
+// CHECK:         %[[WANT:.*]] = arith.ceildivui %dim, %c32 : index
+// CHECK:         arith.minui %[[WANT]], %c32 : index
+// CHECK:         scf.for %{{.*}} step %c32
+// CHECK:         scf.if
+// CHECK:           vector.store %{{.*}}, %[[ACC]][%{{.*}}] {alignment = 16 : i64} : memref<1048576xf32>, vector<8xf32>
+// CHECK:           vector.store %{{.*}}, %[[ACC]][%{{.*}}] {alignment = 16 : i64} : memref<1048576xf32>, vector<8xf32>
+// CHECK:           scf.if
+// CHECK:             memref.store %{{.*}}, %[[MAX]]
+// CHECK:             memref.store %{{.*}}, %[[SUM]]
+// CHECK:       gpu.launch {{.*}} module(@prefill_split_op_flash_combine)
+func.func @prefill_split(%q: memref<128x4x64xf32>, %k: memref<2x?x64xf32, strided<[262144, 64, 1]>>, %v: memref<2x?x64xf32, strided<[262144, 64, 1], offset: 524288>>, %o: memref<128x4x64xf32>) {
+  llama.flash_attention ins(%q, %k, %v : memref<128x4x64xf32>, memref<2x?x64xf32, strided<[262144, 64, 1]>>, memref<2x?x64xf32, strided<[262144, 64, 1], offset: 524288>>) outs(%o : memref<128x4x64xf32>) scale 0.125
+  return
+}
+
+// -----
+
+// head_dim 12 (not a multiple of the mma's 8): prefill on the CUDA cores,
+// a warp per (query, head), 1,024 x 4 of them: no split. A row over 4
+// lanes, 3 floats each, 8 rows a step.
+// CHECK-LABEL: func.func @prefill_cuda_cores
+// CHECK-NOT:   gpu.alloc
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c1024, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_cuda_cores_op_flash)
+// CHECK:         scf.for %{{.*}} step %c8 iter_args({{.*}}) -> (f32, f32, vector<3xf32>) {
+// CHECK:           vector.load %arg1[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<1x?x12xf32, strided<[49152, 12, 1]>>, vector<3xf32>
 // CHECK:         scf.yield
-// CHECK-NOT:     gpu.shuffle
-// CHECK:         arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK:         memref.store %{{.*}}, %arg3
 // CHECK-NOT:   gpu.launch
-func.func @prefill(%q: memref<1024x4x128xf32>, %k: memref<1x?x128xf32, strided<[524288, 128, 1]>>, %v: memref<1x?x128xf32, strided<[524288, 128, 1], offset: 262144>>, %o: memref<1024x4x128xf32>) {
-  llama.flash_attention ins(%q, %k, %v : memref<1024x4x128xf32>, memref<1x?x128xf32, strided<[524288, 128, 1]>>, memref<1x?x128xf32, strided<[524288, 128, 1], offset: 262144>>) outs(%o : memref<1024x4x128xf32>) scale 0.0883883461
+func.func @prefill_cuda_cores(%q: memref<1024x4x12xf32>, %k: memref<1x?x12xf32, strided<[49152, 12, 1]>>, %v: memref<1x?x12xf32, strided<[49152, 12, 1], offset: 49152>>, %o: memref<1024x4x12xf32>) {
+  llama.flash_attention ins(%q, %k, %v : memref<1024x4x12xf32>, memref<1x?x12xf32, strided<[49152, 12, 1]>>, memref<1x?x12xf32, strided<[49152, 12, 1], offset: 49152>>) outs(%o : memref<1024x4x12xf32>) scale 0.288675
   return
 }

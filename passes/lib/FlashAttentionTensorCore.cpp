@@ -1,0 +1,297 @@
+//===- FlashAttentionTensorCore.cpp - prefill attention on mma.sync -*- C++ -*-===//
+//
+// A prefill chunk's attention (many queries, each seeing hundreds or
+// thousands of keys) on the tensor cores, in FlashAttention-2's form: a warp
+// takes 16 query rows of one head and walks its split of the keys a tile at
+// a time: the tile's scores S = Q K^T by mma.sync.m16n8k8, their online
+// softmax in registers (a row's maximum over the quad of lanes that hold
+// it), then O += P V with P taken straight from S's accumulators. No score
+// reaches memory.
+//
+// f32 precision from tf32 mmas (the executable computes in f32; its cache
+// is f32): each operand x is split into big + small, big = x's top 19 bits,
+// small = the rest (also cut to tf32), and x y = big big + big small +
+// small big up to 2^-20 of x y (the small small term), three mmas a step.
+//
+// Fragments (PTX ISA, m16n8k8 .tf32), lane = 4 g + j: A (16 x 8) a0 (g, j),
+// a1 (g + 8, j), a2 (g, j + 4), a3 (g + 8, j + 4); B (8 x 8) b0 (k j, n g),
+// b1 (k j + 4, n g); C (16 x 8) c0, c1 (g, 2j and 2j + 1), c2, c3 (g + 8,
+// likewise). Which k an mma's slot holds is free as long as A and B agree,
+// and which output column an n is is the kernel's choice; both are chosen
+// so that a lane's loads are runs of consecutive floats and P needs no
+// shuffle:
+//  - Q K^T: slots j and j + 4 of k-step t are head dims (D/4) j + 2t and
+//    the next: a lane's query and key elements are D/4 consecutive floats;
+//  - P V: slots j and j + 4 of a tile's k-step (8 keys) are keys 2j and
+//    2j + 1, where S's accumulators c0, c1 (c2, c3) left them; n-tile u's
+//    column n is head dim (D/8) n + u: a lane reads D/8 consecutive floats
+//    of each value row and writes D/8 consecutive outputs.
+//
+//===----------------------------------------------------------------------===//
+#include "FlashAttentionKernels.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+
+namespace {
+
+using llamac::Emitter;
+using llamac::FlashPlan;
+
+/// An operand fragment as tf32 big and small parts (i32 registers).
+struct Split {
+  SmallVector<Value> big, small;
+};
+
+/// tf32 keeps an f32's sign, exponent and top 10 mantissa bits.
+constexpr int32_t kTF32Mask = static_cast<int32_t>(0xFFFFE000u);
+
+Split splitTF32(Emitter &e, ArrayRef<Value> xs) {
+  Type i32 = e.b.getI32Type();
+  Value mask = arith::ConstantOp::create(e.b, e.loc,
+                                         e.b.getI32IntegerAttr(kTF32Mask));
+  auto cut = [&](Value x) {
+    return arith::AndIOp::create(e.b, e.loc,
+                                 arith::BitcastOp::create(e.b, e.loc, i32, x),
+                                 mask)
+        .getResult();
+  };
+  Split s;
+  for (Value x : xs) {
+    Value big = cut(x);
+    Value rest = e.sub(
+        x, arith::BitcastOp::create(e.b, e.loc, e.b.getF32Type(), big));
+    s.big.push_back(big);
+    s.small.push_back(cut(rest));
+  }
+  return s;
+}
+
+/// acc + a b for one 16 x 8 x 8 tile.
+SmallVector<Value> mma(Emitter &e, ArrayRef<Value> a, ArrayRef<Value> b,
+                       ArrayRef<Value> acc) {
+  Type f32 = e.b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(e.b.getContext(),
+                                                     SmallVector<Type>(4, f32));
+  auto op = NVVM::MmaOp::create(
+      e.b, e.loc, resultType, a, b, acc, ArrayRef<int64_t>{16, 8, 8},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(e.b, e.loc, op, i));
+  return out;
+}
+
+/// acc + a b in f32 precision: the small products first.
+SmallVector<Value> mmaF32(Emitter &e, const Split &a, const Split &b,
+                          SmallVector<Value> acc) {
+  acc = mma(e, a.small, b.big, acc);
+  acc = mma(e, a.big, b.small, acc);
+  return mma(e, a.big, b.big, acc);
+}
+
+Value element(Emitter &e, Value vector, int64_t i) {
+  return vector::ExtractOp::create(e.b, e.loc, vector, i);
+}
+
+/// The maximum (or sum) of the quad of lanes that hold a row.
+Value quadMax(Emitter &e, Value x) {
+  x = e.max(x, e.shuffleXor(x, 1));
+  return e.max(x, e.shuffleXor(x, 2));
+}
+Value quadSum(Emitter &e, Value x) {
+  x = e.add(x, e.shuffleXor(x, 1));
+  return e.add(x, e.shuffleXor(x, 2));
+}
+
+} // namespace
+
+void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
+                                        const FlashPlan &p, Value partialMax,
+                                        Value partialSum, Value partialAcc,
+                                        const std::string &name) {
+  const int64_t S = p.seq, H = p.heads, D = p.headDim, T = p.keyTile;
+  const int64_t R = llamac::kTensorCoreRows, steps = D / 8, qRun = D / 4,
+                vRun = D / 8;
+  const int64_t groups = (S + R - 1) / R;
+  const int64_t items = p.maxSplits * groups * H;
+  OpBuilder::InsertionGuard guard(e.b);
+  gpu::LaunchOp launch =
+      e.launchWarps(e.index(items / p.warpsPerBlock), p.warpsPerBlock, name);
+  Value len = memref::DimOp::create(e.b, e.loc, op.getKeys(), 1);
+  Value splits = llamac::splitsFor(e, p, len);
+  Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), e.index(T)),
+                      e.index(T));
+  Value tid = launch.getThreadIds().x;
+  Value lane = e.rem(tid, e.index(32));
+  Value g = e.div(lane, e.index(4)), j = e.rem(lane, e.index(4));
+  // Items in (split, query group, head) order: a block's warps are query
+  // heads of one kv head and read the same key rows, through L1.
+  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
+                     e.div(tid, e.index(32)));
+  Value h = e.rem(item, e.index(H));
+  Value group = e.rem(e.div(item, e.index(H)), e.index(groups));
+  Value split = e.div(item, e.index(groups * H));
+  Value kvHead = e.div(h, e.index(H / p.kvHeads));
+  // The lane's two rows (g and g + 8 of the warp's 16); rows past the
+  // chunk (S not a multiple of 16) load the last query and are not stored.
+  Value firstRow = e.mul(group, e.index(R));
+  Value rows[2] = {e.add(firstRow, g), e.add(firstRow, e.add(g, e.index(8)))};
+  Value lastQuery = e.index(S - 1);
+  // Query s sees the keys before len - S + s + 1; the split its share of
+  // them, up to what its last row sees.
+  Value sinceKeys = e.sub(len, e.index(S));
+  Value visible[2];
+  for (int r = 0; r < 2; ++r)
+    visible[r] = e.add(sinceKeys, e.add(rows[r], e.index(1)));
+  Value groupEnd = e.min(e.add(sinceKeys, e.add(firstRow, e.index(R))), len);
+  Value begin = e.mul(split, chunk);
+  Value end = e.min(e.add(begin, chunk), groupEnd);
+  Value ends[2] = {e.min(end, visible[0]), e.min(end, visible[1])};
+
+  // The lane's query elements, scaled once, as A fragments of each k-step.
+  Value qFirst = e.mul(j, e.index(qRun));
+  Value scale = e.splat(e.f32(op.getScale().convertToFloat()), qRun);
+  Value q[2];
+  for (int r = 0; r < 2; ++r)
+    q[r] = e.mul(llamac::loadRun(e, op.getQ(),
+                                 ValueRange{e.min(rows[r], lastQuery), h,
+                                            qFirst},
+                                 qRun),
+                 scale);
+  SmallVector<Split> queryParts;
+  for (int64_t t = 0; t < steps; ++t)
+    queryParts.push_back(splitTF32(
+        e, {element(e, q[0], 2 * t), element(e, q[1], 2 * t),
+            element(e, q[0], 2 * t + 1), element(e, q[1], 2 * t + 1)}));
+
+  // Loop state: the output tiles' accumulators (D/8 n-tiles of 4), each
+  // row's running maximum and the lane's part of its sum.
+  SmallVector<Value> init(4 * vRun, e.f32(0.0));
+  init.append({e.minusInf(), e.minusInf(), e.f32(0.0), e.f32(0.0)});
+  auto loop = scf::ForOp::create(e.b, e.loc, begin, end, e.index(T), init);
+  {
+    OpBuilder::InsertionGuard inLoop(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    Value tile = loop.getInductionVar();
+    ValueRange state = loop.getRegionIterArgs();
+    SmallVector<Value> out(state.begin(), state.begin() + 4 * vRun);
+    Value maxima[2] = {state[4 * vRun], state[4 * vRun + 1]};
+    Value sums[2] = {state[4 * vRun + 2], state[4 * vRun + 3]};
+    Value lastKey = e.sub(len, e.index(1));
+
+    // Scores of the tile's T / 8 n-tiles; keys past the split or past what
+    // a row sees score -inf (their rows are loaded clamped, unbranched).
+    SmallVector<SmallVector<Value>> scores;
+    for (int64_t n = 0; n < T / 8; ++n) {
+      Value tileKey = e.add(tile, e.index(8 * n));
+      Value keyRow = e.min(e.add(tileKey, g), lastKey);
+      Value key = llamac::loadRun(e, op.getKeys(),
+                                  ValueRange{kvHead, keyRow, qFirst}, qRun);
+      SmallVector<Value> acc(4, e.f32(0.0));
+      for (int64_t t = 0; t < steps; ++t)
+        acc = mmaF32(e, queryParts[t],
+                     splitTF32(e, {element(e, key, 2 * t),
+                                   element(e, key, 2 * t + 1)}),
+                     acc);
+      Value key0 = e.add(tileKey, e.mul(j, e.index(2)));
+      Value keys[2] = {key0, e.add(key0, e.index(1))};
+      for (int64_t c = 0; c < 4; ++c)
+        acc[c] = e.select(e.lt(keys[c % 2], ends[c / 2]), acc[c],
+                          e.minusInf());
+      scores.push_back(acc);
+    }
+    // Online softmax, a row at a time (accumulators 0, 1: row g; 2, 3:
+    // row g + 8).
+    for (int r = 0; r < 2; ++r) {
+      Value tileMax = maxima[r];
+      for (auto &acc : scores)
+        tileMax = e.max(tileMax, e.max(acc[2 * r], acc[2 * r + 1]));
+      tileMax = quadMax(e, tileMax);
+      Value ref = e.reference(tileMax);
+      Value rescale = e.exp(e.sub(maxima[r], ref));
+      Value sum = e.mul(sums[r], rescale);
+      for (auto &acc : scores)
+        for (int c = 2 * r; c < 2 * r + 2; ++c) {
+          acc[c] = e.exp(e.sub(acc[c], ref));
+          sum = e.add(sum, acc[c]);
+        }
+      for (int64_t u = 0; u < vRun; ++u)
+        for (int c = 2 * r; c < 2 * r + 2; ++c)
+          out[4 * u + c] = e.mul(out[4 * u + c], rescale);
+      maxima[r] = tileMax;
+      sums[r] = sum;
+    }
+    // O += P V, a k-step per n-tile of scores: its keys 2j and 2j + 1 are
+    // the lane's slots j and j + 4.
+    Value vFirst = e.mul(g, e.index(vRun));
+    for (int64_t n = 0; n < T / 8; ++n) {
+      auto &pTile = scores[n];
+      Split probabilities =
+          splitTF32(e, {pTile[0], pTile[2], pTile[1], pTile[3]});
+      Value key0 = e.add(e.add(tile, e.index(8 * n)), e.mul(j, e.index(2)));
+      Value values[2];
+      for (int k = 0; k < 2; ++k)
+        values[k] = llamac::loadRun(
+            e, op.getValues(),
+            ValueRange{kvHead, e.min(e.add(key0, e.index(k)), lastKey), vFirst},
+            vRun);
+      for (int64_t u = 0; u < vRun; ++u) {
+        SmallVector<Value> acc(out.begin() + 4 * u, out.begin() + 4 * u + 4);
+        acc = mmaF32(e, probabilities,
+                     splitTF32(e, {element(e, values[0], u),
+                                   element(e, values[1], u)}),
+                     acc);
+        std::copy(acc.begin(), acc.end(), out.begin() + 4 * u);
+      }
+    }
+    SmallVector<Value> next(out);
+    next.append({maxima[0], maxima[1], sums[0], sums[1]});
+    scf::YieldOp::create(e.b, e.loc, next);
+  }
+
+  // Each row's results: the lane's columns (D/8) (2j + b) + u, b = 0, 1.
+  auto vecType = VectorType::get({vRun}, e.b.getF32Type());
+  for (int r = 0; r < 2; ++r) {
+    Value maximum = loop.getResult(4 * vRun + r);
+    Value sum = quadSum(e, loop.getResult(4 * vRun + 2 + r));
+    OpBuilder::InsertionGuard inRow(e.b);
+    auto stored = scf::IfOp::create(e.b, e.loc, e.lt(rows[r], e.index(S)),
+                                    /*withElseRegion=*/false);
+    e.b.setInsertionPointToStart(&stored.getThenRegion().front());
+    Value partialItem =
+        e.add(e.mul(e.add(e.mul(split, e.index(S)), rows[r]), e.index(H)), h);
+    for (int b = 0; b < 2; ++b) {
+      SmallVector<Value> parts;
+      for (int64_t u = 0; u < vRun; ++u)
+        parts.push_back(loop.getResult(4 * u + 2 * r + b));
+      Value run = vector::FromElementsOp::create(e.b, e.loc, vecType, parts);
+      Value column = e.mul(e.add(e.mul(j, e.index(2)), e.index(b)),
+                           e.index(vRun));
+      if (p.maxSplits == 1) {
+        // Key 0 is visible to every query: the sum is positive.
+        llamac::storeRun(e, e.div(run, e.splat(sum, vRun)), op.getInit(),
+                         ValueRange{rows[r], h, column});
+        continue;
+      }
+      llamac::storeRun(e, run, partialAcc,
+                       ValueRange{e.add(e.mul(partialItem, e.index(D)),
+                                        column)});
+    }
+    if (p.maxSplits == 1)
+      continue;
+    auto lane0 = scf::IfOp::create(e.b, e.loc, e.eq(j, e.index(0)),
+                                   /*withElseRegion=*/false);
+    e.b.setInsertionPointToStart(&lane0.getThenRegion().front());
+    memref::StoreOp::create(e.b, e.loc, maximum, partialMax,
+                            ValueRange{partialItem});
+    memref::StoreOp::create(e.b, e.loc, sum, partialSum,
+                            ValueRange{partialItem});
+  }
+}
