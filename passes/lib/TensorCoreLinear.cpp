@@ -64,11 +64,14 @@ constexpr int64_t kPadA = 4;
 constexpr int64_t kBlockThreads = 32 * kBlockWarpsM * kBlockWarpsN;
 /// 16-byte copies: 4 floats of an activation row, 8 bf16 of a weight row.
 constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
-/// A grid of fewer blocks than this (a few waves of the ~400 an H100/H200
-/// keeps resident) splits the depth among blocks (split-k), each split at
-/// least kMinSlicesPerSplit slices; a second kernel adds the splits' partial
-/// tiles in split order (the same bits every run, no atomics).
-constexpr int64_t kTargetBlocks = 1024;
+/// A grid of fewer blocks than this (about one wave of the ~400 an
+/// H100/H200 keeps resident) splits the depth among blocks (split-k), each
+/// split at least kMinSlicesPerSplit slices; a second kernel adds the
+/// splits' partial tiles in split order (the same bits every run, no
+/// atomics). The partial tiles cost a write and a read of f32 each: at
+/// 1,024 (2.6 waves) the 1B's prefill was 16% slower (KERNEL_NOTES,
+/// session 9).
+constexpr int64_t kTargetBlocks = 400;
 constexpr int64_t kMinSlicesPerSplit = 8;
 constexpr int64_t kSumBlock = 256;
 
