@@ -48,6 +48,27 @@ inline mlir::Value splitsFor(Emitter &e, const FlashPlan &p, mlir::Value len) {
                e.ceilDiv(len, e.index(p.minKeysPerSplit)));
 }
 
+/// What a warp of an attending kernel works on. Items are in (split, query
+/// block, head) order, `queryBlocks` a split (queries for the CUDA-core
+/// kernel, 16-query blocks for the tensor-core one); the warps of a block
+/// are query heads of one kv head (warpsPerBlock divides heads / kv_heads)
+/// and read the same key rows, through L1.
+struct WarpItem {
+  mlir::Value item, head, queryBlock, split, kvHead;
+};
+inline WarpItem warpItem(Emitter &e, mlir::gpu::LaunchOp launch,
+                         const FlashPlan &p, int64_t queryBlocks) {
+  WarpItem w;
+  w.item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
+                 e.div(launch.getThreadIds().x, e.index(32)));
+  w.head = e.rem(w.item, e.index(p.heads));
+  w.queryBlock =
+      e.rem(e.div(w.item, e.index(p.heads)), e.index(queryBlocks));
+  w.split = e.div(w.item, e.index(queryBlocks * p.heads));
+  w.kvHead = e.div(w.head, e.index(p.heads / p.kvHeads));
+  return w;
+}
+
 /// The byte alignment of `n` consecutive f32 of `type` starting at a
 /// multiple of `n` in the innermost dimension: 16 (or 8) where the layout
 /// keeps every such run that aligned, else 4.

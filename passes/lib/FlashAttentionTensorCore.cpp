@@ -29,9 +29,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "FlashAttentionKernels.h"
+#include "MmaSync.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -70,30 +69,13 @@ Split splitTF32(Emitter &e, ArrayRef<Value> xs) {
   return s;
 }
 
-/// acc + a b for one 16 x 8 x 8 tile.
-SmallVector<Value> mma(Emitter &e, ArrayRef<Value> a, ArrayRef<Value> b,
-                       ArrayRef<Value> acc) {
-  Type f32 = e.b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(e.b.getContext(),
-                                                     SmallVector<Type>(4, f32));
-  auto op = NVVM::MmaOp::create(
-      e.b, e.loc, resultType, a, b, acc, ArrayRef<int64_t>{16, 8, 8},
-      std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(e.b, e.loc, op, i));
-  return out;
-}
-
 /// acc + a b in f32 precision: the small products first.
 SmallVector<Value> mmaF32(Emitter &e, const Split &a, const Split &b,
                           SmallVector<Value> acc) {
-  acc = mma(e, a.small, b.big, acc);
-  acc = mma(e, a.big, b.small, acc);
-  return mma(e, a.big, b.big, acc);
+  auto tf32 = NVVM::MMATypes::tf32;
+  acc = llamac::mmaSync(e, tf32, a.small, b.big, acc);
+  acc = llamac::mmaSync(e, tf32, a.big, b.small, acc);
+  return llamac::mmaSync(e, tf32, a.big, b.big, acc);
 }
 
 Value element(Emitter &e, Value vector, int64_t i) {
@@ -131,14 +113,8 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   Value g = e.div(lane, e.index(4)), j = e.rem(lane, e.index(4));
-  // Items in (split, query group, head) order: a block's warps are query
-  // heads of one kv head and read the same key rows, through L1.
-  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
-                     e.div(tid, e.index(32)));
-  Value h = e.rem(item, e.index(H));
-  Value group = e.rem(e.div(item, e.index(H)), e.index(groups));
-  Value split = e.div(item, e.index(groups * H));
-  Value kvHead = e.div(h, e.index(H / p.kvHeads));
+  llamac::WarpItem w = llamac::warpItem(e, launch, p, groups);
+  Value h = w.head, group = w.queryBlock, split = w.split, kvHead = w.kvHead;
   // The lane's two rows (g and g + 8 of the warp's 16); rows past the
   // chunk (S not a multiple of 16) load the last query and are not stored.
   Value firstRow = e.mul(group, e.index(R));

@@ -118,15 +118,9 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
                       rowsPerIteration);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
-  // Items in (split, query, head) order: the warps of a block are query
-  // heads of one kv head (warpsPerBlock divides heads / kv_heads), so
-  // every warp has one.
-  Value item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
-                     e.div(tid, e.index(32)));
-  Value h = e.rem(item, e.index(H));
-  Value s = e.rem(e.div(item, e.index(H)), e.index(S));
-  Value split = e.div(item, e.index(S * H));
-  Value kvHead = e.div(h, e.index(H / p.kvHeads));
+  llamac::WarpItem w = llamac::warpItem(e, launch, p, S);
+  Value item = w.item, h = w.head, s = w.queryBlock, split = w.split,
+        kvHead = w.kvHead;
   Value rowInStep = e.div(lane, e.index(L));
   Value first = e.mul(e.rem(lane, e.index(L)), e.index(E));
   // Query s sees the keys up to its own position, len - S + s.

@@ -23,6 +23,7 @@
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
+#include "MmaSync.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -93,25 +94,6 @@ SmallVector<Value> pairsOf(Emitter &e, Value bf16x8) {
   for (int64_t i = 0; i < kPerThread / 2; ++i)
     pairs.push_back(vector::ExtractOp::create(e.b, e.loc, words, i));
   return pairs;
-}
-
-/// acc + a * b for one 16 x 8 x 16 tile; `acc` and the result are the
-/// thread's 4 accumulators.
-SmallVector<Value> mma(Emitter &e, ArrayRef<Value> a, ArrayRef<Value> b,
-                       ArrayRef<Value> acc) {
-  Type f32 = e.b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(e.b.getContext(),
-                                                     SmallVector<Type>(4, f32));
-  auto op = NVVM::MmaOp::create(
-      e.b, e.loc, resultType, a, b, acc, ArrayRef<int64_t>{16, 8, 16},
-      std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < 4; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(e.b, e.loc, op, i));
-  return out;
 }
 
 /// One 16-byte cp.async of a block's tile copy: from `operand` at loop
@@ -396,8 +378,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         for (int64_t j = 0; j < kWarpTilesN; ++j) {
           SmallVector<Value> bRegs{w[j][p], w[j][p + 1]};
           MutableArrayRef<Value> tile(&acc[(i * kWarpTilesN + j) * 4], 4);
-          SmallVector<Value> next = mma(e, aLo, bRegs, tile);
-          next = mma(e, aHi, bRegs, next);
+          SmallVector<Value> next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, tile);
+          next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aHi, bRegs, next);
           llvm::copy(next, tile.begin());
         }
       }
