@@ -161,3 +161,52 @@ func.func @split_k(%x: memref<1x16x512xf32>, %w: memref<128x512xbf16>, %y: memre
   }
   return
 }
+
+// -----
+
+// The 1B's gate and up projections over a 128-token chunk: 2 x 128 blocks
+// of tiles, 256 (depth 2,048: 64 slices). Two splits would make 512 blocks,
+// more than the ~400 that fit the GPU at once, so the depth is not split:
+// no partial tiles, no sum kernel.
+
+#x = affine_map<(s, n, k) -> (s, k)>
+#w = affine_map<(s, n, k) -> (n, k)>
+#y = affine_map<(s, n, k) -> (s, n)>
+// CHECK-LABEL: func.func @one_wave_unsplit
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c256, {{.*}} module(@one_wave_unsplit_op_mma)
+// CHECK-NOT: gpu.launch
+func.func @one_wave_unsplit(%x: memref<128x2048xf32>, %w: memref<16384x2048xbf16>, %y: memref<128x16384xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<128x2048xf32>, memref<16384x2048xbf16>) outs(%y : memref<128x16384xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The down projection over the same chunk: 2 x 16 blocks of tiles, 32;
+// the depth (8,192: 256 slices) is split 8 ways (256 blocks; 16 would be
+// 512), 32 slices a split.
+
+#x = affine_map<(s, n, k) -> (s, k)>
+#w = affine_map<(s, n, k) -> (n, k)>
+#y = affine_map<(s, n, k) -> (s, n)>
+// CHECK-LABEL: func.func @split_to_one_wave
+// CHECK: gpu.alloc async [%{{.*}}] () : memref<8x128x2048xf32>
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c256, {{.*}} module(@split_to_one_wave_op_mma)
+// CHECK: gpu.launch {{.*}} module(@split_to_one_wave_op_mma_sum)
+func.func @split_to_one_wave(%x: memref<128x8192xf32>, %w: memref<2048x8192xbf16>, %y: memref<128x2048xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<128x8192xf32>, memref<2048x8192xbf16>) outs(%y : memref<128x2048xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
