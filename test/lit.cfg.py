@@ -54,6 +54,9 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# The driver's test double (test/Runtime/Inputs/fake_libcuda.c).
+config.substitutions.append(("%fake_cuda_old", os.path.join(config.llamac_obj_root, "lib", "fake-cuda-old")))
+config.substitutions.append(("%fake_cuda", os.path.join(config.llamac_obj_root, "lib", "fake-cuda")))
 import ctypes
 try:
     ctypes.CDLL("libcuda.so.1")  # what the executables dlopen
