@@ -38,13 +38,13 @@ for dir in "$DIR"/*/; do
   LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
   if cmp -s "$dir/gpu.npy" "$dir/gpu-eager.npy" && diff -q "$dir/gpu.txt" "$dir/gpu-eager.txt" >/dev/null; then echo "   without CUDA graphs: identical logits and ids"; else echo "   without CUDA graphs: logits or ids DIFFER"; status=1; fi
 done
-echo "== prefill chunks of 16 (attention on the tensor cores)"
-for exe in "$DIR"/*/sm_90-chunk16; do
-  dir="$(dirname "$exe")"
-  "$exe" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/gpu16.npy" > "$dir/gpu16.txt" 2>/dev/null
-  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu16.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
-  echo "   $(basename "$dir") vs reference: $line"
-  if diff -q "$dir/gpu16.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical"; else echo "   greedy ids: DIFFER"; status=1; fi
+echo "== prefill chunks of 16 and 24 (attention on the tensor cores)"
+for exe in "$DIR"/*/sm_90-chunk*; do
+  dir="$(dirname "$exe")"; variant="$(basename "$exe")"
+  "$exe" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/$variant.npy" > "$dir/$variant.txt" 2>/dev/null
+  line="$(python3 "$DIR/compare_logits.py" "$dir/$variant.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  echo "   $(basename "$dir") $variant vs reference: $line"
+  if diff -q "$dir/$variant.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical"; else echo "   greedy ids: DIFFER"; status=1; fi
 done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"

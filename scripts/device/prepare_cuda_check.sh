@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds, on this machine, what scripts/device/cuda_check.sh runs on the
-# device machine (which has no LLVM/MLIR): test checkpoints of several
-# configs, each compiled for the host and for sm_90, with the float64 numpy
+# Builds what scripts/device/cuda_check.sh runs on the device machine: test
+# checkpoints of several configs, each compiled for the host and for sm_90
+# (and in 16- and 24-token prefill chunks), with the float64 numpy
 # reference's logits and greedy ids, the checkpoints (for the comparison
-# with transformers there), and the shared libraries the
-# executables load (SentencePiece, PCRE2), into DIR (default build-device/,
-# carried to the device with `run --carry build-device`).
+# with transformers there), and the shared libraries the executables load
+# (SentencePiece, PCRE2), into DIR (default build-device/). Run it on the
+# device machine with the bundled llamac (LLAMAC=...; it has no LLVM/MLIR
+# of its own): the directory is ~100 MB, over the device tool's 64 MiB
+# carry.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/build-device}"
@@ -38,6 +40,9 @@ for entry in "${CONFIGS[@]}"; do
   # Chunks of 16: the prompt's attention on the tensor cores (a full chunk
   # and a padded one), checked against the same reference.
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16
+  # and of 24: the second 16-query block half past the chunk (loaded
+  # clamped, not stored).
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk24" --target sm_90 --ctx-size 64 --prefill-chunk 24
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
   # Kept for the comparison with transformers on the device, except the
