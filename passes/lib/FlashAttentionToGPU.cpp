@@ -55,9 +55,10 @@ constexpr int64_t kCombineUnroll = 16;
 /// 4,096), each a latency chain of loads; 256 a block put them on 8-16 of
 /// the 132 SMs, 64 a block on 32-64.
 constexpr int64_t kCombineBlock = 64;
-/// The tensor-core form (16 queries a warp, ~200 registers a thread: up to
-/// 8-10 warps an SM) wants fewer warps; its splits are at least a key tile.
-/// Beyond 128 head dims its fragments no longer fit the registers.
+/// The tensor-core form (16 queries a warp, ~180 registers a thread: about
+/// 11 warps an SM) wants fewer warps; its splits are at least a key tile.
+/// Beyond 128 head dims its fragments no longer fit the registers. (2,048
+/// and 4,096 warps were measured slower on the 1B: KERNEL_NOTES, session 9.)
 constexpr int64_t kTensorCoreTargetWarps = 1024;
 constexpr int64_t kTensorCoreMaxHeadDim = 128;
 
