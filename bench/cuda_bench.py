@@ -171,6 +171,8 @@ def idle_gpu_mib():
 
 
 def run_llamac(exe, ids, n, timeout, env=None):
+    # The executable's own account of its GPU memory, part by part.
+    env = dict(os.environ if env is None else env, LLAMAC_GPU_MEMORY_REPORT="1")
     with GpuMemoryPoll() as poll:
         out = subprocess.run([exe, "--tokens", ",".join(map(str, ids)), "-n", str(n), "--temp", "0",
                               "--ignore-eos"], capture_output=True, text=True, timeout=timeout,
@@ -180,8 +182,9 @@ def run_llamac(exe, ids, n, timeout, env=None):
     m = STATS.search(out.stderr)
     if not m:
         raise RuntimeError(f"no stats line in: {out.stderr[-400:]!r}")
+    report = next((line for line in out.stderr.splitlines() if line.startswith("gpu memory:")), "")
     return dict(prefill=float(m.group(3)), decode=float(m.group(4)), load_s=int(m.group(6)) / 1e3,
-                gpu_peak_mib=poll.peak)
+                gpu_peak_mib=poll.peak, memory_report=report)
 
 
 def bench_llamac(llamac, ckpt, exe, shape, chunk, timeout, eager=False):
@@ -200,7 +203,8 @@ def bench_llamac(llamac, ckpt, exe, shape, chunk, timeout, eager=False):
     c = run_llamac(exe, prompt_ids(CONTEXT - DECODE_STEPS, v), DECODE_STEPS, timeout, env)
     return dict(compile_s=compile_s, prefill_512=a["prefill"], prefill_2048=b["prefill"],
                 decode_512=a["decode"], decode_4096=c["decode"], load_s=a["load_s"],
-                gpu_peak_mib=max(r["gpu_peak_mib"] for r in (a, b, c)) - idle)
+                gpu_peak_mib=max(r["gpu_peak_mib"] for r in (a, b, c)) - idle,
+                memory_report=c["memory_report"])
 
 
 def bench_transformers(ckpt, shape):

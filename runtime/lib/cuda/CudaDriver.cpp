@@ -63,6 +63,8 @@ Status load(Driver &d) {
     resolve("cuGraphInstantiateWithFlags", d.cuGraphInstantiateWithFlags);
     resolve("cuGraphLaunch", d.cuGraphLaunch);
     resolve("cuGraphDestroy", d.cuGraphDestroy);
+    resolve("cuDeviceGetGraphMemAttribute", d.cuDeviceGetGraphMemAttribute);
+    resolve("cuMemPoolGetAttribute", d.cuMemPoolGetAttribute);
   }
   if (version >= 12030)
     resolve("cuLaunchKernelEx", d.cuLaunchKernelEx);

@@ -35,6 +35,9 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED = 115;
 constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
+constexpr int CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH = 6;
+constexpr int CU_GRAPH_MEM_ATTR_USED_MEM_HIGH = 1;
+constexpr int CU_GRAPH_MEM_ATTR_RESERVED_MEM_HIGH = 3;
 constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 constexpr int CU_LIMIT_STACK_SIZE = 0;
 constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
@@ -107,6 +110,9 @@ struct Driver {
   // programmatic dependent launch, also inside graphs); null before.
   CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
                                void **);
+  // For LLAMAC_GPU_MEMORY_REPORT (CUDA 11.4); null before.
+  CUresult (*cuDeviceGetGraphMemAttribute)(CUdevice, int, void *);
+  CUresult (*cuMemPoolGetAttribute)(CUmemoryPool, int, void *);
   bool hasGraphs() const {
     return cuStreamBeginCapture && cuStreamEndCapture &&
            cuGraphInstantiateWithFlags && cuGraphLaunch && cuGraphDestroy;

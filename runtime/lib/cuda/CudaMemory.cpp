@@ -23,6 +23,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <unordered_map>
 
 namespace llamac::rt {
@@ -60,6 +61,7 @@ public:
   Status prepare(EntryPoint entry, bool replayable) override;
   Status run(EntryPoint entry, bool replayable) override;
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
+  std::string memoryReport() override;
 
 private:
   Status check(CUresult result, const char *what) {
@@ -84,6 +86,11 @@ private:
   size_t tokensBytes_ = 0, positionsBytes_ = 0;
   CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
+  // For memoryReport: the device, its stream-ordered pool, what was in use
+  // before the first allocation, and the buffers' sizes.
+  CUdevice device_ = 0;
+  CUmemoryPool pool_ = nullptr;
+  size_t usedAtStart_ = 0, weightBytes_ = 0, kvBytes_ = 0, logitsBytes_ = 0;
 };
 
 Status CudaMemory::pinned(size_t bytes, void *&out) {
@@ -126,6 +133,7 @@ Status CudaMemory::keepFreedTemporaries(CUdevice device, const char *name) {
                        "cuDeviceGetDefaultMemPool");
       !s.ok())
     return s;
+  pool_ = pool;
   return check(driver_->cuMemPoolSetAttribute(
                    pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
                "cuMemPoolSetAttribute");
@@ -160,6 +168,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   CUdevice device = 0;
   if (Status s = check(d.cuDeviceGet(&device, 0), "cuDeviceGet"); !s.ok())
     return s;
+  device_ = device;
   int major = 0, minor = 0;
   char name[256] = "";
   if (Status s =
@@ -208,6 +217,10 @@ Status CudaMemory::init(const llamac_model_info &info,
     return s;
   const size_t logitsBytes = batch * chunk * vocab * sizeof(float);
   const size_t needed = weightBytes + kvBytes + logitsBytes;
+  usedAtStart_ = totalBytes - freeBytes;
+  weightBytes_ = weightBytes;
+  kvBytes_ = kvBytes;
+  logitsBytes_ = logitsBytes;
   if (needed > freeBytes)
     return fail("not enough GPU memory: the model needs %.1f MiB (weights "
                 "%.1f, KV cache %.1f, logits %.1f) and %s has %.1f MiB free",
@@ -273,6 +286,38 @@ Status CudaMemory::init(const llamac_model_info &info,
       !s.ok())
     return s;
   return loadKernelModules();
+}
+
+std::string CudaMemory::memoryReport() {
+  const Driver &d = *driver_;
+  size_t freeBytes = 0, totalBytes = 0;
+  if (d.cuMemGetInfo(&freeBytes, &totalBytes) != CUDA_SUCCESS)
+    return "gpu memory: cuMemGetInfo failed";
+  // The high-water marks of the graphs' memory nodes and of the pool that
+  // eager calls' temporaries come from (0 where the driver cannot say).
+  uint64_t graphsReserved = 0, graphsUsed = 0, poolReserved = 0;
+  if (d.cuDeviceGetGraphMemAttribute) {
+    d.cuDeviceGetGraphMemAttribute(device_, CU_GRAPH_MEM_ATTR_RESERVED_MEM_HIGH,
+                                   &graphsReserved);
+    d.cuDeviceGetGraphMemAttribute(device_, CU_GRAPH_MEM_ATTR_USED_MEM_HIGH,
+                                   &graphsUsed);
+  }
+  if (d.cuMemPoolGetAttribute && pool_)
+    d.cuMemPoolGetAttribute(pool_, CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH,
+                            &poolReserved);
+  const size_t used = totalBytes - freeBytes;
+  const double rest = mib(used) - mib(usedAtStart_) - mib(weightBytes_) -
+                      mib(kvBytes_) - mib(logitsBytes_) -
+                      mib(graphsReserved) - mib(poolReserved);
+  return format("gpu memory: %.1f MiB in use at exit = %.1f before the "
+                "first allocation (the CUDA context; other processes) + "
+                "weights %.1f + KV cache %.1f + logits %.1f + CUDA graphs' "
+                "temporaries %.1f reserved (%.1f at most in use) + the "
+                "stream-ordered pool's %.1f + the rest %.1f (kernel modules, "
+                "tokens, positions)",
+                mib(used), mib(usedAtStart_), mib(weightBytes_), mib(kvBytes_),
+                mib(logitsBytes_), mib(graphsReserved), mib(graphsUsed),
+                mib(poolReserved), rest);
 }
 
 // The entry's launches, recorded from the stream rather than run (the

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace llamac::rt {
 
@@ -51,6 +52,10 @@ public:
   // step, all of a prompt's only where --logits-out asks.
   virtual Status readLogits(int64_t first, int64_t count,
                             const float *&rows) = 0;
+  // Where a GPU's memory went, part by part, as one line ("" for the
+  // host): printed after the statistics line where the environment sets
+  // LLAMAC_GPU_MEMORY_REPORT=1.
+  virtual std::string memoryReport() { return {}; }
 };
 
 // Host memory; `weights` is the mmapped payload section.
