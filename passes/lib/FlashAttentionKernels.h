@@ -1,4 +1,4 @@
-//===- FlashAttentionKernels.h - shared parts of the attention kernels -*- C++ -*-===//
+//===- FlashAttentionKernels.h - shared attention parts ---*- C++ -*-===//
 //
 // llama-map-to-gpu writes llama.flash_attention as one of two attending
 // kernels (FlashAttentionToGPU.cpp: a warp per query on the CUDA cores, for
@@ -62,8 +62,7 @@ inline WarpItem warpItem(Emitter &e, mlir::gpu::LaunchOp launch,
   w.item = e.add(e.mul(launch.getBlockIds().x, e.index(p.warpsPerBlock)),
                  e.div(launch.getThreadIds().x, e.index(32)));
   w.head = e.rem(w.item, e.index(p.heads));
-  w.queryBlock =
-      e.rem(e.div(w.item, e.index(p.heads)), e.index(queryBlocks));
+  w.queryBlock = e.rem(e.div(w.item, e.index(p.heads)), e.index(queryBlocks));
   w.split = e.div(w.item, e.index(queryBlocks * p.heads));
   w.kvHead = e.div(w.head, e.index(p.heads / p.kvHeads));
   return w;
@@ -93,8 +92,8 @@ inline mlir::Value loadRun(Emitter &e, mlir::Value buffer,
                            mlir::ValueRange indices, int64_t n) {
   auto type = mlir::cast<mlir::MemRefType>(buffer.getType());
   return mlir::vector::LoadOp::create(
-      e.b, e.loc, mlir::VectorType::get({n}, e.b.getF32Type()), buffer,
-      indices, /*nontemporal=*/false, llvm::Align(runAlignment(type, n)));
+      e.b, e.loc, mlir::VectorType::get({n}, e.b.getF32Type()), buffer, indices,
+      /*nontemporal=*/false, llvm::Align(runAlignment(type, n)));
 }
 
 /// Stores the vector `run` likewise.

@@ -1,4 +1,4 @@
-//===- FlashAttentionTensorCore.cpp - prefill attention on mma.sync -*- C++ -*-===//
+//===- FlashAttentionTensorCore.cpp - prefill on mma.sync -*- C++ -*-===//
 //
 // A prefill chunk's attention (many queries, each seeing hundreds or
 // thousands of keys) on the tensor cores, in FlashAttention-2's form: a warp
@@ -50,19 +50,18 @@ constexpr int32_t kTF32Mask = static_cast<int32_t>(0xFFFFE000u);
 
 Split splitTF32(Emitter &e, ArrayRef<Value> xs) {
   Type i32 = e.b.getI32Type();
-  Value mask = arith::ConstantOp::create(e.b, e.loc,
-                                         e.b.getI32IntegerAttr(kTF32Mask));
+  Value mask =
+      arith::ConstantOp::create(e.b, e.loc, e.b.getI32IntegerAttr(kTF32Mask));
   auto cut = [&](Value x) {
-    return arith::AndIOp::create(e.b, e.loc,
-                                 arith::BitcastOp::create(e.b, e.loc, i32, x),
-                                 mask)
+    return arith::AndIOp::create(
+               e.b, e.loc, arith::BitcastOp::create(e.b, e.loc, i32, x), mask)
         .getResult();
   };
   Split s;
   for (Value x : xs) {
     Value big = cut(x);
-    Value rest = e.sub(
-        x, arith::BitcastOp::create(e.b, e.loc, e.b.getF32Type(), big));
+    Value rest =
+        e.sub(x, arith::BitcastOp::create(e.b, e.loc, e.b.getF32Type(), big));
     s.big.push_back(big);
     s.small.push_back(cut(rest));
   }
@@ -108,8 +107,8 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
       e.launchWarps(e.index(items / p.warpsPerBlock), p.warpsPerBlock, name);
   Value len = memref::DimOp::create(e.b, e.loc, op.getKeys(), 1);
   Value splits = llamac::splitsFor(e, p, len);
-  Value chunk = e.mul(e.ceilDiv(e.ceilDiv(len, splits), e.index(T)),
-                      e.index(T));
+  Value chunk =
+      e.mul(e.ceilDiv(e.ceilDiv(len, splits), e.index(T)), e.index(T));
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   Value g = e.div(lane, e.index(4)), j = e.rem(lane, e.index(4));
@@ -136,11 +135,10 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   Value scale = e.splat(e.f32(op.getScale().convertToFloat()), qRun);
   Value q[2];
   for (int r = 0; r < 2; ++r)
-    q[r] = e.mul(llamac::loadRun(e, op.getQ(),
-                                 ValueRange{e.min(rows[r], lastQuery), h,
-                                            qFirst},
-                                 qRun),
-                 scale);
+    q[r] = e.mul(
+        llamac::loadRun(e, op.getQ(),
+                        ValueRange{e.min(rows[r], lastQuery), h, qFirst}, qRun),
+        scale);
   SmallVector<Split> queryParts;
   for (int64_t t = 0; t < steps; ++t)
     queryParts.push_back(splitTF32(
@@ -172,15 +170,14 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
                                   ValueRange{kvHead, keyRow, qFirst}, qRun);
       SmallVector<Value> acc(4, e.f32(0.0));
       for (int64_t t = 0; t < steps; ++t)
-        acc = mmaF32(e, queryParts[t],
-                     splitTF32(e, {element(e, key, 2 * t),
-                                   element(e, key, 2 * t + 1)}),
-                     acc);
+        acc = mmaF32(
+            e, queryParts[t],
+            splitTF32(e, {element(e, key, 2 * t), element(e, key, 2 * t + 1)}),
+            acc);
       Value key0 = e.add(tileKey, e.mul(j, e.index(2)));
       Value keys[2] = {key0, e.add(key0, e.index(1))};
       for (int64_t c = 0; c < 4; ++c)
-        acc[c] = e.select(e.lt(keys[c % 2], ends[c / 2]), acc[c],
-                          e.minusInf());
+        acc[c] = e.select(e.lt(keys[c % 2], ends[c / 2]), acc[c], e.minusInf());
       scores.push_back(acc);
     }
     // Online softmax, a row at a time (accumulators 0, 1: row g; 2, 3:
@@ -220,10 +217,10 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
             vRun);
       for (int64_t u = 0; u < vRun; ++u) {
         SmallVector<Value> acc(out.begin() + 4 * u, out.begin() + 4 * u + 4);
-        acc = mmaF32(e, probabilities,
-                     splitTF32(e, {element(e, values[0], u),
-                                   element(e, values[1], u)}),
-                     acc);
+        acc = mmaF32(
+            e, probabilities,
+            splitTF32(e, {element(e, values[0], u), element(e, values[1], u)}),
+            acc);
         std::copy(acc.begin(), acc.end(), out.begin() + 4 * u);
       }
     }
@@ -248,17 +245,17 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
       for (int64_t u = 0; u < vRun; ++u)
         parts.push_back(loop.getResult(4 * u + 2 * r + b));
       Value run = vector::FromElementsOp::create(e.b, e.loc, vecType, parts);
-      Value column = e.mul(e.add(e.mul(j, e.index(2)), e.index(b)),
-                           e.index(vRun));
+      Value column =
+          e.mul(e.add(e.mul(j, e.index(2)), e.index(b)), e.index(vRun));
       if (p.maxSplits == 1) {
         // Key 0 is visible to every query: the sum is positive.
         llamac::storeRun(e, e.div(run, e.splat(sum, vRun)), op.getInit(),
                          ValueRange{rows[r], h, column});
         continue;
       }
-      llamac::storeRun(e, run, partialAcc,
-                       ValueRange{e.add(e.mul(partialItem, e.index(D)),
-                                        column)});
+      llamac::storeRun(
+          e, run, partialAcc,
+          ValueRange{e.add(e.mul(partialItem, e.index(D)), column)});
     }
     if (p.maxSplits == 1)
       continue;

@@ -90,7 +90,8 @@ FlashPlan planFlash(llama::FlashAttentionOp op) {
     target = kTensorCoreTargetWarps;
     p.minKeysPerSplit = p.keyTile;
   }
-  p.maxSplits = std::clamp<int64_t>((target + items - 1) / items, 1, kMaxSplits);
+  p.maxSplits =
+      std::clamp<int64_t>((target + items - 1) / items, 1, kMaxSplits);
   return p;
 }
 
@@ -159,9 +160,10 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
       Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
       valid.push_back(e.lt(row, end));
       Value loadRow = e.min(row, lastRow);
-      keys.push_back(llamac::loadRun(e, op.getKeys(), ValueRange{kvHead, loadRow, first}, E));
-      values.push_back(
-          llamac::loadRun(e, op.getValues(), ValueRange{kvHead, loadRow, first}, E));
+      keys.push_back(llamac::loadRun(e, op.getKeys(),
+                                     ValueRange{kvHead, loadRow, first}, E));
+      values.push_back(llamac::loadRun(e, op.getValues(),
+                                       ValueRange{kvHead, loadRow, first}, E));
     }
     // Scores: the lane group's dot products, summed over its lanes.
     SmallVector<Value> scores;

@@ -378,7 +378,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         for (int64_t j = 0; j < kWarpTilesN; ++j) {
           SmallVector<Value> bRegs{w[j][p], w[j][p + 1]};
           MutableArrayRef<Value> tile(&acc[(i * kWarpTilesN + j) * 4], 4);
-          SmallVector<Value> next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, tile);
+          SmallVector<Value> next =
+              llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, tile);
           next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aHi, bRegs, next);
           llvm::copy(next, tile.begin());
         }

@@ -307,8 +307,8 @@ std::string CudaMemory::memoryReport() {
                             &poolReserved);
   const size_t used = totalBytes - freeBytes;
   const double rest = mib(used) - mib(usedAtStart_) - mib(weightBytes_) -
-                      mib(kvBytes_) - mib(logitsBytes_) -
-                      mib(graphsReserved) - mib(poolReserved);
+                      mib(kvBytes_) - mib(logitsBytes_) - mib(graphsReserved) -
+                      mib(poolReserved);
   return format("gpu memory: %.1f MiB in use at exit = %.1f before the "
                 "first allocation (the CUDA context; other processes) + "
                 "weights %.1f + KV cache %.1f + logits %.1f + CUDA graphs' "

@@ -4,7 +4,7 @@
  * runtime's start-up errors are tested on machines without one:
  *   FAKE_CUDA_NO_DEVICE=1  cuInit reports no device
  *   FAKE_CUDA_DEVICES=N    devices counted (1)
- *   FAKE_CUDA_VERSION=V    the driver's CUDA version, 1000 major + 10 minor (13000)
+ *   FAKE_CUDA_VERSION=V    the driver's CUDA version (13000: 13.0)
  *   FAKE_CUDA_SM=NN        the GPU's compute capability (90)
  *   FAKE_CUDA_FREE_MIB=N   free device memory (81920)
  * Built with FAKE_CUDA_OLD it lacks cuMemAllocAsync (a pre-11.2 driver).
@@ -41,12 +41,11 @@ CUresult cuDeviceGet(int *device, int ordinal) {
 CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
   (void)device;
   int sm = setting("FAKE_CUDA_SM", 90);
-  switch (attribute) {
-  case 75: *value = sm / 10; break;  /* compute capability, major */
-  case 76: *value = sm % 10; break;  /* minor */
-  case 115: *value = 1; break;       /* memory pools supported */
-  default: *value = 0;
-  }
+  enum { MAJOR = 75, MINOR = 76, MEMORY_POOLS = 115 };
+  *value = attribute == MAJOR          ? sm / 10
+           : attribute == MINOR        ? sm % 10
+           : attribute == MEMORY_POOLS ? 1
+                                       : 0;
   return SUCCESS;
 }
 CUresult cuDeviceGetName(char *name, int length, int device) {
@@ -83,7 +82,8 @@ CUresult cuMemGetInfo_v2(size_t *free, size_t *total) {
   return SUCCESS;
 }
 CUresult cuGetErrorName(CUresult error, const char **name) {
-  *name = error == NOT_SUPPORTED ? "CUDA_ERROR_NOT_SUPPORTED" : "CUDA_ERROR_UNKNOWN";
+  *name = error == NOT_SUPPORTED ? "CUDA_ERROR_NOT_SUPPORTED"
+                                 : "CUDA_ERROR_UNKNOWN";
   return SUCCESS;
 }
 CUresult cuGetErrorString(CUresult error, const char **text) {
@@ -93,7 +93,7 @@ CUresult cuGetErrorString(CUresult error, const char **text) {
 }
 
 /* Past the start-up checks: not supported. */
-#define UNSUPPORTED(name) \
+#define UNSUPPORTED(name)                                                      \
   CUresult name(void) { return NOT_SUPPORTED; }
 UNSUPPORTED(cuMemAlloc_v2)
 UNSUPPORTED(cuMemFree_v2)
