@@ -50,6 +50,10 @@ Status load(Driver &d) {
   resolve("cuLaunchKernel", d.cuLaunchKernel);
   resolve("cuStreamCreate", d.cuStreamCreate);
   resolve("cuStreamSynchronize", d.cuStreamSynchronize);
+  resolve("cuEventCreate", d.cuEventCreate);
+  resolve("cuEventRecord", d.cuEventRecord);
+  resolve("cuEventSynchronize", d.cuEventSynchronize);
+  resolve("cuEventDestroy_v2", d.cuEventDestroy);
   resolve("cuGetErrorName", d.cuGetErrorName);
   resolve("cuGetErrorString", d.cuGetErrorString);
   if (missing)

@@ -21,6 +21,7 @@
 #include "CudaSession.h"
 #include "llamac/runtime/ModelMemory.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -78,6 +79,7 @@ private:
   void enqueueReplayable(EntryPoint entry);
   Status record(EntryPoint entry, CUgraphExec &graph);
   Status keepFreedTemporaries(CUdevice device, const char *name);
+  Status uploadWeights(CUdeviceptr device, const uint8_t *host, size_t bytes);
 
   const Driver *driver_ = nullptr;
   size_t vocab_ = 0;
@@ -137,6 +139,69 @@ Status CudaMemory::keepFreedTemporaries(CUdevice device, const char *name) {
   return check(driver_->cuMemPoolSetAttribute(
                    pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
                "cuMemPoolSetAttribute");
+}
+
+// The weights go up through two pinned staging buffers: the host copies
+// a chunk of the mmapped payload into one while the copy engine moves the
+// other to the device (from pageable memory the driver would stage each
+// copy itself, one after the other). LLAMAC_UPLOAD_CHUNK_BYTES sets the
+// chunk (for tests).
+Status CudaMemory::uploadWeights(CUdeviceptr device, const uint8_t *host,
+                                 size_t bytes) {
+  const Driver &d = *driver_;
+  size_t chunk = 64 << 20;
+  if (const char *value = std::getenv("LLAMAC_UPLOAD_CHUNK_BYTES");
+      value && *value)
+    chunk = std::max<unsigned long long>(1, std::strtoull(value, nullptr, 10));
+  chunk = std::min(chunk, bytes);
+  if (chunk == 0)
+    return Status::success();
+  struct Staging {
+    const Driver &d;
+    void *buffer[2] = {};
+    CUevent copied[2] = {};
+    ~Staging() {
+      for (int i = 0; i < 2; ++i) {
+        if (copied[i])
+          d.cuEventDestroy(copied[i]);
+        if (buffer[i])
+          d.cuMemFreeHost(buffer[i]);
+      }
+    }
+  } staging{d};
+  const int buffers = bytes > chunk ? 2 : 1;
+  for (int i = 0; i < buffers; ++i) {
+    if (Status s = check(d.cuMemHostAlloc(&staging.buffer[i], chunk, 0),
+                         "allocating pinned staging memory for the weights "
+                         "(cuMemHostAlloc)");
+        !s.ok())
+      return s;
+    if (Status s = check(d.cuEventCreate(&staging.copied[i], 0),
+                         "cuEventCreate");
+        !s.ok())
+      return s;
+  }
+  int i = 0;
+  for (size_t offset = 0; offset < bytes; offset += chunk, i ^= buffers - 1) {
+    const size_t n = std::min(chunk, bytes - offset);
+    // The copy that last read this buffer must have finished.
+    if (offset >= buffers * chunk)
+      if (Status s = check(d.cuEventSynchronize(staging.copied[i]),
+                           "uploading the weights");
+          !s.ok())
+        return s;
+    std::memcpy(staging.buffer[i], host + offset, n);
+    if (Status s = check(d.cuMemcpyHtoDAsync(device + offset,
+                                             staging.buffer[i], n, nullptr),
+                         "uploading the weights");
+        !s.ok())
+      return s;
+    if (Status s = check(d.cuEventRecord(staging.copied[i], nullptr),
+                         "uploading the weights");
+        !s.ok())
+      return s;
+  }
+  return check(d.cuStreamSynchronize(nullptr), "uploading the weights");
 }
 
 Status CudaMemory::init(const llamac_model_info &info,
@@ -233,9 +298,7 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "allocating the weights on the GPU");
       !s.ok())
     return s;
-  if (Status s = check(d.cuMemcpyHtoD(weightsOnDevice, hostWeights,
-                                      weightBytes),
-                       "uploading the weights");
+  if (Status s = uploadWeights(weightsOnDevice, hostWeights, weightBytes);
       !s.ok())
     return s;
   if (Status s = check(d.cuMemAlloc(&kv, kvBytes ? kvBytes : 1),
