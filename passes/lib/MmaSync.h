@@ -1,5 +1,4 @@
-//===- MmaSync.h - one nvvm.mma.sync tile ------------------------*- C++
-//-*-===//
+//===- MmaSync.h - one nvvm.mma.sync tile -----------------------*- C++ -*-===//
 //
 // The tensor-core kernels (TensorCoreLinear.cpp: bf16 m16n8k16;
 // FlashAttentionTensorCore.cpp: tf32 m16n8k8) issue their mmas through this.

@@ -19,7 +19,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -230,10 +229,8 @@ Status run(int argc, char **argv, const CompiledModel &model,
   stats.prefillSeconds = result.prefillSeconds;
   stats.decodeSeconds = result.decodeSeconds;
   std::fprintf(stderr, "%s\n", statsLine(stats).c_str());
-  if (const char *report = std::getenv("LLAMAC_GPU_MEMORY_REPORT");
-      report && *report && *report != '0')
-    if (std::string line = memory->memoryReport(); !line.empty())
-      std::fprintf(stderr, "%s\n", line.c_str());
+  if (std::string report = memory->memoryReport(); !report.empty())
+    std::fprintf(stderr, "%s\n", report.c_str());
   return Status::success();
 }
 

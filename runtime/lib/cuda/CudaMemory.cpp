@@ -50,7 +50,7 @@ int minimumDriverFor(int64_t arch) {
 double mib(size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
 // Whether the environment variable `name` is set, to a value that does not
-// start with '0' (the LLAMAC_DISABLE_* switches: 1 on, 0 or unset off).
+// start with '0' (the LLAMAC_* switches: 1 on, 0 or unset off).
 bool switchedOn(const char *name) {
   const char *value = std::getenv(name);
   return value && *value && *value != '0';
@@ -352,6 +352,8 @@ Status CudaMemory::init(const llamac_model_info &info,
 }
 
 std::string CudaMemory::memoryReport() {
+  if (!switchedOn("LLAMAC_GPU_MEMORY_REPORT"))
+    return {};
   const Driver &d = *driver_;
   size_t freeBytes = 0, totalBytes = 0;
   if (d.cuMemGetInfo(&freeBytes, &totalBytes) != CUDA_SUCCESS)

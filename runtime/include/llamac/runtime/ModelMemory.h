@@ -52,9 +52,9 @@ public:
   // step, all of a prompt's only where --logits-out asks.
   virtual Status readLogits(int64_t first, int64_t count,
                             const float *&rows) = 0;
-  // Where a GPU's memory went, part by part, as one line ("" for the
-  // host): printed after the statistics line where the environment sets
-  // LLAMAC_GPU_MEMORY_REPORT=1.
+  // Where a GPU's memory went, part by part, as one line to print after
+  // the statistics line; "" unless the environment sets
+  // LLAMAC_GPU_MEMORY_REPORT=1 (and always for the host).
   virtual std::string memoryReport() { return {}; }
 };
 
