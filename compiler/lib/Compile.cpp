@@ -162,6 +162,9 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
                                                     : 0;
   info.kv_cache_floats = info.num_layers * 2 * info.batch * info.num_kv_heads *
                          ctxSize * info.head_dim;
+  if (auto workspace =
+          module->getAttrOfType<mlir::IntegerAttr>("llama.workspace_bytes"))
+    info.workspace_bytes = workspace.getInt();
   return info;
 }
 

@@ -84,6 +84,9 @@ void llamac::buildHostLoweringPipeline(OpPassManager &pm) {
   addBufferization(pm);
   // The entry points become schedules of calls to shared kernels.
   pm.addPass(llamac::createLlamaOutlineKernels());
+  // Temporaries at planned offsets in one workspace the runtime allocates.
+  pm.addPass(llamac::createLlamaPlanWorkspace());
+  pm.addPass(createCanonicalizerPass());
   // Linear layers: register tiles of vector FMAs; the rest becomes loops.
   pm.addPass(llamac::createLlamaVectorizeLinear());
   pm.addPass(createCanonicalizerPass());
@@ -126,6 +129,9 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   // The kernels read the positions themselves: each call of an entry point
   // makes the same launches (one CUDA graph, replayed).
   pm.addPass(llamac::createLlamaSinkHostReads());
+  // Temporaries at planned offsets in one workspace the runtime allocates
+  // once (no allocations in the graphs; dead activations' bytes reused).
+  pm.addPass(llamac::createLlamaPlanWorkspace());
   pm.addPass(createCanonicalizerPass());
   // Constants and index arithmetic into the kernels: loop bounds and shuffle
   // offsets known to LLVM (unrolled loops, immediate operands) instead of

@@ -36,6 +36,8 @@ Status checkModel(const llamac_model_info &m) {
     return badField("num_eos", m.num_eos);
   if (m.weights_bytes < 0)
     return badField("weights_bytes", m.weights_bytes);
+  if (m.workspace_bytes < 0)
+    return badField("workspace_bytes", m.workspace_bytes);
   if (m.kv_cache_floats < 0 ||
       static_cast<uint64_t>(m.kv_cache_floats) > SIZE_MAX / sizeof(float))
     return badField("kv_cache_floats", m.kv_cache_floats);

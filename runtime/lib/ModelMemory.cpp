@@ -32,15 +32,20 @@ public:
                                              "positions buffer");
         !s.ok())
       return s;
+    if (Status s = workspaceBuffer_.allocate(
+            static_cast<size_t>(info.workspace_bytes), "workspace");
+        !s.ok())
+      return s;
     kvCache = kvCacheBuffer_.as<float>();
     logits = logitsBuffer_.as<float>();
     tokens = tokensBuffer_.as<int32_t>();
     positions = positionsBuffer_.as<int64_t>();
+    workspace = workspaceBuffer_.as<uint8_t>();
     weights = weightsSection;
     return Status::success();
   }
   Status run(EntryPoint entry, bool /*replayable*/) override {
-    entry(tokens, positions, kvCache, weights, logits);
+    entry(tokens, positions, kvCache, weights, logits, workspace);
     return Status::success();
   }
   Status readLogits(int64_t, int64_t, const float *&rows) override {
@@ -49,7 +54,8 @@ public:
   }
 
 private:
-  Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_;
+  Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_,
+      workspaceBuffer_;
 };
 
 } // namespace

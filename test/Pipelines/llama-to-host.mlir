@@ -1,7 +1,7 @@
 // The llama-to-host pipeline (llamac compile's, from llama-plan-weights to
 // the LLVM dialect) on a hand-written 1-layer model (hidden 8, 2 query heads
 // over 1 KV head, head_dim 4, vocab 16, context 8, tied embeddings). The
-// entry point keeps its name and takes five bare pointers, the runtime's C
+// entry point keeps its name and takes six bare pointers, the runtime's C
 // ABI (runtime/include/llamac/abi/ModelABI.h): tokens, positions, KV cache
 // (updated in place), weights blob, logits (an out-parameter); it returns
 // nothing. Which pointer plays which role is checked end to end by the E2E
@@ -13,10 +13,10 @@
 
 // Blob: 11 params of 512, 32, 256, 128, 128, 256, 32, 384, 384, 384, 32
 // bytes, each at a 64-aligned offset: 2592 bytes.
-// CHECK-LABEL: module attributes {{{.*}}llama.weights_bytes = 2592 : i64}
-// The entry point: exactly five bare pointers (no memref descriptors, no
+// CHECK-LABEL: module attributes {{{.*}}llama.weights_bytes = 2592 : i64, llama.workspace_bytes = {{[0-9]+}} : i64}
+// The entry point: exactly six bare pointers (no memref descriptors, no
 // sizes), no results.
-// CHECK:       llvm.func @decode(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr) {
+// CHECK:       llvm.func @decode(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr) {
 // CHECK-NOT:   llvm.func
 // CHECK:         llvm.return{{$}}
 // The weights are read at their planned byte offsets in the blob: the

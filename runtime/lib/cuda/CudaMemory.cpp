@@ -9,7 +9,9 @@
 // on the stream, and the kernels read that copy (a kernel reading pinned
 // memory waits on a PCIe round trip). Other entry points' host code reads
 // the positions, and gets the pinned buffers. The logits are device
-// memory, written by the lm_head's kernel in place; readLogits copies back
+// memory, written by the lm_head's kernel in place, and so is the workspace
+// of the entry points' temporaries (one allocation at load time, the size
+// the compiler planned); readLogits copies back
 // the rows the host reads (a prefill chunk's 128 rows of a 128k vocabulary
 // are 66 MB, ~1.3 ms over PCIe, where generation needs one row).
 // A replayable entry point is recorded at load time as a CUDA graph (its
@@ -92,7 +94,8 @@ private:
   // before the first allocation, and the buffers' sizes.
   CUdevice device_ = 0;
   CUmemoryPool pool_ = nullptr;
-  size_t usedAtStart_ = 0, weightBytes_ = 0, kvBytes_ = 0, logitsBytes_ = 0;
+  size_t usedAtStart_ = 0, weightBytes_ = 0, kvBytes_ = 0, logitsBytes_ = 0,
+         workspaceBytes_ = 0;
 };
 
 Status CudaMemory::pinned(size_t bytes, void *&out) {
@@ -281,16 +284,19 @@ Status CudaMemory::init(const llamac_model_info &info,
       !s.ok())
     return s;
   const size_t logitsBytes = batch * chunk * vocab * sizeof(float);
-  const size_t needed = weightBytes + kvBytes + logitsBytes;
+  const size_t workspaceBytes = static_cast<size_t>(info.workspace_bytes);
+  const size_t needed = weightBytes + kvBytes + logitsBytes + workspaceBytes;
   usedAtStart_ = totalBytes - freeBytes;
   weightBytes_ = weightBytes;
   kvBytes_ = kvBytes;
   logitsBytes_ = logitsBytes;
+  workspaceBytes_ = workspaceBytes;
   if (needed > freeBytes)
     return fail("not enough GPU memory: the model needs %.1f MiB (weights "
-                "%.1f, KV cache %.1f, logits %.1f) and %s has %.1f MiB free",
+                "%.1f, KV cache %.1f, logits %.1f, activations %.1f) and %s "
+                "has %.1f MiB free",
                 mib(needed), mib(weightBytes), mib(kvBytes), mib(logitsBytes),
-                name, mib(freeBytes));
+                mib(workspaceBytes), name, mib(freeBytes));
 
   CUdeviceptr weightsOnDevice = 0, kv = 0;
   if (Status s = check(d.cuMemAlloc(&weightsOnDevice,
@@ -325,9 +331,14 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "allocating the positions on the GPU");
       !s.ok())
     return s;
-  CUdeviceptr logitsOnDevice = 0;
+  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemAlloc(&workspaceOnDevice,
+                                    workspaceBytes ? workspaceBytes : 1),
+                       "allocating the activations' workspace on the GPU");
       !s.ok())
     return s;
   vocab_ = vocab;
@@ -337,6 +348,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   tokens = static_cast<int32_t *>(tokensHost);
   positions = static_cast<int64_t *>(positionsHost);
   logits = reinterpret_cast<float *>(logitsOnDevice);
+  workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
 
   useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
   Session &session = cuda::session();
@@ -372,21 +384,23 @@ std::string CudaMemory::memoryReport() {
                             &poolReserved);
   const size_t used = totalBytes - freeBytes;
   const double rest = mib(used) - mib(usedAtStart_) - mib(weightBytes_) -
-                      mib(kvBytes_) - mib(logitsBytes_) - mib(graphsReserved) -
+                      mib(kvBytes_) - mib(logitsBytes_) -
+                      mib(workspaceBytes_) - mib(graphsReserved) -
                       mib(poolReserved);
   return format("gpu memory: %.1f MiB in use at exit = %.1f before the "
                 "first allocation (the CUDA context; other processes) + "
-                "weights %.1f + KV cache %.1f + logits %.1f + CUDA graphs' "
-                "temporaries %.1f reserved (%.1f at most in use) + the "
-                "stream-ordered pool's %.1f + the rest %.1f (kernel modules, "
-                "tokens, positions)",
+                "weights %.1f + KV cache %.1f + logits %.1f + activations "
+                "%.1f + CUDA graphs' temporaries %.1f reserved (%.1f at most "
+                "in use) + the stream-ordered pool's %.1f + the rest %.1f "
+                "(kernel modules, tokens, positions)",
                 mib(used), mib(usedAtStart_), mib(weightBytes_), mib(kvBytes_),
-                mib(logitsBytes_), mib(graphsReserved), mib(graphsUsed),
-                mib(poolReserved), rest);
+                mib(logitsBytes_), mib(workspaceBytes_), mib(graphsReserved),
+                mib(graphsUsed), mib(poolReserved), rest);
 }
 
 // The entry's launches, recorded from the stream rather than run (the
-// temporaries' allocations become the graph's own memory nodes).
+// compiler plans the temporaries into the workspace, so a graph holds no
+// memory nodes unless a kernel allocates at run time).
 Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
   Session &session = cuda::session();
   if (Status s = check(driver_->cuStreamBeginCapture(
@@ -423,7 +437,7 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
                 "copying the positions to the GPU");
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
         reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache,
-        weights, logits);
+        weights, logits, workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
@@ -435,7 +449,7 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
   if (!replayable) {
-    entry(tokens, positions, kvCache, weights, logits);
+    entry(tokens, positions, kvCache, weights, logits, workspace);
     return finishCall();
   }
   if (!useGraphs_) {

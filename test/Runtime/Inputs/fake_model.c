@@ -15,7 +15,7 @@
  * A skipped position, a wrong position or a wrong token changes S and so the
  * output. The fake also checks what the runtime passes (weights bytes, token
  * and position ranges, no holes in the cache, the same input for every
- * sequence of a batch) and exits with code 3 and a "fake-model:" line if
+ * sequence of a batch, a workspace of the size asked for) and exits with code 3 and a "fake-model:" line if
  * anything is off. FAKE_MODEL_TRACE=1 prints each call to stderr.
  *
  *===----------------------------------------------------------------------===*/
@@ -32,6 +32,7 @@
 #define CTX 30 /* not a multiple of CHUNK: the end of the context needs decode */
 #define CHUNK 4
 #define WEIGHTS 4096
+#define WORKSPACE 1000 /* scribbled over by every call: it is scratch */
 #define EOS_AFTER 13
 
 const llamac_model_info llamac_model = {
@@ -50,6 +51,7 @@ const llamac_model_info llamac_model = {
     .eos_token_ids = {15, 14},
     .weights_bytes = WEIGHTS,
     .kv_cache_floats = FAKE_BATCH * CTX,
+    .workspace_bytes = WORKSPACE,
 };
 
 static void die(const char *fmt, ...) {
@@ -95,10 +97,13 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row) {
 
 static void run(const char *what, int64_t s, const int32_t *tokens,
                 const int64_t *positions, float *kv_cache,
-                const uint8_t *weights, float *logits) {
-  if (!tokens || !positions || !kv_cache || !logits)
+                const uint8_t *weights, float *logits, uint8_t *workspace) {
+  if (!tokens || !positions || !kv_cache || !logits || !workspace)
     die("%s: a null buffer", what);
   check_weights(weights);
+  /* A workspace smaller than asked for faults (or trips a sanitizer). */
+  for (int i = 0; i < WORKSPACE; ++i)
+    workspace[i] = (uint8_t)(i * 7 + positions[0]);
   if (getenv("FAKE_MODEL_TRACE")) {
     fprintf(stderr, "fake-model: %s at %lld:", what, (long long)positions[0]);
     for (int64_t i = 0; i < s; ++i)
@@ -122,11 +127,14 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
 }
 
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   float *kv_cache, const uint8_t *weights, float *logits) {
-  run("decode", 1, tokens, positions, kv_cache, weights, logits);
+                   float *kv_cache, const uint8_t *weights, float *logits,
+                   uint8_t *workspace) {
+  run("decode", 1, tokens, positions, kv_cache, weights, logits, workspace);
 }
 
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    float *kv_cache, const uint8_t *weights, float *logits) {
-  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits);
+                    float *kv_cache, const uint8_t *weights, float *logits,
+                    uint8_t *workspace) {
+  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits,
+      workspace);
 }

@@ -86,6 +86,46 @@ def LlamaPlanWeights : Pass<"llama-plan-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def LlamaPlanWorkspace : Pass<"llama-plan-workspace", "::mlir::ModuleOp"> {
+  let summary = "Place each entry point's temporaries at offsets in one "
+                "workspace buffer, reusing the bytes of dead ones";
+  let description = [{
+    Bufferization frees every temporary at the end of its entry point, so
+    all of a call's activations would be live at once. For each entry point
+    (a function with `llama.entry_memrefs`, one block of kernel launches or
+    calls), every static `memref.alloc` or `gpu.alloc` at its top level
+    whose frees are there too gets a lifetime: from the first to the last
+    top-level op that uses it or a view of it (a use inside a kernel counts
+    where the launch is). The temporaries are placed, largest first, at the
+    lowest `alignment`-aligned offset that no temporary live at the same
+    time occupies; each allocation becomes a `memref.view` of a new last
+    argument `memref<Nxi8>` and its frees go. The module records the
+    largest N as `llama.workspace_bytes`: the runtime allocates that once
+    and passes it to every entry point (they never run at the same time).
+
+    ```mlir
+    // Before
+    %a = memref.alloc() : memref<64xf32>
+    linalg.fill ins(%c0 : f32) outs(%a : memref<64xf32>)
+    ... last use of %a ...
+    %b = memref.alloc() : memref<32xf32>
+    ...
+    memref.dealloc %a : memref<64xf32>
+    memref.dealloc %b : memref<32xf32>
+    // After (the function gets %ws: memref<256xi8>)
+    %a = memref.view %ws[%c0][] : memref<256xi8> to memref<64xf32>
+    %b = memref.view %ws[%c0][] : memref<256xi8> to memref<32xf32>
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"256",
+           "Byte alignment of every temporary in the workspace (a power "
+           "of two)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower the llama dialect to linalg, tensor, arith and math";
   let description = [{

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 3
+#define LLAMAC_ABI_VERSION 4
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -45,6 +45,9 @@ typedef struct llamac_model_info {
   int64_t replayable;       /* LLAMAC_REPLAYABLE_* bits: the entry points
                                whose every call makes the same kernel
                                launches (a GPU replays one CUDA graph) */
+  int64_t workspace_bytes;  /* the entry points' temporaries, at offsets
+                               the compiler planned (llama-plan-workspace);
+                               one buffer serves every entry point */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
@@ -60,12 +63,16 @@ extern const llamac_model_info llamac_model;
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
  *   logits    float  [batch, S, vocab]   output
+ *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
+ *                                       need not survive between calls
  * with S = 1 for decode and S = prefill_chunk for prefill. The caller keeps
  * positions[b] + S <= ctx_size. */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   float *kv_cache, const uint8_t *weights, float *logits);
+                   float *kv_cache, const uint8_t *weights, float *logits,
+                   uint8_t *workspace);
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    float *kv_cache, const uint8_t *weights, float *logits);
+                    float *kv_cache, const uint8_t *weights, float *logits,
+                    uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a
  * sidecar file EXE.weights), found through a trailer in the file's last

@@ -1,8 +1,8 @@
 //===- ModelMemory.h - where the compiled model's buffers live --*- C++ -*-===//
 //
-// The entry points take five pointers (ModelABI.h). For the host target
+// The entry points take six pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
-// the KV cache and the logits are device memory, and the tokens and
+// the KV cache, the logits and the workspace are device memory, and the tokens and
 // positions pinned host memory the host writes (run copies them to the
 // device for an entry point whose kernels read them); the rows of logits
 // the host needs are copied back after the call (readLogits).
@@ -34,6 +34,8 @@ public:
   // The KV cache (zeroed) and the weights as the model reads them.
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
+  // The entry points' temporaries (info.workspace_bytes), allocated once.
+  uint8_t *workspace = nullptr;
 
   // Calls `entry` on these buffers and waits until it has finished; a
   // device error is reported here. `replayable`: the compiler found that
