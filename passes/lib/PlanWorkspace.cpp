@@ -105,9 +105,8 @@ uint64_t placeTemporaries(MutableArrayRef<Temporary> temporaries,
   SmallVector<Temporary *> bySize;
   for (Temporary &t : temporaries)
     bySize.push_back(&t);
-  llvm::stable_sort(bySize, [](Temporary *a, Temporary *b) {
-    return a->bytes > b->bytes;
-  });
+  llvm::stable_sort(
+      bySize, [](Temporary *a, Temporary *b) { return a->bytes > b->bytes; });
   SmallVector<Temporary *> placed;
   uint64_t size = 0;
   for (Temporary *t : bySize) {
@@ -115,9 +114,8 @@ uint64_t placeTemporaries(MutableArrayRef<Temporary> temporaries,
     for (Temporary *p : placed)
       if (p->first <= t->last && t->first <= p->last)
         live.push_back(p);
-    llvm::sort(live, [](Temporary *a, Temporary *b) {
-      return a->offset < b->offset;
-    });
+    llvm::sort(
+        live, [](Temporary *a, Temporary *b) { return a->offset < b->offset; });
     uint64_t offset = 0;
     for (Temporary *p : live) {
       if (offset + t->bytes <= p->offset)
@@ -142,9 +140,8 @@ void bypassAsyncToken(OpBuilder &b, Operation *op, Value token,
     return;
   }
   b.setInsertionPoint(op);
-  auto wait = gpu::WaitOp::create(b, op->getLoc(),
-                                  b.getType<gpu::AsyncTokenType>(),
-                                  dependencies);
+  auto wait = gpu::WaitOp::create(
+      b, op->getLoc(), b.getType<gpu::AsyncTokenType>(), dependencies);
   token.replaceAllUsesWith(wait.getAsyncToken());
 }
 
@@ -176,10 +173,10 @@ std::optional<uint64_t> planEntryPoint(func::FuncOp func, uint64_t alignment) {
     Temporary t{&op, {}, type};
     if (!isViewable(type) || !findLifetime(body, order, buffer, t))
       continue;
-    t.bytes = llvm::alignTo(
-        type.getNumElements() *
-            llvm::divideCeil(type.getElementTypeBitWidth(), 8),
-        alignment);
+    t.bytes =
+        llvm::alignTo(type.getNumElements() *
+                          llvm::divideCeil(type.getElementTypeBitWidth(), 8),
+                      alignment);
     if (t.last < 0) {
       llvm::append_range(unused, t.deallocs);
       unused.push_back(&op);
@@ -192,8 +189,8 @@ std::optional<uint64_t> planEntryPoint(func::FuncOp func, uint64_t alignment) {
   OpBuilder b(func.getContext());
   for (Operation *op : unused)
     eraseAllocation(b, op);
-  auto workspaceType = MemRefType::get({static_cast<int64_t>(size)},
-                                       b.getIntegerType(8));
+  auto workspaceType =
+      MemRefType::get({static_cast<int64_t>(size)}, b.getIntegerType(8));
   if (failed(func.insertArgument(func.getNumArguments(), workspaceType, {},
                                  func.getLoc())))
     return std::nullopt;
@@ -203,8 +200,8 @@ std::optional<uint64_t> planEntryPoint(func::FuncOp func, uint64_t alignment) {
     Location loc = t.alloc->getLoc();
     Value offset =
         arith::ConstantIndexOp::create(b, loc, static_cast<int64_t>(t.offset));
-    Value view = memref::ViewOp::create(b, loc, t.type, workspace, offset,
-                                        ValueRange{});
+    Value view =
+        memref::ViewOp::create(b, loc, t.type, workspace, offset, ValueRange{});
     t.alloc->getResult(0).replaceAllUsesWith(view);
     for (Operation *dealloc : t.deallocs)
       eraseAllocation(b, dealloc);

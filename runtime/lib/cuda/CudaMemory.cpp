@@ -336,9 +336,9 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "allocating the logits on the GPU");
       !s.ok())
     return s;
-  if (Status s = check(d.cuMemAlloc(&workspaceOnDevice,
-                                    workspaceBytes ? workspaceBytes : 1),
-                       "allocating the activations' workspace on the GPU");
+  if (Status s = check(
+          d.cuMemAlloc(&workspaceOnDevice, workspaceBytes ? workspaceBytes : 1),
+          "allocating the activations' workspace on the GPU");
       !s.ok())
     return s;
   vocab_ = vocab;
@@ -384,9 +384,8 @@ std::string CudaMemory::memoryReport() {
                             &poolReserved);
   const size_t used = totalBytes - freeBytes;
   const double rest = mib(used) - mib(usedAtStart_) - mib(weightBytes_) -
-                      mib(kvBytes_) - mib(logitsBytes_) -
-                      mib(workspaceBytes_) - mib(graphsReserved) -
-                      mib(poolReserved);
+                      mib(kvBytes_) - mib(logitsBytes_) - mib(workspaceBytes_) -
+                      mib(graphsReserved) - mib(poolReserved);
   return format("gpu memory: %.1f MiB in use at exit = %.1f before the "
                 "first allocation (the CUDA context; other processes) + "
                 "weights %.1f + KV cache %.1f + logits %.1f + activations "
@@ -436,8 +435,8 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
                                            positionsBytes_, session.stream),
                 "copying the positions to the GPU");
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
-        reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache,
-        weights, logits, workspace);
+        reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache, weights,
+        logits, workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {

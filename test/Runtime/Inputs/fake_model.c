@@ -15,8 +15,9 @@
  * A skipped position, a wrong position or a wrong token changes S and so the
  * output. The fake also checks what the runtime passes (weights bytes, token
  * and position ranges, no holes in the cache, the same input for every
- * sequence of a batch, a workspace of the size asked for) and exits with code 3 and a "fake-model:" line if
- * anything is off. FAKE_MODEL_TRACE=1 prints each call to stderr.
+ * sequence of a batch, a workspace of the size asked for) and exits with code 3
+ *and a "fake-model:" line if anything is off. FAKE_MODEL_TRACE=1 prints each
+ *call to stderr.
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"

@@ -2,8 +2,8 @@
 //
 // The entry points take six pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
-// the KV cache, the logits and the workspace are device memory, and the tokens and
-// positions pinned host memory the host writes (run copies them to the
+// the KV cache, the logits and the workspace are device memory, and the tokens
+// and positions pinned host memory the host writes (run copies them to the
 // device for an entry point whose kernels read them); the rows of logits
 // the host needs are copied back after the call (readLogits).
 //
