@@ -168,7 +168,7 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
       builder_.getF32Type());
   auto logits = activation(c.vocabSize);
   auto funcType = builder_.getFunctionType({tokens, positions, cache},
-                                           {logits, cache});
+                                           {logits, tokens, cache});
   builder_.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(builder_, loc(entry.name), entry.name,
                                    funcType);
@@ -186,7 +186,10 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
-  func::ReturnOp::create(builder_, loc(entry.name), ValueRange{out, cacheValue});
+  // The greedy choice beside the logits: a GPU then reads back one id.
+  Value next = llama::ArgmaxOp::create(builder_, loc("greedy"), tokens, out);
+  func::ReturnOp::create(builder_, loc(entry.name),
+                         ValueRange{out, next, cacheValue});
 }
 } // namespace
 

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
+#include "ArgmaxToGPU.h"
 #include "EntryMemrefs.h"
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
@@ -801,6 +802,11 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });
     for (llama::FlashAttentionOp op : attentions)
       if (failed(llamac::mapFlashAttentionToGPU(op, namer)))
+        return signalPassFailure();
+    SmallVector<llama::ArgmaxRowsOp> argmaxes;
+    module.walk([&](llama::ArgmaxRowsOp op) { argmaxes.push_back(op); });
+    for (llama::ArgmaxRowsOp op : argmaxes)
+      if (failed(llamac::mapArgmaxToGPU(op, namer)))
         return signalPassFailure();
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's

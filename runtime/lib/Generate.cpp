@@ -52,7 +52,8 @@ bool Generator::isEos(int32_t token) const {
   return false;
 }
 
-Status Generator::decode(int32_t token, int64_t position, const float *&row) {
+Status Generator::decode(int32_t token, int64_t position, bool readLogits,
+                         Output &out) {
   ModelMemory &m = memory_;
   // Decode reads tokens as [batch, 1].
   std::fill(m.tokens, m.tokens + info_.batch, token);
@@ -60,11 +61,12 @@ Status Generator::decode(int32_t token, int64_t position, const float *&row) {
   if (Status s = m.run(model_.decode, info_.replayable & LLAMAC_REPLAYABLE_DECODE);
       !s.ok())
     return s;
-  return m.readLogits(0, 1, row);
+  return readLogits ? m.readLogits(0, 1, out.rows) : m.readNext(0, out.next);
 }
 
 Status Generator::prefill(const int32_t *tokens, int64_t count,
-                          int64_t position, bool allRows, const float *&rows) {
+                          int64_t position, bool readLogits, bool allRows,
+                          Output &out) {
   ModelMemory &m = memory_;
   const int64_t chunk = info_.prefill_chunk;
   for (int64_t b = 0; b < info_.batch; ++b) {
@@ -77,13 +79,19 @@ Status Generator::prefill(const int32_t *tokens, int64_t count,
           m.run(model_.prefill, info_.replayable & LLAMAC_REPLAYABLE_PREFILL);
       !s.ok())
     return s;
-  return allRows ? m.readLogits(0, count, rows)
-                 : m.readLogits(count - 1, 1, rows);
+  if (!readLogits)
+    return m.readNext(count - 1, out.next);
+  if (allRows)
+    return m.readLogits(0, count, out.rows);
+  if (Status s = m.readLogits(count - 1, 1, out.rows); !s.ok())
+    return s;
+  out.rows += (count - 1) * info_.vocab_size; // rows[r] at r * vocab
+  return Status::success();
 }
 
 Status Generator::processPrompt(const std::vector<int32_t> &prompt,
                                 const GenerateCallbacks &callbacks,
-                                const float *&last) {
+                                bool readLogits, Output &last) {
   const int64_t length = static_cast<int64_t>(prompt.size());
   const int64_t chunk = info_.prefill_chunk;
   const int64_t vocab = info_.vocab_size;
@@ -95,22 +103,24 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
     // token is cheaper through decode, which computes one row, not `chunk`.
     if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size) {
       const int64_t count = std::min(chunk, remaining);
-      const float *rows = nullptr;
+      const bool allRows = bool(callbacks.onRow);
       if (Status s = prefill(prompt.data() + position, count, position,
-                             /*allRows=*/bool(callbacks.onRow), rows);
+                             readLogits, allRows, last);
           !s.ok())
         return s;
-      for (int64_t r = 0; r < count; ++r)
-        if (callbacks.onRow)
-          if (Status s = callbacks.onRow(rows + r * vocab); !s.ok())
+      if (allRows) {
+        for (int64_t r = 0; r < count; ++r)
+          if (Status s = callbacks.onRow(last.rows + r * vocab); !s.ok())
             return s;
-      last = rows + (count - 1) * vocab;
+        last.rows += (count - 1) * vocab;
+      }
       position += count;
     } else {
-      if (Status s = decode(prompt[position], position, last); !s.ok())
+      if (Status s = decode(prompt[position], position, readLogits, last);
+          !s.ok())
         return s;
       if (callbacks.onRow)
-        if (Status s = callbacks.onRow(last); !s.ok())
+        if (Status s = callbacks.onRow(last.rows); !s.ok())
           return s;
       position += 1;
     }
@@ -123,26 +133,29 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
                       const GenerateCallbacks &callbacks,
                       GenerateResult &result) {
   result = GenerateResult();
-  const float *last = nullptr;
+  // Greedy decoding takes the model's own argmax unless the logits are
+  // wanted anyway: only a token id then crosses PCIe per step.
+  const bool readLogits = !sampler.greedy() || bool(callbacks.onRow);
+  Output last;
   Stopwatch prefillTime;
-  if (Status s = processPrompt(prompt, callbacks, last); !s.ok())
+  if (Status s = processPrompt(prompt, callbacks, readLogits, last); !s.ok())
     return s;
   result.prefillSeconds = prefillTime.seconds();
 
   Stopwatch decodeTime;
   int64_t position = static_cast<int64_t>(prompt.size());
   for (int64_t i = 0; i < nPredict; ++i) {
-    const int32_t token = sampler.sample(last);
+    const int32_t token = readLogits ? sampler.sample(last.rows) : last.next;
     ++result.generated;
     if (callbacks.onToken)
       if (Status s = callbacks.onToken(token); !s.ok())
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
-    if (Status s = decode(token, position++, last); !s.ok())
+    if (Status s = decode(token, position++, readLogits, last); !s.ok())
       return s;
     if (callbacks.onRow)
-      if (Status s = callbacks.onRow(last); !s.ok())
+      if (Status s = callbacks.onRow(last.rows); !s.ok())
         return s;
   }
   result.decodeSeconds = decodeTime.seconds();

@@ -32,6 +32,10 @@ public:
                                              "positions buffer");
         !s.ok())
       return s;
+    if (Status s = nextBuffer_.allocate(batch * chunk * sizeof(int32_t),
+                                        "next-token buffer");
+        !s.ok())
+      return s;
     if (Status s = workspaceBuffer_.allocate(
             static_cast<size_t>(info.workspace_bytes), "workspace");
         !s.ok())
@@ -40,22 +44,27 @@ public:
     logits = logitsBuffer_.as<float>();
     tokens = tokensBuffer_.as<int32_t>();
     positions = positionsBuffer_.as<int64_t>();
+    next = nextBuffer_.as<int32_t>();
     workspace = workspaceBuffer_.as<uint8_t>();
     weights = weightsSection;
     return Status::success();
   }
   Status run(EntryPoint entry, bool /*replayable*/) override {
-    entry(tokens, positions, kvCache, weights, logits, workspace);
+    entry(tokens, positions, kvCache, weights, logits, next, workspace);
     return Status::success();
   }
   Status readLogits(int64_t, int64_t, const float *&rows) override {
     rows = logits;
     return Status::success();
   }
+  Status readNext(int64_t row, int32_t &token) override {
+    token = next[row];
+    return Status::success();
+  }
 
 private:
   Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_,
-      workspaceBuffer_;
+      nextBuffer_, workspaceBuffer_;
 };
 
 } // namespace

@@ -29,8 +29,8 @@ for dir in "$DIR"/*/; do
     echo "   gpu vs transformers: $line"
   fi
   if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
-  # Without --logits-out the runtime copies one row of logits a step off the
-  # GPU, not a prompt's all: the same tokens.
+  # Without --logits-out greedy takes the model's own argmax (one token id a
+  # step off the GPU, no logits): the same tokens.
   "$dir/sm_90" --tokens "$P" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
   if diff -q "$dir/gpu.txt" "$dir/gpu-plain.txt" >/dev/null; then echo "   without --logits-out: the same ids"; else echo "   without --logits-out: ids DIFFER"; status=1; fi
   # The calls replayed as CUDA graphs and launched one kernel at a time run

@@ -206,3 +206,27 @@ func.func @flash_shape(%q: tensor<1x4x8xf32>, %k: tensor<2x?x8xf32>, %o: tensor<
   %r = llama.flash_attention ins(%q, %k, %k : tensor<1x4x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%o : tensor<2x4x8xf32>) scale 0.5 -> tensor<2x4x8xf32>
   return
 }
+
+// -----
+
+func.func @argmax_shape(%logits: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{'llama.argmax' op result must be [batch=1, seq=4, ...], got 1x3}}
+  %r = llama.argmax %logits : tensor<1x4x32xf32> -> tensor<1x3xi32>
+  return
+}
+
+// -----
+
+func.func @argmax_rows_init(%logits: memref<1x4x32xf32>, %ids: memref<1x4xf32>) {
+  // expected-error @+1 {{'llama.argmax_rows' op init must be [batch, seq] of i32 for the input 1x4x32, got 1x4}}
+  llama.argmax_rows ins(%logits : memref<1x4x32xf32>) outs(%ids : memref<1x4xf32>)
+  return
+}
+
+// -----
+
+func.func @argmax_rows_mixed(%logits: tensor<1x4x32xf32>, %ids: memref<1x4xi32>) {
+  // expected-error @+1 {{'llama.argmax_rows' op takes tensors and returns init's type, or takes buffers and returns nothing}}
+  llama.argmax_rows ins(%logits : tensor<1x4x32xf32>) outs(%ids : memref<1x4xi32>)
+  return
+}

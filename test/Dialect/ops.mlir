@@ -17,7 +17,7 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
   // CHECK-LABEL: func.func @forward
   // CHECK-SAME: (%[[TOK:.*]]: tensor<2x3xi32>, %[[POS:.*]]: tensor<2xi64>, %[[KV:.*]]: tensor<1x2x2x2x8x4xf32>)
   func.func @forward(%tokens: tensor<2x3xi32>, %pos: tensor<2xi64>, %kv: tensor<1x2x2x2x8x4xf32>)
-      -> (tensor<2x3x32xf32>, tensor<1x2x2x2x8x4xf32>) {
+      -> (tensor<2x3x32xf32>, tensor<2x3xi32>, tensor<1x2x2x2x8x4xf32>) {
     // CHECK: %[[E:.*]] = llama.weight @embed : tensor<32x16xbf16>
     %e = llama.weight @embed : tensor<32x16xbf16>
     // CHECK: %[[X:.*]] = llama.embedding %[[E]][%[[TOK]]] : tensor<32x16xbf16>, tensor<2x3xi32> -> tensor<2x3x16xf32>
@@ -49,7 +49,9 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
     // Tied embeddings: the logits reuse the embedding table.
     // CHECK: %[[L:.*]] = llama.linear %[[R]], %[[E]] : tensor<2x3x16xf32>, tensor<32x16xbf16> -> tensor<2x3x32xf32>
     %logits = llama.linear %r, %e : tensor<2x3x16xf32>, tensor<32x16xbf16> -> tensor<2x3x32xf32>
-    // CHECK: return %[[L]], %[[KV1]]
-    return %logits, %kv1 : tensor<2x3x32xf32>, tensor<1x2x2x2x8x4xf32>
+    // CHECK: %[[N:.*]] = llama.argmax %[[L]] : tensor<2x3x32xf32> -> tensor<2x3xi32>
+    %next = llama.argmax %logits : tensor<2x3x32xf32> -> tensor<2x3xi32>
+    // CHECK: return %[[L]], %[[N]], %[[KV1]]
+    return %logits, %next, %kv1 : tensor<2x3x32xf32>, tensor<2x3xi32>, tensor<1x2x2x2x8x4xf32>
   }
 }

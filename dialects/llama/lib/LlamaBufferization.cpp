@@ -15,9 +15,12 @@ using namespace mlir;
 using namespace mlir::bufferization;
 
 namespace {
-struct FlashAttentionBufferization
-    : DstBufferizableOpInterfaceExternalModel<FlashAttentionBufferization,
-                                              llama::FlashAttentionOp> {
+/// The kernel ops: every operand bufferized, the same op made on the
+/// buffers with no result.
+template <typename KernelOp>
+struct KernelOpBufferization
+    : DstBufferizableOpInterfaceExternalModel<KernelOpBufferization<KernelOp>,
+                                              KernelOp> {
   // The init is only written (every element): a fresh buffer needs no copy
   // of what the init held.
   bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
@@ -28,7 +31,6 @@ struct FlashAttentionBufferization
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto attention = cast<llama::FlashAttentionOp>(op);
     SmallVector<Value> buffers;
     for (Value operand : op->getOperands()) {
       FailureOr<Value> buffer = getBuffer(rewriter, operand, options, state);
@@ -37,10 +39,13 @@ struct FlashAttentionBufferization
       buffers.push_back(*buffer);
     }
     rewriter.setInsertionPoint(op);
-    llama::FlashAttentionOp::create(rewriter, op->getLoc(), TypeRange{},
-                                    buffers[0], buffers[1], buffers[2],
-                                    buffers[3], attention.getScaleAttr());
-    replaceOpWithBufferizedValues(rewriter, op, buffers[3]);
+    OperationState rebuilt(op->getLoc(), op->getName(), buffers, TypeRange{},
+                           op->getAttrs());
+    rewriter.create(rebuilt);
+    unsigned init = cast<DestinationStyleOpInterface>(op)
+                        .getDpsInitOperand(0)
+                        ->getOperandNumber();
+    replaceOpWithBufferizedValues(rewriter, op, buffers[init]);
     return success();
   }
 };
@@ -49,7 +54,9 @@ struct FlashAttentionBufferization
 void mlir::llama::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, LlamaDialect *) {
-    llama::FlashAttentionOp::attachInterface<FlashAttentionBufferization>(
-        *ctx);
+    llama::FlashAttentionOp::attachInterface<
+        KernelOpBufferization<llama::FlashAttentionOp>>(*ctx);
+    llama::ArgmaxRowsOp::attachInterface<
+        KernelOpBufferization<llama::ArgmaxRowsOp>>(*ctx);
   });
 }

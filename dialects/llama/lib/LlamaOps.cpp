@@ -154,6 +154,31 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult ArgmaxOp::verify() {
+  ShapedType logits = getLogits().getType(), result = getResult().getType();
+  return verifyBatchSeq(*this, "result", result, logits.getDimSize(0),
+                        logits.getDimSize(1));
+}
+
+LogicalResult ArgmaxRowsOp::verify() {
+  ShapedType input = getInput().getType(), init = getInit().getType();
+  if (!input.hasRank() || input.getRank() != 3 ||
+      !input.getElementType().isF32() || !input.hasStaticShape())
+    return emitOpError() << "input must be a static 3-D f32 tensor or buffer";
+  if (!init.hasRank() || init.getRank() != 2 ||
+      !init.getElementType().isInteger(32) ||
+      init.getShape() != input.getShape().drop_back())
+    return emitOpError() << "init must be [batch, seq] of i32 for the input "
+                         << shapeStr(input) << ", got " << shapeStr(init);
+  bool tensors = isa<RankedTensorType>(input) && isa<RankedTensorType>(init);
+  bool buffers = isa<MemRefType>(input) && isa<MemRefType>(init);
+  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
+              : !buffers || !getResult().empty())
+    return emitOpError() << "takes tensors and returns init's type, or "
+                            "takes buffers and returns nothing";
+  return success();
+}
+
 LogicalResult FlashAttentionOp::verify() {
   ShapedType q = getQ().getType(), keys = getKeys().getType(),
              values = getValues().getType(), init = getInit().getType();
@@ -191,19 +216,33 @@ LogicalResult FlashAttentionOp::verify() {
   return success();
 }
 
-// On buffers it reads q, keys and values and writes init; on tensors it has
-// no memory effects.
-void FlashAttentionOp::getEffects(
+// On buffers a kernel op reads its inputs and writes its init; on tensors
+// it has no memory effects.
+static void kernelOpEffects(
+    Operation *op,
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
+  auto dps = cast<DestinationStyleOpInterface>(op);
+  for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<MemRefType>(operand.get().getType()))
       continue;
-    if (isDpsInit(&operand))
+    if (dps.isDpsInit(&operand))
       effects.emplace_back(MemoryEffects::Write::get(), &operand,
                            SideEffects::DefaultResource::get());
     else
       effects.emplace_back(MemoryEffects::Read::get(), &operand,
                            SideEffects::DefaultResource::get());
   }
+}
+
+void FlashAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  kernelOpEffects(*this, effects);
+}
+
+void ArgmaxRowsOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  kernelOpEffects(*this, effects);
 }

@@ -192,7 +192,7 @@ LogicalResult passCachesInPlace(func::FuncOp func) {
 LogicalResult checkComputeTypes(ModuleOp module) {
   WalkResult result = module.walk([](Operation *op) {
     if (!isa<llama::LlamaDialect>(op->getDialect()) ||
-        isa<llama::ParamOp, llama::WeightOp>(op))
+        isa<llama::ParamOp, llama::WeightOp, llama::ArgmaxOp>(op))
       return WalkResult::advance();
     for (OpResult value : op->getResults()) {
       auto type = dyn_cast<RankedTensorType>(value.getType());
@@ -234,7 +234,8 @@ struct LlamaToLinalgPass
 
     ConversionTarget target(getContext());
     target.addIllegalDialect<llama::LlamaDialect>();
-    target.addLegalOp<llama::ParamOp, llama::FlashAttentionOp>();
+    target.addLegalOp<llama::ParamOp, llama::FlashAttentionOp,
+                      llama::ArgmaxRowsOp>();
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            linalg::LinalgDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
@@ -243,6 +244,7 @@ struct LlamaToLinalgPass
     populateLayerLowerings(patterns);
     populateRoPELowering(patterns);
     populateAttentionLowering(patterns, flashAttention);
+    populateArgmaxLowering(patterns, flashAttention);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

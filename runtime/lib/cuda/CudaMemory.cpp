@@ -64,6 +64,7 @@ public:
   Status prepare(EntryPoint entry, bool replayable) override;
   Status run(EntryPoint entry, bool replayable) override;
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
+  Status readNext(int64_t row, int32_t &token) override;
   std::string memoryReport() override;
 
 private:
@@ -331,9 +332,13 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "allocating the positions on the GPU");
       !s.ok())
     return s;
-  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0;
+  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, nextOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
+      !s.ok())
+    return s;
+  if (Status s = check(d.cuMemAlloc(&nextOnDevice, tokensBytes_),
+                       "allocating the next tokens on the GPU");
       !s.ok())
     return s;
   if (Status s = check(
@@ -349,6 +354,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   positions = static_cast<int64_t *>(positionsHost);
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
+  next = reinterpret_cast<int32_t *>(nextOnDevice);
 
   useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
   Session &session = cuda::session();
@@ -436,7 +442,7 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
                 "copying the positions to the GPU");
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
         reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache, weights,
-        logits, workspace);
+        logits, next, workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
@@ -448,7 +454,7 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
   if (!replayable) {
-    entry(tokens, positions, kvCache, weights, logits, workspace);
+    entry(tokens, positions, kvCache, weights, logits, next, workspace);
     return finishCall();
   }
   if (!useGraphs_) {
@@ -485,6 +491,18 @@ Status CudaMemory::readLogits(int64_t first, int64_t count,
       !s.ok())
     return s;
   rows = logitsHost_;
+  return Status::success();
+}
+
+Status CudaMemory::readNext(int64_t row, int32_t &token) {
+  if (Status s = check(
+          driver_->cuMemcpyDtoH(&token,
+                                reinterpret_cast<CUdeviceptr>(next) +
+                                    static_cast<size_t>(row) * sizeof(int32_t),
+                                sizeof(int32_t)),
+          "copying the next token from the GPU");
+      !s.ok())
+    return s;
   return Status::success();
 }
 

@@ -15,9 +15,12 @@
  * A skipped position, a wrong position or a wrong token changes S and so the
  * output. The fake also checks what the runtime passes (weights bytes, token
  * and position ranges, no holes in the cache, the same input for every
- * sequence of a batch, a workspace of the size asked for) and exits with code 3
- *and a "fake-model:" line if anything is off. FAKE_MODEL_TRACE=1 prints each
- *call to stderr.
+ * sequence of a batch, a workspace of the size asked for) and exits with
+ * code 3 and a "fake-model:" line if anything is off. FAKE_MODEL_TRACE=1
+ * prints each call to stderr. The next-token output is each row's
+ * prediction; FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros), so
+ * that only a runtime that takes greedy tokens from that output still
+ * predicts right.
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"
@@ -75,7 +78,8 @@ static void check_weights(const uint8_t *weights) {
 }
 
 /* One position of sequence b: the cache update and the logits row. */
-static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row) {
+static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
+                 int32_t *next_token) {
   if (t < 0 || t >= VOCAB)
     die("token %d out of the vocabulary", t);
   if (p < 0 || p >= CTX)
@@ -90,6 +94,9 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row) {
   for (int64_t q = 0; q <= p; ++q)
     sum += (int64_t)cache[q];
   int next = t == EOS_AFTER ? 15 : (int)(((31 * sum) ^ (7 * p)) % 15);
+  *next_token = next;
+  if (getenv("FAKE_MODEL_NO_LOGITS"))
+    return;
   for (int v = 0; v < VOCAB; ++v)
     row[v] = v == next ? 2.0f
              : v >= 14 ? -4.0f
@@ -98,8 +105,9 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row) {
 
 static void run(const char *what, int64_t s, const int32_t *tokens,
                 const int64_t *positions, float *kv_cache,
-                const uint8_t *weights, float *logits, uint8_t *workspace) {
-  if (!tokens || !positions || !kv_cache || !logits || !workspace)
+                const uint8_t *weights, float *logits, int32_t *next,
+                uint8_t *workspace) {
+  if (!tokens || !positions || !kv_cache || !logits || !next || !workspace)
     die("%s: a null buffer", what);
   check_weights(weights);
   /* A workspace smaller than asked for faults (or trips a sanitizer). */
@@ -122,20 +130,21 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
       if (tokens[b * s + i] != tokens[i])
         die("%s: sequence %d has other tokens than sequence 0", what, b);
       step(b, tokens[b * s + i], positions[b] + i, kv_cache,
-           logits + ((int64_t)b * s + i) * VOCAB);
+           logits + ((int64_t)b * s + i) * VOCAB, next + (int64_t)b * s + i);
     }
   }
 }
 
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
                    float *kv_cache, const uint8_t *weights, float *logits,
-                   uint8_t *workspace) {
-  run("decode", 1, tokens, positions, kv_cache, weights, logits, workspace);
+                   int32_t *next, uint8_t *workspace) {
+  run("decode", 1, tokens, positions, kv_cache, weights, logits, next,
+      workspace);
 }
 
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
                     float *kv_cache, const uint8_t *weights, float *logits,
-                    uint8_t *workspace) {
-  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits,
+                    int32_t *next, uint8_t *workspace) {
+  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits, next,
       workspace);
 }

@@ -221,6 +221,24 @@ def Llama_AddOp : Llama_Op<"add", [Pure, SameOperandsAndResultType, Commutative]
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+def Llama_ArgmaxOp : Llama_Op<"argmax", [Pure]> {
+  let summary = "The id of each row's largest logit (greedy decoding)";
+  let description = [{
+    `result[b, s] = argmax_v logits[b, s, v]`: the lowest `v` among equal
+    maxima, NaN counting as -inf (a row of only -inf or NaN gives 0). The
+    entry points return it beside the logits, so that greedy decoding on a
+    GPU reads back one token id a step instead of a row of logits.
+
+    ```mlir
+    %next = llama.argmax %logits : tensor<1x1x128256xf32> -> tensor<1x1xi32>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$logits);
+  let results = (outs Llama_TokenIds:$result);
+  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernels: ops the lowering makes, on tensors or (after bufferization)
 // buffers, for targets that run them as one kernel each
@@ -268,6 +286,35 @@ def Llama_FlashAttentionOp : Llama_Op<"flash_attention",
     int64_t getNumHeads() { return getQ().getType().getDimSize(1); }
     int64_t getHeadDim() { return getQ().getType().getDimSize(2); }
     int64_t getNumKVHeads() { return getKeys().getType().getDimSize(0); }
+  }];
+}
+
+def Llama_ArgmaxRowsOp : Llama_Op<"argmax_rows",
+    [DestinationStyleOpInterface,
+     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "llama.argmax as one kernel, destination-style";
+  let description = [{
+    `init[b, s] = argmax_v input[b, s, v]` with `llama.argmax`'s rules
+    (lowest index among equals, NaN as -inf). What `llama-to-linalg` makes
+    of `llama.argmax` where the target runs it as a kernel
+    (`flash-attention=true`, the CUDA targets); on tensors or buffers like
+    `llama.flash_attention`, and `llama-map-to-gpu` turns the buffer form
+    into a block per row.
+
+    ```mlir
+    %ids = llama.argmax_rows ins(%logits : tensor<1x1x128256xf32>)
+        outs(%init : tensor<1x1xi32>) -> tensor<1x1xi32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$input, AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $input `:` type($input) `)` `outs` `(` $init `:` type($init) `)`
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
   }];
 }
 

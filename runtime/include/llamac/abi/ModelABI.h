@@ -63,16 +63,20 @@ extern const llamac_model_info llamac_model;
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
  *   logits    float  [batch, S, vocab]   output
+ *   next      int32  [batch, S]          output: each row's argmax (the
+ *                                       lowest id among equal maxima; NaN
+ *                                       counts as -inf), greedy decoding's
+ *                                       choice
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
  * with S = 1 for decode and S = prefill_chunk for prefill. The caller keeps
  * positions[b] + S <= ctx_size. */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
                    float *kv_cache, const uint8_t *weights, float *logits,
-                   uint8_t *workspace);
+                   int32_t *next, uint8_t *workspace);
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
                     float *kv_cache, const uint8_t *weights, float *logits,
-                    uint8_t *workspace);
+                    int32_t *next, uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a
  * sidecar file EXE.weights), found through a trailer in the file's last

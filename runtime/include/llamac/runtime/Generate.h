@@ -57,15 +57,24 @@ public:
              const GenerateCallbacks &callbacks, GenerateResult &result);
 
 private:
-  // One decode call for `token` at `position`; `row` is its logits.
-  Status decode(int32_t token, int64_t position, const float *&row);
+  // What a call's caller reads: logits rows (`rows` is the first, rows are
+  // vocab apart), or, for greedy decoding without --logits-out, only the
+  // model's own argmax of the last row (one id off a GPU, not a row).
+  struct Output {
+    const float *rows = nullptr;
+    int32_t next = 0;
+  };
+  // One decode call for `token` at `position`.
+  Status decode(int32_t token, int64_t position, bool readLogits, Output &out);
   // One prefill call for `count` <= prefill_chunk tokens at `position`,
-  // padded with token 0; `rows` is the first row (rows are vocab apart), of
-  // which only the last is read unless `allRows`.
+  // padded with token 0; of its logits only the last row is read unless
+  // `allRows`.
   Status prefill(const int32_t *tokens, int64_t count, int64_t position,
-                 bool allRows, const float *&rows);
+                 bool readLogits, bool allRows, Output &out);
+  // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
-                       const GenerateCallbacks &callbacks, const float *&last);
+                       const GenerateCallbacks &callbacks, bool readLogits,
+                       Output &last);
   bool isEos(int32_t token) const;
 
   CompiledModel model_;

@@ -15,7 +15,7 @@ namespace llamac::rt {
 
 using EntryPoint = void (*)(const int32_t *tokens, const int64_t *positions,
                             float *kvCache, const uint8_t *weights,
-                            float *logits, uint8_t *workspace);
+                            float *logits, int32_t *next, uint8_t *workspace);
 
 struct CompiledModel {
   const llamac_model_info *info;

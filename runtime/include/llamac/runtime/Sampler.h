@@ -32,6 +32,9 @@ public:
   // candidate buffer is sized once, in the constructor.
   int32_t sample(const float *logits);
 
+  // Temperature 0: sample is argmax, which the compiled model also returns.
+  bool greedy() const { return options_.temperature == 0; }
+
   // A uniform double in [0, 1) from the generator's next 53 bits; spelled
   // out rather than std::uniform_real_distribution, whose output differs
   // between standard libraries, so a seed means the same on every system.
