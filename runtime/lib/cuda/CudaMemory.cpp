@@ -27,7 +27,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <pthread.h>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace llamac::rt {
 
@@ -150,6 +153,55 @@ Status CudaMemory::keepFreedTemporaries(CUdevice device, const char *name) {
 // other to the device (from pageable memory the driver would stage each
 // copy itself, one after the other). LLAMAC_UPLOAD_CHUNK_BYTES sets the
 // chunk (for tests).
+namespace {
+/// Threads for the copies out of the mmapped payload into the staging
+/// buffers (LLAMAC_UPLOAD_THREADS overrides: 1 copies in the calling thread).
+unsigned uploadThreads() {
+  if (const char *value = std::getenv("LLAMAC_UPLOAD_THREADS"); value && *value)
+    return static_cast<unsigned>(
+        std::clamp<unsigned long long>(std::strtoull(value, nullptr, 10), 1, 64));
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+/// memcpy by up to `threads` threads, a contiguous part each: a copy out of
+/// a file mapping faults its pages in one by one, a few GB/s a thread,
+/// while the copy engine takes 25-50 GB/s. pthreads rather than
+/// std::thread: the runtime is built without exceptions, and a thread that
+/// cannot be started is no error here (the calling thread copies its part).
+void parallelCopy(uint8_t *to, const uint8_t *from, size_t bytes,
+                  unsigned threads) {
+  struct Part {
+    uint8_t *to;
+    const uint8_t *from;
+    size_t bytes;
+    pthread_t thread;
+    bool started;
+  };
+  constexpr size_t kMinPart = 64 << 10;
+  const size_t count =
+      std::clamp<size_t>(bytes / kMinPart, 1, std::max(threads, 1u));
+  const size_t part = (bytes + count - 1) / count;
+  std::vector<Part> parts;
+  for (size_t offset = 0; offset < bytes; offset += part)
+    parts.push_back({to + offset, from + offset, std::min(part, bytes - offset),
+                     pthread_t(), false});
+  auto copy = [](void *p) -> void * {
+    auto *work = static_cast<Part *>(p);
+    std::memcpy(work->to, work->from, work->bytes);
+    return nullptr;
+  };
+  for (size_t k = 1; k < parts.size(); ++k)
+    parts[k].started =
+        pthread_create(&parts[k].thread, nullptr, copy, &parts[k]) == 0;
+  for (size_t k = 0; k < parts.size(); ++k)
+    if (!parts[k].started)
+      copy(&parts[k]);
+  for (Part &work : parts)
+    if (work.started)
+      pthread_join(work.thread, nullptr);
+}
+} // namespace
+
 Status CudaMemory::uploadWeights(CUdeviceptr device, const uint8_t *host,
                                  size_t bytes) {
   const Driver &d = *driver_;
@@ -174,6 +226,7 @@ Status CudaMemory::uploadWeights(CUdeviceptr device, const uint8_t *host,
     }
   } staging{d};
   const int buffers = bytes > chunk ? 2 : 1;
+  const unsigned threads = uploadThreads();
   for (int i = 0; i < buffers; ++i) {
     if (Status s = check(d.cuMemHostAlloc(&staging.buffer[i], chunk, 0),
                          "allocating pinned staging memory for the weights "
@@ -194,7 +247,8 @@ Status CudaMemory::uploadWeights(CUdeviceptr device, const uint8_t *host,
                            "uploading the weights");
           !s.ok())
         return s;
-    std::memcpy(staging.buffer[i], host + offset, n);
+    parallelCopy(static_cast<uint8_t *>(staging.buffer[i]), host + offset, n,
+                 threads);
     if (Status s = check(d.cuMemcpyHtoDAsync(device + offset,
                                              staging.buffer[i], n, nullptr),
                          "uploading the weights");
