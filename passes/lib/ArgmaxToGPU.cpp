@@ -101,8 +101,9 @@ LogicalResult llamac::mapArgmaxToGPU(llama::ArgmaxRowsOp op,
     SmallVector<std::pair<Value, SmallVector<Value>>> trips;
     for (int64_t u = 0; u < kArgmaxUnroll; ++u) {
       Value at = e.add(scan.getInductionVar(), e.index(u * stride));
-      Value inRange = e.lt(at, e.index(vocab));
-      Value clamped = e.select(inRange, at, e.index(vocab - run));
+      Value pastEnd = arith::CmpIOp::create(
+          b, e.loc, arith::CmpIPredicate::uge, at, e.index(vocab));
+      Value clamped = e.select(pastEnd, e.index(vocab - run), at);
       SmallVector<Value> values;
       if (run > 1) {
         Value loaded = loadRun(e, op.getInput(),
@@ -116,11 +117,7 @@ LogicalResult llamac::mapArgmaxToGPU(llama::ArgmaxRowsOp op,
       for (Value &x : values) {
         Value isNaN =
             arith::CmpFOp::create(b, e.loc, arith::CmpFPredicate::UNO, x, x);
-        Value skip = arith::OrIOp::create(
-            b, e.loc, isNaN,
-            arith::XOrIOp::create(
-                b, e.loc, inRange,
-                arith::ConstantIntOp::create(b, e.loc, 1, 1)));
+        Value skip = arith::OrIOp::create(b, e.loc, isNaN, pastEnd);
         x = e.select(skip, e.minusInf(), x);
       }
       trips.push_back({at, std::move(values)});

@@ -14,16 +14,18 @@
 
 namespace llamac {
 
+inline void recordEntryMemrefs(mlir::func::FuncOp func) {
+  llvm::SmallVector<mlir::Attribute> memrefs;
+  for (mlir::Type type : func.getArgumentTypes())
+    memrefs.push_back(mlir::TypeAttr::get(type));
+  func->setAttr("llama.entry_memrefs",
+                mlir::ArrayAttr::get(func.getContext(), memrefs));
+}
+
 inline void recordEntryMemrefs(mlir::ModuleOp module) {
-  for (auto func : module.getOps<mlir::func::FuncOp>()) {
-    if (func.isExternal() || !func.isPublic())
-      continue;
-    llvm::SmallVector<mlir::Attribute> memrefs;
-    for (mlir::Type type : func.getArgumentTypes())
-      memrefs.push_back(mlir::TypeAttr::get(type));
-    func->setAttr("llama.entry_memrefs",
-                  mlir::ArrayAttr::get(module.getContext(), memrefs));
-  }
+  for (auto func : module.getOps<mlir::func::FuncOp>())
+    if (!func.isExternal() && func.isPublic())
+      recordEntryMemrefs(func);
 }
 
 } // namespace llamac

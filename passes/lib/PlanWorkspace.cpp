@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
+#include "EntryMemrefs.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -105,8 +107,10 @@ uint64_t placeTemporaries(MutableArrayRef<Temporary> temporaries,
   SmallVector<Temporary *> bySize;
   for (Temporary &t : temporaries)
     bySize.push_back(&t);
-  llvm::stable_sort(
-      bySize, [](Temporary *a, Temporary *b) { return a->bytes > b->bytes; });
+  // Equal sizes keep the schedule's order (pointers into `temporaries`).
+  llvm::sort(bySize, [](Temporary *a, Temporary *b) {
+    return a->bytes != b->bytes ? a->bytes > b->bytes : a < b;
+  });
   SmallVector<Temporary *> placed;
   uint64_t size = 0;
   for (Temporary *t : bySize) {
@@ -207,11 +211,7 @@ std::optional<uint64_t> planEntryPoint(func::FuncOp func, uint64_t alignment) {
       eraseAllocation(b, dealloc);
     eraseAllocation(b, t.alloc);
   }
-  if (auto memrefs = func->getAttrOfType<ArrayAttr>("llama.entry_memrefs")) {
-    SmallVector<Attribute> types(memrefs.begin(), memrefs.end());
-    types.push_back(TypeAttr::get(workspaceType));
-    func->setAttr("llama.entry_memrefs", b.getArrayAttr(types));
-  }
+  llamac::recordEntryMemrefs(func); // now with the workspace
   return size;
 }
 

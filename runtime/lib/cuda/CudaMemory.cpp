@@ -9,11 +9,12 @@
 // on the stream, and the kernels read that copy (a kernel reading pinned
 // memory waits on a PCIe round trip). Other entry points' host code reads
 // the positions, and gets the pinned buffers. The logits are device
-// memory, written by the lm_head's kernel in place, and so is the workspace
-// of the entry points' temporaries (one allocation at load time, the size
-// the compiler planned); readLogits copies back
-// the rows the host reads (a prefill chunk's 128 rows of a 128k vocabulary
-// are 66 MB, ~1.3 ms over PCIe, where generation needs one row).
+// memory, written by the lm_head's kernel in place, and so are each row's
+// argmax and the workspace of the entry points' temporaries (one
+// allocation at load time, the size the compiler planned). readNext copies
+// back greedy's one token id; readLogits the rows the host reads (a
+// prefill chunk's 128 rows of a 128k vocabulary are 66 MB, ~1.3 ms over
+// PCIe, where sampling needs one row).
 // A replayable entry point is recorded at load time as a CUDA graph (its
 // two copies, then its kernels), and each call replays it: one launch of
 // the host's instead of hundreds, and no gaps between kernels for the
@@ -148,11 +149,6 @@ Status CudaMemory::keepFreedTemporaries(CUdevice device, const char *name) {
                "cuMemPoolSetAttribute");
 }
 
-// The weights go up through two pinned staging buffers: the host copies
-// a chunk of the mmapped payload into one while the copy engine moves the
-// other to the device (from pageable memory the driver would stage each
-// copy itself, one after the other). LLAMAC_UPLOAD_CHUNK_BYTES sets the
-// chunk (for tests).
 namespace {
 /// Threads for the copies out of the mmapped payload into the staging
 /// buffers (LLAMAC_UPLOAD_THREADS overrides: 1 copies in the calling thread).
@@ -202,6 +198,11 @@ void parallelCopy(uint8_t *to, const uint8_t *from, size_t bytes,
 }
 } // namespace
 
+// The weights go up through two pinned staging buffers: threads copy a
+// chunk of the mmapped payload into one while the copy engine moves the
+// other to the device (from pageable memory the driver would stage each
+// copy itself, one after the other). LLAMAC_UPLOAD_CHUNK_BYTES sets the
+// chunk (for tests).
 Status CudaMemory::uploadWeights(CUdeviceptr device, const uint8_t *host,
                                  size_t bytes) {
   const Driver &d = *driver_;
@@ -451,7 +452,7 @@ std::string CudaMemory::memoryReport() {
                 "weights %.1f + KV cache %.1f + logits %.1f + activations "
                 "%.1f + CUDA graphs' temporaries %.1f reserved (%.1f at most "
                 "in use) + the stream-ordered pool's %.1f + the rest %.1f "
-                "(kernel modules, tokens, positions)",
+                "(kernel modules, tokens, positions, next tokens)",
                 mib(used), mib(usedAtStart_), mib(weightBytes_), mib(kvBytes_),
                 mib(logitsBytes_), mib(workspaceBytes_), mib(graphsReserved),
                 mib(graphsUsed), mib(poolReserved), rest);
