@@ -101,6 +101,18 @@ cl::opt<int64_t> compilePrefillChunk(
     cl::desc("Prompt tokens per prefill call (default 16 for the host, "
              "128 for a GPU, or the context size if smaller)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<llamac::GemmPrecision> compileGemmPrecision(
+    "gemm-precision",
+    cl::desc("GPU targets: the activations' precision in the prefill's "
+             "tensor-core GEMMs"),
+    cl::values(clEnumValN(llamac::GemmPrecision::BF16, "bf16",
+                          "rounded to bf16, one mma a tile, as PyTorch and "
+                          "llama.cpp (default)"),
+               clEnumValN(llamac::GemmPrecision::F32, "f32",
+                          "kept to ~16 bits as two bf16 terms (2x the "
+                          "tensor-core work)")),
+    cl::init(llamac::GemmPrecision::BF16), cl::sub(compileCommand),
+    cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),
     cl::values(clEnumValN(llamac::WeightsPlacement::Auto, "auto",
@@ -193,6 +205,8 @@ int runCompile(const char *argv0) {
   options.ctxSize = compileCtxSize;
   if (compilePrefillChunk.getNumOccurrences())
     options.prefillChunk = compilePrefillChunk;
+  if (compileGemmPrecision.getNumOccurrences())
+    options.gemmPrecision = compileGemmPrecision;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

@@ -55,6 +55,9 @@ Error checkOptions(const CompileOptions &options) {
     return fail("--target " + options.target +
                 ": unknown target (supported: host, sm_80, sm_86, sm_89, "
                 "sm_90)");
+  if (options.gemmPrecision && !isCudaTarget(options.target))
+    return fail("--gemm-precision applies to a GPU target (--target sm_NN) "
+                "only");
   if (options.prefillChunk &&
       (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
@@ -311,6 +314,8 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.chip = options.target;
     cuda.ptxFeatures = ptxFeaturesForChip(options.target);
     cuda.libdevice = toolkit->libdevice;
+    cuda.bf16GemmActivations = options.gemmPrecision.value_or(
+                                   GemmPrecision::BF16) == GemmPrecision::BF16;
     if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
       cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);

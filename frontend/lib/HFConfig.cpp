@@ -103,21 +103,27 @@ private:
   StringRef path_;
 };
 
-Expected<RopeScalingLlama3> readRopeScaling(const json &value, StringRef path) {
+/// The rope type in `value` (rope_scaling or rope_parameters): transformers
+/// accepts both spellings, "type" the older one; "" when absent.
+Expected<std::string> readRopeType(const json &value, StringRef path) {
   FieldReader fields(value, path);
-  // transformers accepts both spellings; "type" is the older one.
-  std::string type;
   for (const char *key : {"rope_type", "type"}) {
-    Expected<std::string> t = fields.string(key, "");
-    if (!t)
-      return t.takeError();
-    if (!t->empty()) {
-      type = *t;
-      break;
-    }
+    Expected<std::string> type = fields.string(key, "");
+    if (!type || !type->empty())
+      return type;
   }
-  if (type != "llama3")
-    return fields.error("rope_scaling type " + jsonQuoted(type) +
+  return std::string();
+}
+
+/// `value`, the object under `key`, as llama3 rope scaling.
+Expected<RopeScalingLlama3> readRopeScaling(const json &value, StringRef path,
+                                            const char *key) {
+  FieldReader fields(value, path);
+  Expected<std::string> type = readRopeType(value, path);
+  if (!type)
+    return type.takeError();
+  if (*type != "llama3")
+    return fields.error(llvm::Twine(key) + " type " + jsonQuoted(*type) +
                         " is not supported (llamac supports \"llama3\")");
   RopeScalingLlama3 scaling;
   Expected<double> factor = fields.positive("factor", scaling.factor);
@@ -133,10 +139,11 @@ Expected<RopeScalingLlama3> readRopeScaling(const json &value, StringRef path) {
   if (!high) return high.takeError();
   if (!original) return original.takeError();
   if (*factor < 1.0)
-    return fields.error(llvm::formatv("rope_scaling factor must be >= 1, got {0}", *factor));
+    return fields.error(
+        llvm::formatv("{0} factor must be >= 1, got {1}", key, *factor));
   if (!(*high > *low))
     return fields.error(llvm::formatv(
-        "rope_scaling high_freq_factor ({0}) must exceed low_freq_factor ({1})",
+        "{0} high_freq_factor ({1}) must exceed low_freq_factor ({2})", key,
         *high, *low));
   return RopeScalingLlama3{*factor, *low, *high, *original};
 }
@@ -266,10 +273,38 @@ Expected<LlamaConfig> llamac::parseLlamaConfig(StringRef text, StringRef path) {
     if (!scaling.is_object())
       return fields.error("\"rope_scaling\" must be an object or null, got " +
                           describeJson(scaling));
-    Expected<RopeScalingLlama3> parsed = readRopeScaling(scaling, path);
+    Expected<RopeScalingLlama3> parsed =
+        readRopeScaling(scaling, path, "rope_scaling");
     if (!parsed)
       return parsed.takeError();
     config.ropeScaling = *parsed;
+  }
+  // transformers 5 writes rope_theta and the scaling together as
+  // "rope_parameters" (type "default": none); where present it is what
+  // transformers runs.
+  if (fields.has("rope_parameters")) {
+    const json &rope = root.at("rope_parameters");
+    if (!rope.is_object())
+      return fields.error(
+          "\"rope_parameters\" must be an object or null, got " +
+          describeJson(rope));
+    FieldReader ropeFields(rope, path);
+    Expected<double> ropeTheta =
+        ropeFields.positive("rope_theta", config.ropeTheta);
+    Expected<std::string> type = readRopeType(rope, path);
+    if (!ropeTheta)
+      return ropeTheta.takeError();
+    if (!type)
+      return type.takeError();
+    config.ropeTheta = *ropeTheta;
+    config.ropeScaling.reset();
+    if (!type->empty() && *type != "default") {
+      Expected<RopeScalingLlama3> parsed =
+          readRopeScaling(rope, path, "rope_parameters");
+      if (!parsed)
+        return parsed.takeError();
+      config.ropeScaling = *parsed;
+    }
   }
   if (fields.has("bos_token_id")) {
     Expected<int64_t> bos = fields.integer("bos_token_id", 0, kMaxDim);

@@ -117,6 +117,8 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaMergeSiblingLinears());
   // The o and down projections straight onto the residual stream.
   pm.addPass(llamac::createLlamaAccumulateResiduals());
+  if (options.bf16GemmActivations)
+    pm.addPass(llamac::createLlamaNarrowGemmActivations());
   // Elementwise chains as one op (the new key's RoPE and its cache copy).
   pm.addPass(llamac::createLlamaFuseElementwise());
   pm.addPass(createCanonicalizerPass());
@@ -180,6 +182,10 @@ struct CudaPipelineCLOptions
                            llvm::cl::init("sm_90")};
   Option<std::string> libdevice{
       *this, "libdevice", llvm::cl::desc("CUDA's libdevice.10.bc to link")};
+  Option<std::string> gemmPrecision{
+      *this, "gemm-precision",
+      llvm::cl::desc("Activations of the tensor-core GEMMs: bf16 or f32"),
+      llvm::cl::init("bf16")};
 };
 } // namespace
 
@@ -199,6 +205,7 @@ void llamac::registerPipelines() {
         options.chip = cl.chip;
         options.ptxFeatures = ptxFeaturesForChip(cl.chip);
         options.libdevice = cl.libdevice;
+        options.bf16GemmActivations = cl.gemmPrecision != "f32";
         buildCudaLoweringPipeline(pm, options);
       });
 }

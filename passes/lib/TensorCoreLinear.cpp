@@ -6,9 +6,10 @@
 // kWarpRows x kWarpCols tile of the output with mma.sync.m16n8k16 (bf16
 // inputs, f32 accumulators); the block's rows of activations and columns
 // of weights come through shared memory a 32-wide slice of the depth at a
-// time (cp.async, two stages), so each element crosses from L2 once per
-// block; blocks go over the rows first (consecutive blocks read the same
-// weight rows, from L2).
+// time (cp.async, a ring of two to four stages), so each element crosses
+// from L2 once per block; blocks go over the rows first (consecutive
+// blocks read the same weight rows, from L2). Activations are bf16
+// (llama-narrow-gemm-activations) or f32 split into two bf16 terms.
 //
 // Fragments are read from the tiles 16 bytes at a time: a thread's 8
 // consecutive elements of a row along the depth give it its fragment
@@ -55,13 +56,23 @@ constexpr int64_t kBlockCols = kWarpCols * kBlockWarpsN;
 /// k-steps of 16.
 constexpr int64_t kSlice = 32;
 constexpr int64_t kPerThread = 8;
-/// The block's operand tiles of each slice go through shared memory, two
-/// stages: cp.async brings slice s + 1 while the warps multiply slice s,
-/// and each element comes from L2 once per block instead of once per warp
-/// that reads it. Activation rows are padded by 4 floats (144-byte rows),
-/// so that the 16-byte fragment reads of 8 lanes hit distinct banks.
-constexpr int64_t kStages = 2;
-constexpr int64_t kPadA = 4;
+/// The block's operand tiles of each slice go through shared memory in a
+/// ring of stages: cp.async brings the next stages' slices while the warps
+/// multiply this one's, and each element comes from L2 once per block
+/// instead of once per warp that reads it. As many stages as fit the 48 KB
+/// of static shared memory a block, at most kMaxStages: 4 with bf16
+/// activations (12 KB a stage), 2 with f32 (17 KB). Loops shorter than
+/// kLongLoopSlices take one stage fewer than fit: on an H200 (KERNEL_NOTES,
+/// session 11) the 1B's prefill (8–64 slices a block) ran 7% faster with 3
+/// stages than 4 (its kernels alone 2% slower under ncu: what 4 lose is
+/// the overlap with the next kernel), the 8B's (gate+up and down: 112–128
+/// slices) 9% slower. f32 activation rows
+/// are padded by 4 floats (144-byte rows), so that the 16-byte fragment
+/// reads of 8 lanes hit distinct banks; 64-byte rows of bf16 need none.
+constexpr int64_t kMaxStages = 4;
+constexpr int64_t kLongLoopSlices = 96;
+constexpr int64_t kSharedBytes = 48 * 1024;
+constexpr int64_t kPadF32 = 4;
 constexpr int64_t kBlockThreads = 32 * kBlockWarpsM * kBlockWarpsN;
 /// 16-byte copies: 4 floats of an activation row, 8 bf16 of a weight row.
 constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
@@ -102,27 +113,26 @@ struct TileCopy {
   OpOperand *operand;
   SmallVector<Value> ivs; // the row's (or column's) loop indices
   Value row, column;      // in the tile; the column is also the depth offset
+  Value tile;
   int64_t elements;
 };
 
 /// The slice at depth `depth` into stage `stage` of `tiles`, as one
 /// cp.async group.
-Value issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
-                 ArrayRef<TileCopy> copies, ArrayRef<Value> tiles, Value depth,
-                 Value stage) {
+void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
+                ArrayRef<TileCopy> copies, Value depth, Value stage) {
   SmallVector<Value> tokens;
   for (const TileCopy &copy : copies) {
     SmallVector<Value> ivs(copy.ivs);
     ivs[depthDim] = e.add(depth, copy.column);
-    Value tile = tiles[copy.elements == kCopyF32 ? 0 : 1];
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        e.b, e.loc, tile, ValueRange{stage, copy.row, copy.column},
+        e.b, e.loc, copy.tile, ValueRange{stage, copy.row, copy.column},
         copy.operand->get(),
         llamac::operandIndices(e.b, e.loc, op, copy.operand, ivs),
         e.b.getIndexAttr(copy.elements), /*srcElements=*/Value(),
         /*bypassL1=*/e.b.getUnitAttr()));
   }
-  return nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokens);
+  nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokens);
 }
 
 /// out[row, col] = sum (+ out[row, col] unless `initIsIdentity`).
@@ -173,17 +183,16 @@ std::optional<TensorCoreLinear>
 llamac::matchTensorCoreLinear(linalg::LinalgOp op, unsigned depthDim,
                               OpOperand *lhs, OpOperand *rhs) {
   auto elementOf = [](OpOperand *operand) {
-    return cast<MemRefType>(operand->get().getType()).getElementType();
+    return getElementTypeOrSelf(operand->get().getType());
   };
   if (lhs == rhs || op.getNumDpsInits() != 1 ||
-      !cast<MemRefType>(op.getDpsInitOperand(0)->get().getType())
-           .getElementType()
-           .isF32())
+      !elementOf(op.getDpsInitOperand(0)).isF32())
     return std::nullopt;
   TensorCoreLinear linear{lhs, rhs, depthDim, {}, {}, 1, 1, 0};
   if (elementOf(lhs).isBF16() && elementOf(rhs).isF32())
     std::swap(linear.activations, linear.weights);
-  if (!elementOf(linear.activations).isF32() ||
+  Type activations = elementOf(linear.activations);
+  if (!(activations.isF32() || activations.isBF16()) ||
       !elementOf(linear.weights).isBF16())
     return std::nullopt;
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
@@ -272,12 +281,20 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // weights, a slice of the depth each, in shared memory.
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Type aType = getElementTypeOrSelf(linear.activations->get().getType());
+  bool narrow = aType.isBF16();
+  int64_t aRowLength = kSlice + (narrow ? 0 : kPadF32);
+  int64_t stageBytes =
+      kBlockRows * aRowLength * (narrow ? 2 : 4) + kBlockCols * kSlice * 2;
+  int64_t stages = std::min(kMaxStages, kSharedBytes / stageBytes);
+  if (slices / splits < kLongLoopSlices && stages > 2)
+    --stages;
   Value aTiles = launch.addWorkgroupAttribution(
-      MemRefType::get({kStages, kBlockRows, kSlice + kPadA}, b.getF32Type(),
+      MemRefType::get({stages, kBlockRows, aRowLength}, aType,
                       MemRefLayoutAttrInterface(), workgroup),
       e.loc);
   Value bTiles = launch.addWorkgroupAttribution(
-      MemRefType::get({kStages, kBlockCols, kSlice}, b.getBF16Type(),
+      MemRefType::get({stages, kBlockCols, kSlice}, b.getBF16Type(),
                       MemRefLayoutAttrInterface(), workgroup),
       e.loc);
   // Each thread's share of a slice's copies: consecutive threads take
@@ -287,36 +304,39 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   SmallVector<Value> noIvs(op.getNumLoops(), zero);
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
   SmallVector<TileCopy> copies;
-  // Column of a thread's copies (the same for all of them: kBlockThreads
-  // is a multiple of the chunks per row).
-  Value aColumn =
-      e.mul(e.rem(tid, e.index(kSlice / kCopyF32)), e.index(kCopyF32));
-  Value bColumn =
-      e.mul(e.rem(tid, e.index(kSlice / kCopyBF16)), e.index(kCopyBF16));
-  auto addCopies = [&](OpOperand *operand, int64_t tileRows, int64_t elements,
-                       Value base, Value last, ArrayRef<unsigned> dims,
-                       Value column) {
+  // The column of a thread's copies is the same for all of them
+  // (kBlockThreads is a multiple of the 16-byte chunks per row).
+  auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
+                       int64_t elements, Value base, Value last,
+                       ArrayRef<unsigned> dims) {
     int64_t perRow = kSlice / elements;
+    Value column = e.mul(e.rem(tid, e.index(perRow)), e.index(elements));
     for (int64_t c = 0; c < tileRows * perRow / kBlockThreads; ++c) {
       Value row =
           e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
-      TileCopy copy{operand, noIvs, row, column, elements};
+      TileCopy copy{operand, noIvs, row, column, tile, elements};
       setFlat(e, e.min(e.add(base, row), last), dims, sizes, copy.ivs);
       copies.push_back(copy);
     }
   };
-  addCopies(linear.activations, kBlockRows, kCopyF32, blockRow, lastRow,
-            linear.rowDims, aColumn);
-  addCopies(linear.weights, kBlockCols, kCopyBF16, blockCol, lastCol,
-            linear.colDims, bColumn);
+  addCopies(linear.activations, aTiles, kBlockRows,
+            narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
+  addCopies(linear.weights, bTiles, kBlockCols, kCopyBF16, blockCol, lastCol,
+            linear.colDims);
 
   Value accZero = e.f32(0.0);
   SmallVector<Value> initAcc(kWarpTilesM * kWarpTilesN * 4, accZero);
   int64_t splitDepth = linear.depth / splits;
   Value depthBegin = e.mul(split, e.index(splitDepth));
   Value lastSlice = e.add(depthBegin, e.index(splitDepth - kSlice));
-  SmallVector<Value> tiles{aTiles, bTiles};
-  issueSlice(e, op, linear.depthDim, copies, tiles, depthBegin, zero);
+  // The first stages - 1 slices before the loop; slices past the split's
+  // end copy its last slice again into a stage no later iteration reads
+  // (every iteration commits one group, so the count of groups still in
+  // flight that means "this iteration's slice is in" stays stages - 2).
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    issueSlice(e, op, linear.depthDim, copies,
+               e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice),
+               e.index(s));
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
                                  e.index(kSlice), initAcc);
@@ -324,17 +344,16 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
     Value depth = loop.getInductionVar();
-    Value stage = e.rem(e.div(e.sub(depth, depthBegin), e.index(kSlice)),
-                        e.index(kStages));
-    // The next slice into the other stage (the last slice again at the
-    // end: every iteration commits one group, so "all but the newest group
-    // done" always means this slice is in).
-    Value next = e.min(e.add(depth, e.index(kSlice)), lastSlice);
-    Value inFlight = issueSlice(e, op, linear.depthDim, copies, tiles, next,
-                                e.sub(e.index(1), stage));
-    nvgpu::DeviceAsyncWaitOp::create(b, e.loc, inFlight,
-                                     b.getI32IntegerAttr(1));
+    Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(kSlice));
+    Value stage = e.rem(sliceIndex, e.index(stages));
+    NVVM::CpAsyncWaitGroupOp::create(b, e.loc, stages - 2);
+    // Every thread's copies of this slice are in, and every warp is done
+    // with the previous slice, whose stage the next copies overwrite.
     gpu::BarrierOp::create(b, e.loc);
+    Value ahead =
+        e.min(e.add(depth, e.index((stages - 1) * kSlice)), lastSlice);
+    issueSlice(e, op, linear.depthDim, copies, ahead,
+               e.rem(e.add(sliceIndex, e.index(stages - 1)), e.index(stages)));
     // Fragments from the tiles: a thread's 8 consecutive elements of a row.
     Value k = e.mul(quadLane, e.index(kPerThread));
     SmallVector<Value> rowSlices, colSlices;
@@ -343,7 +362,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         Value row =
             e.add(warpRow, e.add(group, e.index(kTileRows * i + 8 * h)));
         rowSlices.push_back(vector::LoadOp::create(
-            b, e.loc, VectorType::get({kPerThread}, b.getF32Type()), aTiles,
+            b, e.loc, VectorType::get({kPerThread}, aType), aTiles,
             ValueRange{stage, row, k}, /*nontemporal=*/false, llvm::Align(16)));
       }
     for (int64_t j = 0; j < kWarpTilesN; ++j) {
@@ -352,11 +371,16 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
           b, e.loc, VectorType::get({kPerThread}, b.getBF16Type()), bTiles,
           ValueRange{stage, col, k}, /*nontemporal=*/false, llvm::Align(16)));
     }
-    // hi = bf16(x), lo = bf16(x - hi): x to ~16 bits in two bf16 terms.
+    // f32 activations: hi = bf16(x), lo = bf16(x - hi), x to ~16 bits in
+    // two bf16 terms.
     auto bf16x8 = VectorType::get({kPerThread}, b.getBF16Type());
     auto f32x8 = VectorType::get({kPerThread}, b.getF32Type());
     SmallVector<SmallVector<Value>> hi, lo;
     for (Value x : rowSlices) {
+      if (narrow) {
+        hi.push_back(pairsOf(e, x));
+        continue;
+      }
       Value high = arith::TruncFOp::create(b, e.loc, bf16x8, x);
       Value rest = e.sub(x, arith::ExtFOp::create(b, e.loc, f32x8, high));
       hi.push_back(pairsOf(e, high));
@@ -373,20 +397,20 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         int64_t top = 2 * i, bottom = 2 * i + 1;
         SmallVector<Value> aHi{hi[top][p], hi[bottom][p], hi[top][p + 1],
                                hi[bottom][p + 1]};
-        SmallVector<Value> aLo{lo[top][p], lo[bottom][p], lo[top][p + 1],
-                               lo[bottom][p + 1]};
         for (int64_t j = 0; j < kWarpTilesN; ++j) {
           SmallVector<Value> bRegs{w[j][p], w[j][p + 1]};
           MutableArrayRef<Value> tile(&acc[(i * kWarpTilesN + j) * 4], 4);
-          SmallVector<Value> next =
-              llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, tile);
+          SmallVector<Value> next(tile);
+          if (!narrow) {
+            SmallVector<Value> aLo{lo[top][p], lo[bottom][p], lo[top][p + 1],
+                                   lo[bottom][p + 1]};
+            next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, next);
+          }
           next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aHi, bRegs, next);
           llvm::copy(next, tile.begin());
         }
       }
     }
-    // The stage is overwritten by the next iteration's copies.
-    gpu::BarrierOp::create(b, e.loc);
     scf::YieldOp::create(b, e.loc, acc);
   }
   // No copy left in flight when the block ends.

@@ -10,9 +10,9 @@ namespace llamac {
 class KernelNamer;
 
 /// A linear layer over several tokens, out[rows, cols] += sum over depth of
-/// activations[rows, depth] * weights[cols, depth], with f32 activations
-/// and bf16 weights: what mma.sync runs. Rows and columns may each be
-/// several loops of the op (batch and sequence for the rows).
+/// activations[rows, depth] * weights[cols, depth], with f32 or bf16
+/// activations and bf16 weights: what mma.sync runs. Rows and columns may each
+/// be several loops of the op (batch and sequence for the rows).
 struct TensorCoreLinear {
   mlir::OpOperand *activations, *weights;
   unsigned depthDim;
@@ -32,13 +32,13 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
 
 /// Replaces `op` by a gpu.launch of warps that each compute a tile of the
 /// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), the block's
-/// operand tiles staged in shared memory by cp.async. The f32
-/// activations are split into two bf16 terms (hi + lo), each multiplied by
-/// the exact bf16 weights, so the products keep ~16 bits (an f32 layer
-/// within ~1e-5, not bf16's ~4e-3). Too few tiles to fill the GPU split
-/// the depth among blocks, and a second kernel adds their partial tiles in
-/// order. `initIsIdentity`: the output holds
-/// zeros, so the tiles are stored, not added.
+/// operand tiles staged in shared memory by cp.async. bf16 activations
+/// take one mma a tile; f32 activations are split into two bf16 terms (hi +
+/// lo), each multiplied by the exact bf16 weights, so the products keep ~16
+/// bits (an f32 layer within ~1e-5, not bf16's ~4e-3). Too few tiles to fill
+/// the GPU split the depth among blocks, and a second kernel adds their partial
+/// tiles in order. `initIsIdentity`: the output holds zeros, so the tiles are
+/// stored, not added.
 void emitTensorCoreLinear(mlir::linalg::LinalgOp op,
                           const TensorCoreLinear &linear, bool initIsIdentity,
                           KernelNamer &namer);

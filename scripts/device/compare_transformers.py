@@ -25,6 +25,8 @@ def main():
     ap.add_argument("--generated", required=True, help="file with the generated ids")
     ap.add_argument("--logits", required=True, help="the executable's --logits-out .npy")
     ap.add_argument("--max-rel-l2", type=float, default=1e-4)
+    ap.add_argument("--no-greedy", action="store_true",
+                    help="report, not require, equal argmax in every row (bf16 arithmetic)")
     args = ap.parse_args()
 
     ids = [int(t) for t in args.prompt.split(",")]
@@ -39,7 +41,7 @@ def main():
         theirs = model(torch.tensor([ids[:rows]])).logits[0].numpy()
     rel = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
     agree = int((ours.argmax(-1) == theirs.argmax(-1)).sum())
-    ok = rel <= args.max_rel_l2 and agree == rows
+    ok = rel <= args.max_rel_l2 and (agree == rows or args.no_greedy)
     print(f"{'ok' if ok else 'FAIL'}: rel-L2 {rel:.2e} (bound {args.max_rel_l2:g}), "
           f"argmax {agree}/{rows} vs transformers {model.dtype}")
     sys.exit(0 if ok else 1)

@@ -15,20 +15,26 @@ for dir in "$DIR"/*/; do
   [ -x "$dir/sm_90" ] || continue
   # A config may bring its own prompt (long-bf16: 150 tokens).
   P="$PROMPT"; [ -f "$dir/prompt.txt" ] && P="$(cat "$dir/prompt.txt")"
+  # bf16 GEMM activations (bf16 models): the issue's bf16 bound, greedy ids
+  # reported; f32 arithmetic: 1e-4 and identical greedy ids.
+  TOL=1e-4; GREEDY=--greedy; NOGREEDY=
+  if [ -f "$dir/max-rel-l2" ]; then TOL="$(cat "$dir/max-rel-l2")"; GREEDY=; NOGREEDY=--no-greedy; fi
   "$dir/host" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/host.npy" > "$dir/host.txt" 2>/dev/null
   "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu.npy" > "$dir/gpu.txt" 2> "$dir/gpu.err"
   rc=$?
   echo "== $name (exit $rc): $(tail -1 "$dir/gpu.err")"
   # (pipefail: a failed comparison fails the assignment, and the script.)
-  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/host.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/host.npy" --max-rel-l2 "$TOL" $GREEDY 2>&1 | tail -1)" || status=1
   echo "   gpu vs host:         $line"
-  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  line="$(python3 "$DIR/compare_logits.py" "$dir/gpu.npy" "$dir/ref.npy" --max-rel-l2 "$TOL" $GREEDY 2>&1 | tail -1)" || status=1
   echo "   gpu vs reference:    $line"
   if [ -d "$dir/ckpt" ]; then
-    line="$(python3 "$DIR/compare_transformers.py" "$dir/ckpt" --prompt "$P" --generated "$dir/gpu.txt" --logits "$dir/gpu.npy" 2>&1 | tail -1)" || status=1
+    line="$(python3 "$DIR/compare_transformers.py" "$dir/ckpt" --prompt "$P" --generated "$dir/gpu.txt" --logits "$dir/gpu.npy" --max-rel-l2 "$TOL" $NOGREEDY 2>&1 | tail -1)" || status=1
     echo "   gpu vs transformers: $line"
   fi
-  if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"; else echo "   greedy ids: DIFFER"; status=1; fi
+  if diff -q "$dir/gpu.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical to the reference ($(wc -w < "$dir/gpu.txt") generated)"
+  elif [ -z "$GREEDY" ]; then echo "   greedy ids: differ from the reference (bf16 GEMMs: reported, not required)"
+  else echo "   greedy ids: DIFFER"; status=1; fi
   # Without --logits-out greedy takes the model's own argmax (one token id a
   # step off the GPU, no logits): the same tokens.
   "$dir/sm_90" --tokens "$P" -n 32 --temp 0 > "$dir/gpu-plain.txt" 2>/dev/null
@@ -38,13 +44,18 @@ for dir in "$DIR"/*/; do
   LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
   if cmp -s "$dir/gpu.npy" "$dir/gpu-eager.npy" && diff -q "$dir/gpu.txt" "$dir/gpu-eager.txt" >/dev/null; then echo "   without CUDA graphs: identical logits and ids"; else echo "   without CUDA graphs: logits or ids DIFFER"; status=1; fi
 done
-echo "== prefill chunks of 16 and 24 (attention on the tensor cores)"
-for exe in "$DIR"/*/sm_90-chunk*; do
+echo "== prefill chunks of 16 and 24 (attention on the tensor cores); bf16 models with f32 GEMM activations"
+for exe in "$DIR"/*/sm_90-chunk* "$DIR"/*/sm_90-gemm-f32; do
   dir="$(dirname "$exe")"; variant="$(basename "$exe")"
-  "$exe" --tokens "$PROMPT" -n 32 --temp 0 --logits-out "$dir/$variant.npy" > "$dir/$variant.txt" 2>/dev/null
-  line="$(python3 "$DIR/compare_logits.py" "$dir/$variant.npy" "$dir/ref.npy" --max-rel-l2 1e-4 --greedy 2>&1 | tail -1)" || status=1
+  P="$PROMPT"; [ -f "$dir/prompt.txt" ] && P="$(cat "$dir/prompt.txt")"
+  TOL=1e-4; GREEDY=--greedy
+  if [ -f "$dir/max-rel-l2" ] && [ "$variant" != sm_90-gemm-f32 ]; then TOL="$(cat "$dir/max-rel-l2")"; GREEDY=; fi
+  "$exe" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/$variant.npy" > "$dir/$variant.txt" 2>/dev/null
+  line="$(python3 "$DIR/compare_logits.py" "$dir/$variant.npy" "$dir/ref.npy" --max-rel-l2 "$TOL" $GREEDY 2>&1 | tail -1)" || status=1
   echo "   $(basename "$dir") $variant vs reference: $line"
-  if diff -q "$dir/$variant.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical"; else echo "   greedy ids: DIFFER"; status=1; fi
+  if diff -q "$dir/$variant.txt" "$dir/ref.txt" >/dev/null; then echo "   greedy ids: identical"
+  elif [ -z "$GREEDY" ]; then echo "   greedy ids: differ (bf16 GEMMs: reported, not required)"
+  else echo "   greedy ids: DIFFER"; status=1; fi
 done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"

@@ -4,10 +4,12 @@
 // 40 tokens x 200 features: blocks of 64 x 128 (4 warps of 32 x 64), 1 x 2
 // of them; rows and columns past the end are clamped for the copies (39,
 // 199) and not stored. Each slice of 32 of the depth goes into shared
-// memory by cp.async (per thread 4 x 16 bytes of activations, 4 of
-// weights), two stages: the next slice's copies go out, the wait lets
-// only that newest group stay in flight, a barrier, then each thread reads
-// 8 consecutive activations of 4 rows and 8 weights of 8 columns from the
+// memory by cp.async (per thread 4 x 16 bytes of f32 activations, 4 of
+// weights) in a ring of stages: two with f32 activations (17 KB a stage of
+// the 48 KB). The first slice goes out before the loop; each iteration
+// waits for all but the newest (stages - 2 = 0) groups, a barrier, sends
+// the next slice into the other stage, then each thread reads 8
+// consecutive activations of 4 rows and 8 weights of 8 columns from the
 // tiles, splits the activations into bf16 hi + lo, and issues 2 k-steps x
 // 2 x 8 tiles x (lo, hi) mmas.
 
@@ -22,10 +24,10 @@
 // CHECK-COUNT-4: nvgpu.device_async_copy %arg1[{{.*}}], %[[BT]][%c0, {{.*}}], 8 {bypassL1} : memref<200x64xbf16> to memref<2x128x32xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_create_group
 // CHECK: %[[ACC:.*]]:64 = scf.for %[[K:.*]] = %c0 to %c64 step %c32 iter_args(
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
 // CHECK-COUNT-8: nvgpu.device_async_copy
-// CHECK: %[[GROUP:.*]] = nvgpu.device_async_create_group
-// CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
-// CHECK: gpu.barrier
+// CHECK: nvgpu.device_async_create_group
 // CHECK-COUNT-4: vector.load %[[AT]][{{.*}}] {alignment = 16 : i64} : memref<2x64x36xf32, #gpu.address_space<workgroup>>, vector<8xf32>
 // CHECK-COUNT-8: vector.load %[[BT]][{{.*}}] {alignment = 16 : i64} : memref<2x128x32xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
 // CHECK: %[[HI:.*]] = arith.truncf %{{.*}} : vector<8xf32> to vector<8xbf16>
@@ -35,7 +37,7 @@
 // CHECK: arith.truncf %[[REST]] : vector<8xf32> to vector<8xbf16>
 // CHECK-COUNT-64: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK-NOT: nvvm.mma.sync
-// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
 // CHECK: scf.yield
 // CHECK: nvvm.cp.async.wait.group 0
 // The output was not known to be zero (an argument): each sum is added.
@@ -52,6 +54,74 @@ func.func @prefill_bf16(%x: memref<1x40x64xf32>, %w: memref<200x64xbf16>, %y: me
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   } loc("model.layers.0.mlp.down_proj")
+  return
+}
+
+// -----
+
+// bf16 activations (llama-narrow-gemm-activations): 64-byte tile rows (no
+// padding), 12 KB a stage, four would fit; a loop this short (8 slices,
+// under 96) takes three. Two slices go out before the loop (2 copies of
+// activations and 4 of weights a thread each); each iteration waits until
+// at most one group is in flight, a barrier, sends the slice two ahead
+// into the stage the previous iteration read, and issues one mma a tile:
+// 2 k-steps x 2 x 8.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @prefill_bf16_activations
+// CHECK: module(@prefill_bf16_activations_op_mma) function(@prefill_bf16_activations_op_mma) workgroup(%[[AT:.*]] : memref<3x64x32xbf16, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<3x128x32xbf16, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg0[{{.*}}], %[[AT]][%c0, {{.*}}], 8 {bypassL1} : memref<1x40x256xbf16> to memref<3x64x32xbf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: nvgpu.device_async_copy %arg1[{{.*}}], %[[BT]][%c0, {{.*}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_create_group
+// CHECK-COUNT-6: nvgpu.device_async_copy {{.*}}[%c1,
+// CHECK: nvgpu.device_async_create_group
+// CHECK: scf.for %{{.*}} = %c0 to %c256 step %c32 iter_args(
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: gpu.barrier
+// CHECK-COUNT-6: nvgpu.device_async_copy
+// CHECK: nvgpu.device_async_create_group
+// CHECK-COUNT-4: vector.load %[[AT]][{{.*}}] {alignment = 16 : i64} : memref<3x64x32xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK-COUNT-8: vector.load %[[BT]][{{.*}}] {alignment = 16 : i64} : memref<3x128x32xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK-NOT: arith.truncf
+// CHECK-COUNT-32: nvvm.mma.sync
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+func.func @prefill_bf16_activations(%x: memref<1x40x256xbf16>, %w: memref<200x256xbf16>, %y: memref<1x40x200xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x40x256xbf16>, memref<200x256xbf16>) outs(%y : memref<1x40x200xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %ea = arith.extf %a : bf16 to f32
+    %eb = arith.extf %b : bf16 to f32
+    %p = arith.mulf %ea, %eb : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A long loop: 2 x 200 blocks, unsplit, 96 slices each: four stages, three
+// slices out before the loop, at most two groups in flight.
+
+#x = affine_map<(s, n, k) -> (s, k)>
+#w = affine_map<(s, n, k) -> (n, k)>
+#y = affine_map<(s, n, k) -> (s, n)>
+// CHECK-LABEL: func.func @long_loop
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c400, {{.*}} workgroup(%{{.*}} : memref<4x64x32xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x128x32xbf16, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-3: nvgpu.device_async_create_group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 2
+func.func @long_loop(%x: memref<128x3072xbf16>, %w: memref<25600x3072xbf16>, %y: memref<128x25600xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<128x3072xbf16>, memref<25600x3072xbf16>) outs(%y : memref<128x25600xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %ea = arith.extf %a : bf16 to f32
+    %eb = arith.extf %b : bf16 to f32
+    %p = arith.mulf %ea, %eb : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
   return
 }
 

@@ -73,6 +73,37 @@ TEST(HFConfig, Llama31GqaAndRopeScaling) {
   EXPECT_EQ(config->bosTokenId, 128000);
 }
 
+// transformers 5 writes rope_theta inside "rope_parameters" (and no
+// top-level rope_theta or rope_scaling); type "default" is no scaling.
+TEST(HFConfig, Transformers5RopeParameters) {
+  auto plain = parseLlamaConfig(
+      llama2With("rope_parameters",
+                 R"({"rope_theta": 500000.0, "rope_type": "default"})"),
+      "config.json");
+  ASSERT_TRUE(bool(plain)) << llvm::toString(plain.takeError());
+  EXPECT_EQ(plain->ropeTheta, 500000.0);
+  EXPECT_FALSE(plain->ropeScaling.has_value());
+  auto scaled = parseLlamaConfig(
+      llama2With("rope_parameters",
+                 R"({"rope_theta": 500000.0, "rope_type": "llama3",
+                     "factor": 32.0, "low_freq_factor": 1.0,
+                     "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192})"),
+      "config.json");
+  ASSERT_TRUE(bool(scaled)) << llvm::toString(scaled.takeError());
+  EXPECT_EQ(scaled->ropeTheta, 500000.0);
+  ASSERT_TRUE(scaled->ropeScaling.has_value());
+  EXPECT_EQ(scaled->ropeScaling->factor, 32.0);
+  EXPECT_EQ(scaled->ropeScaling->originalMaxPosition, 8192);
+  EXPECT_EQ(errorOf(llama2With("rope_parameters",
+                               R"({"rope_type": "yarn", "factor": 4.0})")),
+            "config.json: rope_parameters type \"yarn\" is not supported "
+            "(llamac supports \"llama3\")");
+  EXPECT_EQ(errorOf(llama2With("rope_parameters", "2")),
+            "config.json: \"rope_parameters\" must be an object or null, got "
+            "2");
+}
+
 TEST(HFConfig, ExplicitHeadDim) {
   auto config =
       parseLlamaConfig(llama2With("head_dim", "64"), "config.json");

@@ -22,6 +22,12 @@ constexpr int64_t kDefaultPrefillChunk = 16;
 /// each tile idle and re-read every weight 8x as often per prompt token.
 constexpr int64_t kDefaultCudaPrefillChunk = 128;
 
+/// The activations' precision in a GPU's tensor-core GEMMs (prefill).
+enum class GemmPrecision {
+  BF16, ///< rounded to bf16: one mma a tile (PyTorch's and llama.cpp's)
+  F32,  ///< bf16 hi + lo terms: ~16 bits, two mmas a tile
+};
+
 struct CompileOptions {
   std::string checkpointDir;
   std::string output;
@@ -31,6 +37,8 @@ struct CompileOptions {
   /// Tokens per prefill call; unset: kDefaultPrefillChunk (a CUDA target:
   /// kDefaultCudaPrefillChunk), or the context size if that is smaller.
   std::optional<int64_t> prefillChunk;
+  /// Unset: bf16. A CUDA target's only.
+  std::optional<GemmPrecision> gemmPrecision;
   int64_t batch = 1;
   WeightsPlacement weights = WeightsPlacement::Auto;
   uint64_t embedLimitBytes = uint64_t(2) << 30; ///< Auto: embed up to this.

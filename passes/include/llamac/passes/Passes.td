@@ -245,6 +245,35 @@ def LlamaAccumulateResiduals : Pass<"llama-accumulate-residuals",
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LlamaNarrowGemmActivations : Pass<"llama-narrow-gemm-activations",
+                                      "::mlir::ModuleOp"> {
+  let summary = "Round the f32 activations of tensor-core linear layers to "
+                "bf16";
+  let description = [{
+    On tensors, for a GPU: each linear layer over two or more tokens with
+    bf16 weights (what llama-map-to-gpu runs on mma.sync; decode's one-token
+    GEMVs are left alone) reads its activations rounded to bf16 (round to
+    nearest even) by an elementwise op put before it, so that one bf16 mma
+    a tile does what f32 activations need two for (their hi + lo terms),
+    and half the bytes cross into shared memory. The products and sums stay
+    f32. This is what PyTorch's bf16 models and llama.cpp's CUDA GEMMs do;
+    llama-fuse-elementwise then folds the rounding into the op that
+    computes the activations (the RMSNorm's scaling, SwiGLU), which writes
+    bf16 itself.
+    ```mlir
+    // Before
+    %y = linalg.generic {..} ins(%x, %w : tensor<1x128x512xf32>, tensor<768x512xbf16>) ..
+      ^bb0(%a: f32, %b: bf16, %acc: f32): .. mulf %a, (extf %b) ..
+    // After
+    %xb = linalg.generic {all "parallel"} ins(%x : ..xf32>) outs(%e : ..xbf16>) { truncf }
+    %y = linalg.generic {..} ins(%xb, %w : tensor<1x128x512xbf16>, tensor<768x512xbf16>) ..
+      ^bb0(%a: bf16, %b: bf16, %acc: f32): .. mulf (extf %a), (extf %b) ..
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LlamaFuseElementwise : Pass<"llama-fuse-elementwise", "::mlir::ModuleOp"> {
   let summary = "Fuse an elementwise op into the elementwise op that alone "
                 "reads its result";

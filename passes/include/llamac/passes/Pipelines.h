@@ -39,6 +39,10 @@ struct CudaPipelineOptions {
   // `chip`, embedded instead of the PTX; empty: embed the PTX (the driver
   // JIT-compiles it at start-up).
   std::string cubinToolkit;
+  // The tensor-core GEMMs (prefill) read their activations rounded to bf16
+  // (one mma a tile, as PyTorch and llama.cpp); false: f32 activations as
+  // bf16 hi + lo terms (two mmas, ~16 bits).
+  bool bf16GemmActivations = true;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an

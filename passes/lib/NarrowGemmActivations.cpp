@@ -1,0 +1,119 @@
+//===- NarrowGemmActivations.cpp - bf16 operands for mma.sync ---*- C++ -*-===//
+//
+// A prefill chunk's linear layers run on mma.sync with bf16 operands. With
+// f32 activations each tile takes two mmas (the activations' bf16 hi and
+// lo terms) and the activations cross into shared memory at 4 bytes each;
+// rounded to bf16 first, one mma and 2 bytes, at bf16's ~3 significant
+// digits in the activations (the weights are bf16 already; the sums stay
+// f32), as PyTorch's bf16 models and llama.cpp's CUDA GEMMs compute.
+//
+//===----------------------------------------------------------------------===//
+#include "TensorCoreLinear.h"
+#include "llamac/passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace llamac {
+#define GEN_PASS_DEF_LLAMANARROWGEMMACTIVATIONS
+#include "llamac/passes/Passes.h.inc"
+} // namespace llamac
+
+using namespace mlir;
+
+namespace {
+
+/// The input whose body argument `value` is, directly or widened.
+OpOperand *inputBehind(linalg::GenericOp op, Value value) {
+  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
+    value = ext.getIn();
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner() != op.getBody())
+    return nullptr;
+  OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
+  return op.isDpsInput(operand) ? operand : nullptr;
+}
+
+/// `op` as a tensor-core linear layer with f32 activations: one reduction
+/// loop, a body `out + a * b` (either widened), and shapes and types that
+/// llama-map-to-gpu runs on mma.sync.
+std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  Block *body = op.getBody();
+  for (Operation &inner : body->without_terminator())
+    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
+      return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value out = body->getArguments().back();
+  if (!add || (add.getLhs() != out && add.getRhs() != out))
+    return std::nullopt;
+  auto mul = (add.getLhs() == out ? add.getRhs() : add.getLhs())
+                 .getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return std::nullopt;
+  OpOperand *lhs = inputBehind(op, mul.getLhs());
+  OpOperand *rhs = inputBehind(op, mul.getRhs());
+  if (!lhs || !rhs)
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned depthDim =
+      llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
+  std::optional<llamac::TensorCoreLinear> linear =
+      llamac::matchTensorCoreLinear(op, depthDim, lhs, rhs);
+  if (!linear ||
+      !getElementTypeOrSelf(linear->activations->get().getType()).isF32())
+    return std::nullopt;
+  return linear;
+}
+
+/// `linear`'s activations rounded to bf16 by an elementwise op before it,
+/// and its body widening them back where it reads them.
+void narrowActivations(IRRewriter &rewriter, linalg::GenericOp op,
+                       OpOperand *activations) {
+  Location loc = op.getLoc();
+  Value x = activations->get();
+  auto type = cast<RankedTensorType>(x.getType());
+  Type bf16 = rewriter.getBF16Type();
+  rewriter.setInsertionPoint(op);
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(), bf16);
+  AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
+  auto round = linalg::GenericOp::create(
+      rewriter, loc, empty.getType(), ValueRange{x}, ValueRange{empty},
+      ArrayRef<AffineMap>{identity, identity},
+      SmallVector<utils::IteratorType>(type.getRank(),
+                                       utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location nested, ValueRange args) {
+        Value narrow = arith::TruncFOp::create(b, nested, bf16, args[0]);
+        linalg::YieldOp::create(b, nested, narrow);
+      });
+  BlockArgument arg = op.getMatchingBlockArgument(activations);
+  rewriter.modifyOpInPlace(op, [&] {
+    activations->set(round.getResult(0));
+    arg.setType(bf16);
+  });
+  rewriter.setInsertionPointToStart(op.getBody());
+  Value wide = arith::ExtFOp::create(rewriter, loc, rewriter.getF32Type(), arg);
+  rewriter.replaceAllUsesExcept(arg, wide, wide.getDefiningOp());
+}
+
+struct LlamaNarrowGemmActivations
+    : public llamac::impl::LlamaNarrowGemmActivationsBase<
+          LlamaNarrowGemmActivations> {
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::GenericOp, OpOperand *>> linears;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<llamac::TensorCoreLinear> linear = matchF32Linear(op))
+        linears.emplace_back(op, linear->activations);
+    });
+    IRRewriter rewriter(&getContext());
+    for (auto [op, activations] : linears)
+      narrowActivations(rewriter, op, activations);
+  }
+};
+
+} // namespace
