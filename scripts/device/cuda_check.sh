@@ -64,4 +64,12 @@ echo "== compute-sanitizer (memcheck), gqa"
 compute-sanitizer --tool memcheck --print-limit 5 "$DIR/gqa/sm_90" --tokens "$PROMPT" -n 8 --temp 0 2>&1 | tail -4
 echo "== compute-sanitizer (memcheck), gqa in chunks of 16"
 compute-sanitizer --tool memcheck --print-limit 5 "$DIR/gqa/sm_90-chunk16" --tokens "$PROMPT" -n 8 --temp 0 2>&1 | tail -4
+# The tensor-core GEMMs' shared-memory ring (three stages in long-bf16,
+# four in wide-bf16's gate+up) and the argmax kernel's shared memory.
+for name in long-bf16 wide-bf16; do
+  for tool in racecheck synccheck; do
+    echo "== compute-sanitizer ($tool), $name"
+    compute-sanitizer --tool $tool --print-limit 5 "$DIR/$name/sm_90" --tokens "$(cat "$DIR/$name/prompt.txt")" -n 4 --temp 0 2>&1 | tail -1
+  done
+done
 exit $status

@@ -72,6 +72,19 @@ gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
 "$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150)))" > "$dir/prompt.txt"
 "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$(cat "$dir/prompt.txt")" -n 32 \
   --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
+# A wide layer (hidden 3072, intermediate 6600): its gate+up GEMM fills a
+# wave of blocks unsplit, 96 slices of the depth a block, so it takes the
+# four-stage copy ring (the other configs' GEMMs take two or three); the
+# same 150-token prompt.
+dir="$OUT/wide-bf16"
+"$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" --hidden 3072 --intermediate 6600 --layers 1 \
+  --heads 24 --kv-heads 8 --vocab 512 --max-pos 256 --dtype bf16 --seed 11 >/dev/null
+"$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
+"$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
+gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
+cp "$OUT/long-bf16/prompt.txt" "$dir/prompt.txt"
+"$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$(cat "$dir/prompt.txt")" -n 32 \
+  --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
 # An executable for another arch, for the arch-mismatch error.
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
 "$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
