@@ -15,6 +15,19 @@
 
 namespace llamac {
 
+/// The input operand whose body argument `value` is, directly or widened
+/// (arith.extf); null if none.
+inline mlir::OpOperand *inputBehind(mlir::linalg::LinalgOp op,
+                                    mlir::Value value) {
+  if (auto ext = value.getDefiningOp<mlir::arith::ExtFOp>())
+    value = ext.getIn();
+  auto arg = mlir::dyn_cast<mlir::BlockArgument>(value);
+  if (!arg || arg.getOwner() != op.getBlock())
+    return nullptr;
+  mlir::OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
+  return op.isDpsInput(operand) ? operand : nullptr;
+}
+
 /// The indices of `operand` at the loop indices `ivs`.
 inline llvm::SmallVector<mlir::Value>
 operandIndices(mlir::OpBuilder &b, mlir::Location loc,

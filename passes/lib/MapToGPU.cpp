@@ -47,6 +47,7 @@ using namespace mlir;
 namespace {
 
 using llamac::delinearize;
+using llamac::inputBehind;
 using llamac::KernelNamer;
 using llamac::operandIndices;
 
@@ -202,17 +203,6 @@ bool hasAlignedRows(MemRefType type) {
   return llvm::all_of(ArrayRef(strides).drop_back(), [](int64_t stride) {
     return !ShapedType::isDynamic(stride) && stride % kDotLanes == 0;
   });
-}
-
-/// The input operand whose body argument `value` is, directly or widened.
-OpOperand *inputBehind(linalg::LinalgOp op, Value value) {
-  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
-    value = ext.getIn();
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg || arg.getOwner() != op.getBlock())
-    return nullptr;
-  OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
-  return op.isDpsInput(operand) ? operand : nullptr;
 }
 
 std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,

@@ -8,6 +8,7 @@
 // f32), as PyTorch's bf16 models and llama.cpp's CUDA GEMMs compute.
 //
 //===----------------------------------------------------------------------===//
+#include "LinalgIndexing.h"
 #include "TensorCoreLinear.h"
 #include "llamac/passes/Passes.h"
 
@@ -24,17 +25,6 @@ namespace llamac {
 using namespace mlir;
 
 namespace {
-
-/// The input whose body argument `value` is, directly or widened.
-OpOperand *inputBehind(linalg::GenericOp op, Value value) {
-  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
-    value = ext.getIn();
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg || arg.getOwner() != op.getBody())
-    return nullptr;
-  OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
-  return op.isDpsInput(operand) ? operand : nullptr;
-}
 
 /// `op` as a tensor-core linear layer with f32 activations: one reduction
 /// loop, a body `out + a * b` (either widened), and shapes and types that
@@ -56,8 +46,8 @@ std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
                  .getDefiningOp<arith::MulFOp>();
   if (!mul)
     return std::nullopt;
-  OpOperand *lhs = inputBehind(op, mul.getLhs());
-  OpOperand *rhs = inputBehind(op, mul.getRhs());
+  OpOperand *lhs = llamac::inputBehind(op, mul.getLhs());
+  OpOperand *rhs = llamac::inputBehind(op, mul.getRhs());
   if (!lhs || !rhs)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();

@@ -60,31 +60,28 @@ for entry in "${CONFIGS[@]}"; do
   # 16 MB one (the carry is limited to 64 MiB).
   [ "$name" != mid-bf16 ] || rm -rf "$dir/ckpt"
 done
-# Prefill chunks of 128 (the GPU default): a 150-token prompt is a full
-# chunk (two 64-row tiles of the tensor-core kernels, split-k in the MLP's
-# down projection) and a padded one of 22; its own prompt file.
-dir="$OUT/long-bf16"
-"$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" --hidden 256 --intermediate 768 --layers 2 \
-  --heads 4 --kv-heads 2 --vocab 512 --max-pos 256 --dtype bf16 --seed 9 >/dev/null
-"$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
-"$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
-gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
-"$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150)))" > "$dir/prompt.txt"
-"$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$(cat "$dir/prompt.txt")" -n 32 \
-  --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
-# A wide layer (hidden 3072, intermediate 6600): its gate+up GEMM fills a
-# wave of blocks unsplit, 96 slices of the depth a block, so it takes the
-# four-stage copy ring (the other configs' GEMMs take two or three); the
-# same 150-token prompt.
-dir="$OUT/wide-bf16"
-"$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" --hidden 3072 --intermediate 6600 --layers 1 \
-  --heads 24 --kv-heads 8 --vocab 512 --max-pos 256 --dtype bf16 --seed 11 >/dev/null
-"$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
-"$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
-gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
-cp "$OUT/long-bf16/prompt.txt" "$dir/prompt.txt"
-"$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$(cat "$dir/prompt.txt")" -n 32 \
-  --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
+# Prefill chunks of 128 (the GPU default) and a 150-token prompt (a full
+# chunk and a padded one of 22), in each config's own prompt file.
+LONG_PROMPT="$("$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150)))")"
+long_prompt_config() {
+  local dir="$OUT/$1"; shift
+  "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" "$@" --max-pos 256 --dtype bf16 >/dev/null
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
+  gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
+  echo "$LONG_PROMPT" > "$dir/prompt.txt"
+  "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$LONG_PROMPT" -n 32 \
+    --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
+}
+# Two 64-row tiles of the tensor-core kernels, split-k in the MLP's down
+# projection.
+long_prompt_config long-bf16 --hidden 256 --intermediate 768 --layers 2 --heads 4 --kv-heads 2 \
+  --vocab 512 --seed 9
+# A wide layer: its gate+up GEMM fills a wave of blocks unsplit, 96 slices
+# of the depth a block, so it takes the four-stage copy ring (the other
+# configs' GEMMs take two or three).
+long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --heads 24 --kv-heads 8 \
+  --vocab 512 --seed 11
 # An executable for another arch, for the arch-mismatch error.
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
 "$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
