@@ -258,7 +258,10 @@ Expected<LlamaConfig> llamac::parseLlamaConfig(StringRef text, StringRef path) {
   Expected<double> theta = fields.positive("rope_theta", config.ropeTheta);
   Expected<bool> tie =
       fields.boolean("tie_word_embeddings", config.tieWordEmbeddings);
+  // transformers 5 writes "dtype" where 4.x wrote "torch_dtype".
   Expected<std::string> dtype = fields.string("torch_dtype", "");
+  if (dtype && dtype->empty())
+    dtype = fields.string("dtype", "");
   if (!eps) return eps.takeError();
   if (!theta) return theta.takeError();
   if (!tie) return tie.takeError();

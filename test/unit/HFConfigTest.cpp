@@ -95,6 +95,12 @@ TEST(HFConfig, Transformers5RopeParameters) {
   ASSERT_TRUE(scaled->ropeScaling.has_value());
   EXPECT_EQ(scaled->ropeScaling->factor, 32.0);
   EXPECT_EQ(scaled->ropeScaling->originalMaxPosition, 8192);
+  // and "dtype" for 4.x's "torch_dtype".
+  std::string v5 = kLlama2;
+  v5.replace(v5.find("\"torch_dtype\""), 13, "\"dtype\"");
+  auto renamed = parseLlamaConfig(v5, "config.json");
+  ASSERT_TRUE(bool(renamed)) << llvm::toString(renamed.takeError());
+  EXPECT_EQ(renamed->torchDtype, "float16");
   EXPECT_EQ(errorOf(llama2With("rope_parameters",
                                R"({"rope_type": "yarn", "factor": 4.0})")),
             "config.json: rope_parameters type \"yarn\" is not supported "

@@ -40,7 +40,7 @@ struct LlamaConfig {
   bool tieWordEmbeddings = false;
   int64_t bosTokenId = 1;
   std::vector<int64_t> eosTokenIds = {2};
-  std::string torchDtype; ///< "" when absent.
+  std::string torchDtype; ///< torch_dtype (or 5.x's dtype); "" when absent.
 };
 
 /// Parses the text of a config.json; `path` names it in error messages.
