@@ -3,7 +3,8 @@
 //
 // The kernels llama-map-to-gpu writes run a linalg op's loops by hand: each
 // thread (or warp, or tile) gets loop indices from its flat position and
-// reads or writes operands through the op's indexing maps.
+// reads or writes operands through the op's indexing maps; their matchers
+// find which inputs a body combines.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_PASSES_LINALGINDEXING_H
@@ -26,6 +27,25 @@ inline mlir::OpOperand *inputBehind(mlir::linalg::LinalgOp op,
     return nullptr;
   mlir::OpOperand *operand = &op->getOpOperand(arg.getArgNumber());
   return op.isDpsInput(operand) ? operand : nullptr;
+}
+
+/// The two inputs whose product `contribution` is (`mulf(a, b)`, each
+/// directly or widened), in a body of nothing but extf, mulf and addf: a
+/// linear layer's `out + x * w`. Nulls if not.
+inline std::pair<mlir::OpOperand *, mlir::OpOperand *>
+productOfInputs(mlir::linalg::LinalgOp op, mlir::Value contribution) {
+  auto mul = contribution.getDefiningOp<mlir::arith::MulFOp>();
+  if (!mul)
+    return {nullptr, nullptr};
+  for (mlir::Operation &inner : op.getBlock()->without_terminator())
+    if (!mlir::isa<mlir::arith::ExtFOp, mlir::arith::MulFOp,
+                   mlir::arith::AddFOp>(inner))
+      return {nullptr, nullptr};
+  mlir::OpOperand *lhs = inputBehind(op, mul.getLhs());
+  mlir::OpOperand *rhs = inputBehind(op, mul.getRhs());
+  if (!lhs || !rhs)
+    return {nullptr, nullptr};
+  return {lhs, rhs};
 }
 
 /// The indices of `operand` at the loop indices `ivs`.

@@ -47,7 +47,6 @@ using namespace mlir;
 namespace {
 
 using llamac::delinearize;
-using llamac::inputBehind;
 using llamac::KernelNamer;
 using llamac::operandIndices;
 
@@ -213,14 +212,9 @@ std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
     return std::nullopt;
   unsigned dim = serialDims[0];
   int64_t length = staticSizes[dim];
-  auto mul = reduction.contribution.getDefiningOp<arith::MulFOp>();
-  if (ShapedType::isDynamic(length) || length % kDotLanes || !mul)
+  if (ShapedType::isDynamic(length) || length % kDotLanes)
     return std::nullopt;
-  for (Operation &inner : op.getBlock()->without_terminator())
-    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
-      return std::nullopt;
-  OpOperand *lhs = inputBehind(op, mul.getLhs());
-  OpOperand *rhs = inputBehind(op, mul.getRhs());
+  auto [lhs, rhs] = llamac::productOfInputs(op, reduction.contribution);
   if (!lhs || !rhs)
     return std::nullopt;
   for (OpOperand *input : {lhs, rhs}) {

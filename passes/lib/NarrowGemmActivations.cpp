@@ -34,20 +34,13 @@ std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
       op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
     return std::nullopt;
   Block *body = op.getBody();
-  for (Operation &inner : body->without_terminator())
-    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
-      return std::nullopt;
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
   Value out = body->getArguments().back();
   if (!add || (add.getLhs() != out && add.getRhs() != out))
     return std::nullopt;
-  auto mul = (add.getLhs() == out ? add.getRhs() : add.getLhs())
-                 .getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return std::nullopt;
-  OpOperand *lhs = llamac::inputBehind(op, mul.getLhs());
-  OpOperand *rhs = llamac::inputBehind(op, mul.getRhs());
+  auto [lhs, rhs] = llamac::productOfInputs(
+      op, add.getLhs() == out ? add.getRhs() : add.getLhs());
   if (!lhs || !rhs)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();

@@ -182,10 +182,14 @@ struct CudaPipelineCLOptions
                            llvm::cl::init("sm_90")};
   Option<std::string> libdevice{
       *this, "libdevice", llvm::cl::desc("CUDA's libdevice.10.bc to link")};
-  Option<std::string> gemmPrecision{
+  enum class GemmPrecision { BF16, F32 };
+  Option<GemmPrecision> gemmPrecision{
       *this, "gemm-precision",
-      llvm::cl::desc("Activations of the tensor-core GEMMs: bf16 or f32"),
-      llvm::cl::init("bf16")};
+      llvm::cl::desc("Activations of the tensor-core GEMMs (llamac compile's "
+                     "--gemm-precision)"),
+      llvm::cl::init(GemmPrecision::BF16),
+      llvm::cl::values(clEnumValN(GemmPrecision::BF16, "bf16", "bf16"),
+                       clEnumValN(GemmPrecision::F32, "f32", "bf16 hi + lo"))};
 };
 } // namespace
 
@@ -205,7 +209,8 @@ void llamac::registerPipelines() {
         options.chip = cl.chip;
         options.ptxFeatures = ptxFeaturesForChip(cl.chip);
         options.libdevice = cl.libdevice;
-        options.bf16GemmActivations = cl.gemmPrecision != "f32";
+        options.bf16GemmActivations =
+            cl.gemmPrecision == CudaPipelineCLOptions::GemmPrecision::BF16;
         buildCudaLoweringPipeline(pm, options);
       });
 }

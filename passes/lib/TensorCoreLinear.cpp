@@ -66,9 +66,9 @@ constexpr int64_t kPerThread = 8;
 /// session 11) the 1B's prefill (8–64 slices a block) ran 7% faster with 3
 /// stages than 4 (its kernels alone 2% slower under ncu: what 4 lose is
 /// the overlap with the next kernel), the 8B's (gate+up and down: 112–128
-/// slices) 9% slower. f32 activation rows
-/// are padded by 4 floats (144-byte rows), so that the 16-byte fragment
-/// reads of 8 lanes hit distinct banks; 64-byte rows of bf16 need none.
+/// slices) 9% slower. f32 activation rows are padded by 4 floats (144-byte
+/// rows), so that the 16-byte fragment reads of 8 lanes hit distinct banks;
+/// 64-byte rows of bf16 need none.
 constexpr int64_t kMaxStages = 4;
 constexpr int64_t kLongLoopSlices = 96;
 constexpr int64_t kSharedBytes = 48 * 1024;
@@ -117,8 +117,8 @@ struct TileCopy {
   int64_t elements;
 };
 
-/// The slice at depth `depth` into stage `stage` of `tiles`, as one
-/// cp.async group.
+/// The slice at depth `depth` into stage `stage` of each copy's tile, as
+/// one cp.async group.
 void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
                 ArrayRef<TileCopy> copies, Value depth, Value stage) {
   SmallVector<Value> tokens;
