@@ -22,6 +22,7 @@
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
+#include "MemRefViews.h"
 #include "TensorCoreLinear.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -175,13 +176,16 @@ constexpr int64_t kDotStride = 32 * kDotLanes;
 /// dividing its trips): their loads go out together, 64 bytes of bf16
 /// weights in flight per lane (~64 KB an SM at the 32 warps these kernels'
 /// registers allow) against the ~25 KB an SM that HBM's bandwidth times its
-/// latency asks for.
+/// latency asks for (8 measured slower: KERNEL_NOTES, session 12).
 constexpr int64_t kDotUnroll = 4;
-/// Warps a launch should have at least to keep HBM busy (an H100/H200 has
-/// 132 SMs; 64 warps each is ~8k): an op with fewer outputs splits each
-/// reduction over several warps of one block, which add their sums through
-/// shared memory.
-constexpr int64_t kMinWarps = 8192;
+/// Warps a launch should have at least to keep HBM busy: an op with fewer
+/// outputs splits each reduction over several warps of one block, which add
+/// their sums through shared memory. An H100/H200 holds ~5k of these warps
+/// at once (132 SMs, ~40 warps each at their registers); 8,192 was the
+/// target until the first weights were read before the wait for the
+/// previous kernel (session 12: 4,096 then measured 1% faster on the 1B,
+/// the same on the 8B).
+constexpr int64_t kMinWarps = 4096;
 constexpr int64_t kWarpsPerBlock = kBlockSize / 32;
 
 int64_t tripsOf(const VectorDot &dot) {
@@ -236,95 +240,177 @@ std::optional<VectorDot> matchVectorDot(linalg::LinalgOp op,
   return VectorDot{dim, length, lhs, rhs};
 }
 
-/// kDotLanes elements of `input` from loop indices `ivs`, as f32.
+/// How a lane walks its part of a VectorDot: kDotLanes consecutive elements
+/// every kDotStride from `first`, tripsPerPart trips, `unroll` trips an
+/// iteration with all their loads issued before the first FMA waits.
+struct LaneDot {
+  int64_t tripsPerPart, unroll;
+  bool exact; // every trip of every lane within the reduction
+  Value first;
+};
+
+LaneDot planLaneDot(OpBuilder &b, Location loc, const VectorDot &dot,
+                    int64_t parts, Value lane, Value part) {
+  LaneDot ld;
+  ld.tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
+  ld.unroll = kDotUnroll;
+  while (ld.tripsPerPart % ld.unroll)
+    ld.unroll /= 2;
+  ld.exact = parts * ld.tripsPerPart * kDotStride == dot.length;
+  // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
+  ld.first = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(
+          b, loc, part,
+          arith::ConstantIndexOp::create(b, loc, ld.tripsPerPart * kDotStride)),
+      arith::MulIOp::create(b, loc, lane,
+                            arith::ConstantIndexOp::create(b, loc, kDotLanes)));
+  return ld;
+}
+
+/// kDotLanes elements of `input` from loop indices `ivs`, in its own type.
 Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
                 OpOperand *input, ArrayRef<Value> ivs) {
   auto type = cast<MemRefType>(input->get().getType());
   Type element = type.getElementType();
   auto vectorType = VectorType::get({kDotLanes}, element);
-  Value lanes = vector::LoadOp::create(
+  return vector::LoadOp::create(
       b, loc, vectorType, input->get(), operandIndices(b, loc, op, input, ivs),
       /*nontemporal=*/false,
       llvm::Align(kDotLanes * element.getIntOrFloatBitWidth() / 8));
-  if (element.isF32())
-    return lanes;
-  return arith::ExtFOp::create(
-      b, loc, VectorType::get({kDotLanes}, b.getF32Type()), lanes);
 }
 
-/// The lane's partial sum of a VectorDot: it takes kDotLanes consecutive
-/// elements every kDotStride, over its part's trips, `unroll` trips per
-/// iteration with all their loads issued before the first FMA waits.
-Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                  const VectorDot &dot, int64_t parts, Value lane, Value part,
-                  SmallVectorImpl<Value> &ivs) {
-  auto accType = VectorType::get({kDotLanes}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, accType,
-                                         DenseElementsAttr::get(accType, 0.0f));
-  int64_t tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
-  int64_t unroll = kDotUnroll;
-  while (tripsPerPart % unroll)
-    unroll /= 2;
-  // k = (part * tripsPerPart + trip) * kDotStride + lane * kDotLanes
-  Value first = arith::AddIOp::create(
+Value zerosLike(OpBuilder &b, Location loc, Type type) {
+  return arith::ConstantOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(cast<ShapedType>(type),
+                             b.getZeroAttr(getElementTypeOrSelf(type))));
+}
+
+/// The lane's elements of `input` at `trip` (an index value). Past the end
+/// of the reduction (a lane of the last part, where !exact) they are zeros:
+/// through a branch, or (`branchless`) read at the last in-range position
+/// and then replaced, so that the load is not held in a branch.
+Value loadTrip(OpBuilder &b, Location loc, linalg::LinalgOp op,
+               const VectorDot &dot, const LaneDot &ld, OpOperand *input,
+               Value trip, SmallVectorImpl<Value> &ivs, bool branchless) {
+  Value k = arith::AddIOp::create(
       b, loc,
-      arith::MulIOp::create(
-          b, loc, part,
-          arith::ConstantIndexOp::create(b, loc, tripsPerPart * kDotStride)),
-      arith::MulIOp::create(b, loc, lane,
-                            arith::ConstantIndexOp::create(b, loc, kDotLanes)));
-  auto loop = scf::ForOp::create(
-      b, loc, arith::ConstantIndexOp::create(b, loc, 0),
-      arith::ConstantIndexOp::create(b, loc, tripsPerPart),
-      arith::ConstantIndexOp::create(b, loc, unroll), ValueRange{zero});
-  OpBuilder::InsertionGuard inLoop(b);
-  b.setInsertionPointToStart(loop.getBody());
-  bool exact = parts * tripsPerPart * kDotStride == dot.length;
-  Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
-  SmallVector<std::pair<Value, Value>> operands;
-  for (int64_t u = 0; u < unroll; ++u) {
-    Value trip =
-        arith::AddIOp::create(b, loc, loop.getInductionVar(),
-                              arith::ConstantIndexOp::create(b, loc, u));
-    Value k = arith::AddIOp::create(
-        b, loc,
-        arith::MulIOp::create(
-            b, loc, trip, arith::ConstantIndexOp::create(b, loc, kDotStride)),
-        first);
+      arith::MulIOp::create(b, loc, trip,
+                            arith::ConstantIndexOp::create(b, loc, kDotStride)),
+      ld.first);
+  if (ld.exact) {
     ivs[dot.dim] = k;
-    auto load = [&](OpBuilder &lb) {
-      Value lhs = loadLanes(lb, loc, op, dot.lhs, ivs);
-      Value rhs =
-          dot.rhs == dot.lhs ? lhs : loadLanes(lb, loc, op, dot.rhs, ivs);
-      return SmallVector<Value>{lhs, rhs};
-    };
-    if (exact) {
-      SmallVector<Value> loaded = load(b);
-      operands.push_back({loaded[0], loaded[1]});
-      continue;
-    }
-    // Trips past the end (the last part's, the last lanes'): zeros, which
-    // add nothing.
-    Value inRange =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
-    auto guard = scf::IfOp::create(
-        b, loc, inRange,
-        [&](OpBuilder &tb, Location) {
-          scf::YieldOp::create(tb, loc, load(tb));
-        },
-        [&](OpBuilder &eb, Location) {
-          scf::YieldOp::create(eb, loc, ValueRange{zero, zero});
-        });
-    operands.push_back({guard.getResult(0), guard.getResult(1)});
+    return loadLanes(b, loc, op, input, ivs);
   }
-  Value acc = loop.getRegionIterArgs()[0];
+  Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
+  auto type = VectorType::get(
+      {kDotLanes}, cast<MemRefType>(input->get().getType()).getElementType());
+  if (branchless) {
+    ivs[dot.dim] = arith::MinUIOp::create(
+        b, loc, k,
+        arith::ConstantIndexOp::create(b, loc, dot.length - kDotLanes));
+    return arith::SelectOp::create(b, loc, inRange,
+                                   loadLanes(b, loc, op, input, ivs),
+                                   zerosLike(b, loc, type));
+  }
+  ivs[dot.dim] = k;
+  auto guard = scf::IfOp::create(
+      b, loc, inRange,
+      [&](OpBuilder &tb, Location) {
+        scf::YieldOp::create(tb, loc, loadLanes(tb, loc, op, input, ivs));
+      },
+      [&](OpBuilder &eb, Location) {
+        scf::YieldOp::create(eb, loc, zerosLike(eb, loc, type));
+      });
+  return guard.getResult(0);
+}
+
+Value toF32Lanes(OpBuilder &b, Location loc, Value lanes) {
+  auto f32 = VectorType::get({kDotLanes}, b.getF32Type());
+  if (lanes.getType() == f32)
+    return lanes;
+  return arith::ExtFOp::create(b, loc, f32, lanes);
+}
+
+/// `acc` plus the products of `unroll` trips' operands, one FMA each in
+/// trip order.
+Value accumulateTrips(OpBuilder &b, Location loc, Value acc,
+                      ArrayRef<std::pair<Value, Value>> operands) {
   for (auto [lhs, rhs] : operands)
-    acc = vector::FMAOp::create(b, loc, lhs, rhs, acc);
-  scf::YieldOp::create(b, loc, acc);
-  b.setInsertionPointAfter(loop);
+    acc = vector::FMAOp::create(b, loc, toF32Lanes(b, loc, lhs),
+                                toF32Lanes(b, loc, rhs), acc);
+  return acc;
+}
+
+/// The lane's partial sum of a VectorDot over trips [fromTrip,
+/// tripsPerPart), starting from `init` (the sums of the trips before).
+Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                  const VectorDot &dot, const LaneDot &ld, Value init,
+                  int64_t fromTrip, SmallVectorImpl<Value> &ivs) {
+  auto loop = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, fromTrip),
+      arith::ConstantIndexOp::create(b, loc, ld.tripsPerPart),
+      arith::ConstantIndexOp::create(b, loc, ld.unroll), ValueRange{init});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<std::pair<Value, Value>> operands;
+    for (int64_t u = 0; u < ld.unroll; ++u) {
+      Value trip =
+          arith::AddIOp::create(b, loc, loop.getInductionVar(),
+                                arith::ConstantIndexOp::create(b, loc, u));
+      Value lhs = loadTrip(b, loc, op, dot, ld, dot.lhs, trip, ivs,
+                           /*branchless=*/false);
+      Value rhs = dot.rhs == dot.lhs
+                      ? lhs
+                      : loadTrip(b, loc, op, dot, ld, dot.rhs, trip, ivs,
+                                 /*branchless=*/false);
+      operands.push_back({lhs, rhs});
+    }
+    scf::YieldOp::create(
+        b, loc, accumulateTrips(b, loc, loop.getRegionIterArgs()[0], operands));
+  }
   return vector::ReductionOp::create(
       b, loc, vector::CombiningKind::ADD, loop.getResult(0),
       arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+}
+
+/// The weights' share of a VectorDot's first iteration, read before the
+/// kernel waits for the kernels before it (llama.await_earlier_kernels):
+/// no kernel writes the weights, so with programmatic dependent launch
+/// these loads overlap the end of the previous kernel. The other input's
+/// share is read after the wait, and the first iteration's FMAs done there
+/// (in the same block as the loads, so that LLVM keeps them in place).
+/// Returns the lane's sum of those trips, or null where neither input (or
+/// both) is the weights.
+Value emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                          const VectorDot &dot, const LaneDot &ld,
+                          SmallVectorImpl<Value> &ivs) {
+  bool lhsIsWeights = llamac::isModelWeights(dot.lhs->get());
+  bool rhsIsWeights = llamac::isModelWeights(dot.rhs->get());
+  if (lhsIsWeights == rhsIsWeights)
+    return {};
+  OpOperand *weights = lhsIsWeights ? dot.lhs : dot.rhs;
+  OpOperand *other = lhsIsWeights ? dot.rhs : dot.lhs;
+  SmallVector<Value> early;
+  for (int64_t u = 0; u < ld.unroll; ++u)
+    early.push_back(loadTrip(b, loc, op, dot, ld, weights,
+                             arith::ConstantIndexOp::create(b, loc, u), ivs,
+                             /*branchless=*/true));
+  llama::AwaitEarlierKernelsOp::create(b, loc);
+  SmallVector<std::pair<Value, Value>> operands;
+  for (int64_t u = 0; u < ld.unroll; ++u) {
+    Value late = loadTrip(b, loc, op, dot, ld, other,
+                          arith::ConstantIndexOp::create(b, loc, u), ivs,
+                          /*branchless=*/false);
+    operands.push_back(lhsIsWeights ? std::pair{early[u], late}
+                                    : std::pair{late, early[u]});
+  }
+  auto accType = VectorType::get({kDotLanes}, b.getF32Type());
+  return accumulateTrips(b, loc, zerosLike(b, loc, accType), operands);
 }
 
 /// One warp per output element, or `parts` consecutive warps of one block
@@ -357,6 +443,13 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
   // With split-k, consecutive warps take the parts of one output (parts
   // divides the warps of a block, so no output straddles two blocks).
+  // A warp past the last output works as the last one's (it stores
+  // nothing): every warp's indices are in bounds, and loads before the
+  // branch need no guard.
+  flat = arith::MinUIOp::create(
+      b, loc, flat,
+      arith::SubIOp::create(b, loc, total,
+                            arith::ConstantIndexOp::create(b, loc, 1)));
   Value part = c0;
   if (parts > 1) {
     Value partsValue = arith::ConstantIndexOp::create(b, loc, parts);
@@ -367,6 +460,19 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   delinearize(b, loc, flat, threadDims, sizes, ivs);
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
+
+  std::optional<LaneDot> laneDot;
+  Value dotInit;
+  int64_t fromTrip = 0;
+  if (dot) {
+    laneDot = planLaneDot(b, loc, *dot, parts, lane, part);
+    SmallVector<Value> earlyIvs(ivs);
+    dotInit = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
+    if (dotInit)
+      fromTrip = laneDot->unroll;
+    else
+      dotInit = zerosLike(b, loc, VectorType::get({kDotLanes}, b.getF32Type()));
+  }
 
   // The warp's sum, or the identity for a warp past the last output (which
   // still meets the block's barrier).
@@ -381,7 +487,8 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
     SmallVector<Value> laneIvs(ivs);
     Value partial;
     if (dot) {
-      partial = emitLaneDot(b, loc, op, *dot, parts, lane, part, laneIvs);
+      partial =
+          emitLaneDot(b, loc, op, *dot, *laneDot, dotInit, fromTrip, laneIvs);
     } else {
       Value length = arith::ConstantIndexOp::create(b, loc, 1);
       for (unsigned d : serialDims)

@@ -68,6 +68,7 @@ std::optional<Shape> mergeableShape(gpu::LaunchOp launch) {
 }
 
 using llamac::isMemRefView;
+using llamac::rootOf;
 
 /// Whether `launch` only reads `value` (directly or through views it makes
 /// of it).
@@ -103,16 +104,6 @@ llvm::MapVector<Value, bool> capturedMemrefs(gpu::LaunchOp launch) {
         captured[operand] = !isOnlyReadIn(operand, launch);
   });
   return captured;
-}
-
-/// The memref `value` views (through any chain of views), or `value`.
-Value rootOf(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (!isMemRefView(def))
-      break;
-    value = def->getOperand(0);
-  }
-  return value;
 }
 
 /// The subview taken on `root` itself that `value` is, or reshapes of:

@@ -105,7 +105,9 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %[[C32]] : index
 // CHECK: %[[FLAT:.*]] = arith.addi
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[FLAT]], %[[C8]] : index
-// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C2:.*]] : index
+// A warp past the outputs works as the last warp (its sum is not stored).
+// CHECK: %[[SAFE:.*]] = arith.minui %[[FLAT]], %{{.*}} : index
+// CHECK: %[[PART:.*]] = arith.remui %[[SAFE]], %[[C2:.*]] : index
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[SUM:.*]] = scf.if %[[IN]] -> (f32) {
 // CHECK: %[[SKIP:.*]] = arith.muli %[[PART]], %[[C32]] : index
@@ -164,23 +166,27 @@ func.func @gemv(%w: memref<4x60xf32>, %x: memref<60xf32>, %y: memref<4xf32>) {
 // CHECK: gpu.launch {{.*}} module(@gemv_bf16_layers_3_mlp_down_proj_dot) function(@gemv_bf16_layers_3_mlp_down_proj_dot)
 // CHECK-NOT: workgroup
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
-// CHECK: scf.if
-// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK: arith.minui
 // CHECK: %[[FIRST:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// Not the weights blob (an argument llama-to-linalg marks): no loads before
+// a llama.await_earlier_kernels (see @gemv_early_weights).
+// CHECK-NOT: llama.await_earlier_kernels
+// CHECK: scf.if
 // CHECK: %[[TRIPS:.*]] = arith.constant 2 : index
 // CHECK: %[[UNROLL:.*]] = arith.constant 2 : index
 // CHECK: %[[ACC:.*]] = scf.for %[[T:.*]] = %{{.*}} to %[[TRIPS]] step %[[UNROLL]] iter_args(%[[A:.*]] = %[[ZERO]]) -> (vector<8xf32>) {
 // CHECK: %[[K0:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
 // CHECK-NOT: scf.if
 // CHECK: %[[W0:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
-// CHECK: %[[WF0:.*]] = arith.extf %[[W0]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[X0:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
 // CHECK-NOT: vector.fma
 // CHECK: %[[K1:.*]] = arith.addi %{{.*}}, %[[FIRST]] : index
 // CHECK: %[[W1:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x512xbf16>, vector<8xbf16>
-// CHECK: %[[WF1:.*]] = arith.extf %[[W1]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[X1:.*]] = vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<512xf32>, vector<8xf32>
+// CHECK: %[[WF0:.*]] = arith.extf %[[W0]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[F0:.*]] = vector.fma %[[WF0]], %[[X0]], %[[A]] : vector<8xf32>
+// CHECK: %[[WF1:.*]] = arith.extf %[[W1]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[F1:.*]] = vector.fma %[[WF1]], %[[X1]], %[[F0]] : vector<8xf32>
 // CHECK: scf.yield %[[F1]] : vector<8xf32>
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[ACC]] fastmath<reassoc,contract> : vector<8xf32> into f32
@@ -201,6 +207,55 @@ func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<
 
 // -----
 
+// The same where the weight rows view the weights blob (the argument
+// llama-to-linalg marks {llama.weights}: no kernel of the call writes it):
+// the first iteration's weights (4 trips of 2,048 / 256 = 8) are loaded
+// before llama.await_earlier_kernels, where llama-overlap-launches puts the
+// wait for the kernel before on sm_90, so that they overlap its end; x's
+// loads and the first FMAs follow the marker at the top level (indices of
+// a warp past the outputs clamped to the last), and the loop takes the
+// remaining trips from 4.
+
+#w5 = affine_map<(i, k) -> (i, k)>
+#x5 = affine_map<(i, k) -> (k)>
+#y5 = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @gemv_early_weights
+// CHECK: %[[W:.*]] = memref.view
+// CHECK: gpu.launch
+// CHECK: %[[W0:.*]] = vector.load %[[W]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<8192x2048xbf16>, vector<8xbf16>
+// CHECK: %[[W1:.*]] = vector.load %[[W]]
+// CHECK: %[[W2:.*]] = vector.load %[[W]]
+// CHECK: %[[W3:.*]] = vector.load %[[W]]
+// CHECK-NOT: vector.load
+// CHECK: llama.await_earlier_kernels
+// CHECK: %[[X0:.*]] = vector.load %arg0[%{{.*}}] {alignment = 32 : i64} : memref<2048xf32>, vector<8xf32>
+// CHECK-COUNT-3: vector.load %arg0
+// CHECK: %[[WF0:.*]] = arith.extf %[[W0]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[F0:.*]] = vector.fma %[[WF0]], %[[X0]], %{{.*}} : vector<8xf32>
+// CHECK-COUNT-3: vector.fma
+// CHECK: scf.if
+// CHECK: %[[FROM:.*]] = arith.constant 4 : index
+// CHECK: %[[TRIPS:.*]] = arith.constant 8 : index
+// CHECK: %[[STEP:.*]] = arith.constant 4 : index
+// CHECK: scf.for %{{.*}} = %[[FROM]] to %[[TRIPS]] step %[[STEP]]
+// CHECK-COUNT-4: vector.load %[[W]]
+// CHECK-NOT: llama.await_earlier_kernels
+// CHECK: gpu.terminator
+func.func @gemv_early_weights(%x: memref<2048xf32>, %y: memref<8192xf32>, %blob: memref<33554432xi8> {llama.weights}) {
+  %c0 = arith.constant 0 : index
+  %w = memref.view %blob[%c0][] : memref<33554432xi8> to memref<8192x2048xbf16>
+  linalg.generic {indexing_maps = [#w5, #x5, #y5], iterator_types = ["parallel", "reduction"]} ins(%w, %x : memref<8192x2048xbf16>, memref<2048xf32>) outs(%y : memref<8192xf32>) {
+  ^bb0(%a: bf16, %b: f32, %acc: f32):
+    %e = arith.extf %a : bf16 to f32
+    %p = arith.mulf %e, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Split-k with vector loads: 6 outputs would be 6 warps, so each output's
 // 520 elements (3 trips of 256) go to 2 warps (a power of two no larger
 // than the trips), 2 trips each (k = (part * 2 + trip) * 256 + lane * 8),
@@ -215,18 +270,21 @@ func.func @gemv_bf16(%w: memref<8192x512xbf16>, %x: memref<512xf32>, %y: memref<
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} workgroup(%[[SUMS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
 // CHECK: %[[FLAT:.*]] = arith.addi
+// CHECK: %[[SAFE:.*]] = arith.minui %[[FLAT]], %{{.*}} : index
 // CHECK: %[[C2:.*]] = arith.constant 2 : index
-// CHECK: %[[PART:.*]] = arith.remui %[[FLAT]], %[[C2]] : index
-// CHECK: %[[OUT:.*]] = arith.divui %[[FLAT]], %[[C2]] : index
+// CHECK: %[[PART:.*]] = arith.remui %[[SAFE]], %[[C2]] : index
+// CHECK: %[[OUT:.*]] = arith.divui %[[SAFE]], %[[C2]] : index
 // CHECK: %[[ROW:.*]] = arith.remui %[[OUT]], %c6 : index
 // CHECK: arith.muli %[[PART]], %c512 : index
 // CHECK: scf.for {{.*}} -> (vector<8xf32>) {
 // CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
-// CHECK: scf.if %{{.*}} -> (vector<8xf32>, vector<8xf32>) {
+// CHECK: scf.if %{{.*}} -> (vector<8xbf16>) {
 // CHECK: vector.load %arg0[%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<6x520xbf16>, vector<8xbf16>
 // Past the end: zeros, which add nothing.
 // CHECK: } else {
-// CHECK: scf.yield %{{.*}}, %{{.*}} : vector<8xf32>, vector<8xf32>
+// CHECK: scf.yield %{{.*}} : vector<8xbf16>
+// CHECK: scf.if %{{.*}} -> (vector<8xf32>) {
+// CHECK: vector.load %arg1[%{{.*}}] {alignment = 32 : i64} : memref<520xf32>, vector<8xf32>
 // CHECK: vector.fma
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor

@@ -102,6 +102,10 @@ LogicalResult materializeWeights(func::FuncOp func, ModuleOp module,
   unsigned blobIndex = func.getNumArguments();
   if (failed(func.insertArgument(blobIndex, blobType, {}, func.getLoc())))
     return failure();
+  // No kernel of a call writes the weights: a GPU kernel may read them
+  // before it waits for the kernels before it (llama-map-to-gpu).
+  func.setArgAttr(blobIndex, llama::LlamaDialect::getWeightsArgAttrName(),
+                  UnitAttr::get(context));
   Value blob = func.getArgument(blobIndex);
 
   // All views are created before any weight op is erased: an insertion

@@ -27,6 +27,13 @@ def Llama_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::func::FuncDialect"];
+  let extraClassDeclaration = [{
+    /// Marks the function argument that holds the weights blob (read-only
+    /// for the whole call; written only when the executable loads).
+    static constexpr ::llvm::StringLiteral getWeightsArgAttrName() {
+      return ::llvm::StringLiteral("llama.weights");
+    }
+  }];
 }
 
 class Llama_Op<string mnemonic, list<Trait> traits = []>

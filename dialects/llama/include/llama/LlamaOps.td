@@ -318,4 +318,24 @@ def Llama_ArgmaxRowsOp : Llama_Op<"argmax_rows",
   }];
 }
 
+def Llama_AwaitEarlierKernelsOp : Llama_Op<"await_earlier_kernels"> {
+  let summary = "inside a kernel: memory of earlier kernels is read from here on";
+  let description = [{
+    Marks the point in a `gpu.launch` body (at its top level) before which
+    the kernel reads only memory that no kernel of the call writes (the
+    weights): `llama-overlap-launches` puts the wait for the kernels before
+    it (`griddepcontrol.wait` on sm_90) here instead of at the kernel's top,
+    so that those loads overlap the previous kernel's end. Targets without
+    programmatic dependent launch drop it. It has unknown memory effects,
+    so that nothing moves across it.
+
+    ```mlir
+    %w = vector.load %weights[%row, %k] : memref<3072x2048xbf16>, vector<8xbf16>
+    llama.await_earlier_kernels
+    %x = vector.load %x[%k] : memref<2048xf32>, vector<8xf32>
+    ```
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
 #endif // LLAMA_OPS_TD

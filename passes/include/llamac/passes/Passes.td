@@ -175,11 +175,14 @@ def LlamaOverlapLaunches : Pass<"llama-overlap-launches", "::mlir::ModuleOp"> {
     launching (`griddepcontrol.launch_dependents`: once every block of this
     grid has run it, the dependent grid's blocks get placed as this grid's
     blocks finish), then waits until the grid before it has completed and
-    its writes are visible (`griddepcontrol.wait`), before anything else.
-    The order of memory effects is the stream's; only the launch latency
-    and block placement of each kernel overlap the kernel before it. The
-    runtime launches with the programmatic-serialization attribute; a
-    kernel launched without it waits for nothing.
+    its writes are visible (`griddepcontrol.wait`), before anything else,
+    or, where the kernel's body has one `llama.await_earlier_kernels` at
+    its top level (`llama-map-to-gpu` puts one after a GEMV's first loads
+    of weights, which no kernel writes), there. The order of memory effects
+    is the stream's; the launch latency, the block placement and those
+    loads of each kernel overlap the kernel before it. The runtime launches
+    with the programmatic-serialization attribute; a kernel launched
+    without it waits for nothing. On older targets the markers are erased.
     ```mlir
     gpu.module @k [#nvvm.target<chip = "sm_90">] {
       gpu.func @f() kernel {
