@@ -35,6 +35,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <limits>
 
@@ -76,7 +77,7 @@ void mapInputs(OpBuilder &b, Location loc, linalg::LinalgOp op,
   Block *body = op.getBlock();
   for (OpOperand *input : op.getDpsInputOperands()) {
     BlockArgument arg = body->getArgument(input->getOperandNumber());
-    if (arg.use_empty())
+    if (arg.use_empty() || mapping.contains(arg))
       continue;
     Value value = input->get();
     mapping.map(arg,
@@ -91,11 +92,10 @@ void mapInputs(OpBuilder &b, Location loc, linalg::LinalgOp op,
   });
 }
 
-/// The op's body at loop indices `ivs`: loads of what it reads, its
-/// payload, stores of what it yields.
+/// The op's body at loop indices `ivs`: loads of what it reads (but the
+/// inputs `mapping` already gives), its payload, stores of what it yields.
 void emitBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
-              ArrayRef<Value> ivs) {
-  IRMapping mapping;
+              ArrayRef<Value> ivs, IRMapping mapping = {}) {
   Block *body = op.getBlock();
   mapInputs(b, loc, op, ivs, mapping);
   for (OpOperand &init : op.getDpsInitsMutable()) {
@@ -413,51 +413,19 @@ Value emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
   return accumulateTrips(b, loc, zerosLike(b, loc, accType), operands);
 }
 
-/// One warp per output element, or `parts` consecutive warps of one block
-/// (split-k): each lane folds every 32nd element of the flattened reduction,
-/// or of its warp's share (consecutive lanes read consecutive elements of
-/// the innermost reduction loop, so a weight row is read coalesced); the
-/// warp combines its lanes by shuffles; split warps leave their sums in
-/// shared memory for the first warp of their output, which combines them
-/// in order (the same result every run). Lane 0 of that warp folds the sum
-/// into the output, or stores it where the output holds the identity.
-void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                       const WarpReduction &reduction,
-                       const std::optional<VectorDot> &dot, int64_t parts,
-                       bool initIsIdentity, gpu::LaunchOp launch, Value block,
-                       Value total, ArrayRef<unsigned> threadDims,
-                       ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+/// A warp's share of a warp reduction's output at `ivs` (the thread dims
+/// set): part `part` of `parts`, summed over the warp's lanes by shuffles;
+/// the identity where `inRange` is false (a warp past the outputs, which
+/// still meets the block's barrier). `weightsEarly`: a dot's first weights
+/// are read before the wait for the previous kernel (emitFirstTripsEarly),
+/// which must then be at the kernel's top level.
+Value emitWarpSum(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                  const WarpReduction &reduction,
+                  const std::optional<VectorDot> &dot, int64_t parts,
+                  Value lane, Value part, Value inRange, ArrayRef<Value> ivs,
+                  ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes,
+                  bool weightsEarly) {
   Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
-  Value warpsPerBlock = arith::DivUIOp::create(b, loc, block, c32);
-  Value tid = launch.getThreadIds().x;
-  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
-  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
-  Value flat = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
-      warp);
-  // Uniform across the warp: every lane of a warp takes the same branch,
-  // as the shuffles need.
-  Value inRange =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
-  // With split-k, consecutive warps take the parts of one output (parts
-  // divides the warps of a block, so no output straddles two blocks).
-  // A warp past the last output works as the last one's (it stores
-  // nothing): every warp's indices are in bounds, and loads before the
-  // branch need no guard.
-  flat = arith::MinUIOp::create(
-      b, loc, flat,
-      arith::SubIOp::create(b, loc, total,
-                            arith::ConstantIndexOp::create(b, loc, 1)));
-  Value part = c0;
-  if (parts > 1) {
-    Value partsValue = arith::ConstantIndexOp::create(b, loc, parts);
-    part = arith::RemUIOp::create(b, loc, flat, partsValue);
-    flat = arith::DivUIOp::create(b, loc, flat, partsValue);
-  }
-  SmallVector<Value> ivs(op.getNumLoops());
-  delinearize(b, loc, flat, threadDims, sizes, ivs);
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
 
@@ -467,15 +435,14 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   if (dot) {
     laneDot = planLaneDot(b, loc, *dot, parts, lane, part);
     SmallVector<Value> earlyIvs(ivs);
-    dotInit = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
+    if (weightsEarly)
+      dotInit = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
     if (dotInit)
       fromTrip = laneDot->unroll;
     else
       dotInit = zerosLike(b, loc, VectorType::get({kDotLanes}, b.getF32Type()));
   }
 
-  // The warp's sum, or the identity for a warp past the last output (which
-  // still meets the block's barrier).
   auto sumOrIdentity =
       scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inRange,
                         /*withElseRegion=*/true);
@@ -524,7 +491,59 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
     }
     scf::YieldOp::create(b, loc, partial);
   }
-  Value sum = sumOrIdentity.getResult(0);
+  return sumOrIdentity.getResult(0);
+}
+
+/// One warp per output element, or `parts` consecutive warps of one block
+/// (split-k): each lane folds every 32nd element of the flattened reduction,
+/// or of its warp's share (consecutive lanes read consecutive elements of
+/// the innermost reduction loop, so a weight row is read coalesced); the
+/// warp combines its lanes by shuffles; split warps leave their sums in
+/// shared memory for the first warp of their output, which combines them
+/// in order (the same result every run). Lane 0 of that warp folds the sum
+/// into the output, or stores it where the output holds the identity.
+void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                       const WarpReduction &reduction,
+                       const std::optional<VectorDot> &dot, int64_t parts,
+                       bool initIsIdentity, gpu::LaunchOp launch, Value block,
+                       Value total, ArrayRef<unsigned> threadDims,
+                       ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+  Value warpsPerBlock = arith::DivUIOp::create(b, loc, block, c32);
+  Value tid = launch.getThreadIds().x;
+  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
+  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
+  Value flat = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
+      warp);
+  // Uniform across the warp: every lane of a warp takes the same branch,
+  // as the shuffles need.
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  // With split-k, consecutive warps take the parts of one output (parts
+  // divides the warps of a block, so no output straddles two blocks).
+  // A warp past the last output works as the last one's (it stores
+  // nothing): every warp's indices are in bounds, and loads before the
+  // branch need no guard.
+  flat = arith::MinUIOp::create(
+      b, loc, flat,
+      arith::SubIOp::create(b, loc, total,
+                            arith::ConstantIndexOp::create(b, loc, 1)));
+  Value part = c0;
+  if (parts > 1) {
+    Value partsValue = arith::ConstantIndexOp::create(b, loc, parts);
+    part = arith::RemUIOp::create(b, loc, flat, partsValue);
+    flat = arith::DivUIOp::create(b, loc, flat, partsValue);
+  }
+  SmallVector<Value> ivs(op.getNumLoops());
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
+  Value sum = emitWarpSum(b, loc, op, reduction, dot, parts, lane, part,
+                          inRange, ivs, serialDims, sizes,
+                          /*weightsEarly=*/true);
+  Operation *combiner = reduction.combiner;
+  Value identity = identityOf(b, loc, combiner);
   Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
   Value writes = arith::AndIOp::create(b, loc, inRange, isLane0);
@@ -690,8 +709,96 @@ LaunchPlan planLaunch(linalg::LinalgOp op) {
   return plan;
 }
 
+/// A warp reduction (RMSNorm's sum of squares) whose output only one
+/// elementwise op reads, next to it, every block of that op within one of
+/// the reduction's outputs (a row): the consumer's blocks compute their
+/// row's reduction themselves, its warps as the parts, and the reduction's
+/// kernel and buffer go. One launch instead of two (each ~2 us of a decode
+/// step), for each block of a row re-reading the row (from L2).
+struct RowReduction {
+  linalg::LinalgOp reduction;
+  const LaunchPlan *plan; // the reduction's
+  OpOperand *read;        // the consumer's input that is its output
+};
+
+/// The consumer's body with `row`'s reduction in each block: warp w
+/// computes part w of the block's row (as the reduction's own kernel would),
+/// the parts meet in shared memory, every thread adds them in order (the
+/// same bits as the reduction's kernel), and the sum stands in for the
+/// consumer's read of the reduction's output.
+void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                              const RowReduction &row, gpu::LaunchOp launch,
+                              Value block, Value total,
+                              ArrayRef<unsigned> threadDims,
+                              ArrayRef<Value> sizes) {
+  linalg::LinalgOp reduction = row.reduction;
+  const LaunchPlan &plan = *row.plan;
+  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+  Value tid = launch.getThreadIds().x;
+  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
+  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
+  Value flat = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, block),
+      tid);
+  SmallVector<Value> ivs(op.getNumLoops());
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
+  // The row: the reduction's output indices, as the consumer reads them.
+  SmallVector<Value> outputIndices = operandIndices(b, loc, op, row.read, ivs);
+  SmallVector<Value> reductionIvs(reduction.getNumLoops());
+  for (auto [d, index] : llvm::zip(plan.threadDims, outputIndices))
+    reductionIvs[d] = index;
+  SmallVector<Value> reductionSizes;
+  OpBuilder::InsertionGuard guard(b);
+  {
+    OpBuilder outside(launch);
+    for (Range &range : reduction.createLoopRanges(outside, loc))
+      reductionSizes.push_back(
+          getValueOrCreateConstantIndexOp(outside, loc, range.size));
+  }
+  Value parts = arith::ConstantIndexOp::create(b, loc, plan.parts);
+  Value isPart =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp, parts);
+  Value part = arith::MinUIOp::create(
+      b, loc, warp, arith::ConstantIndexOp::create(b, loc, plan.parts - 1));
+  Value sum = emitWarpSum(b, loc, reduction, *plan.warpReduction, plan.dot,
+                          plan.parts, lane, part, isPart, reductionIvs,
+                          plan.serialDims, reductionSizes,
+                          /*weightsEarly=*/false);
+  auto shared = MemRefType::get(
+      {kWarpsPerBlock}, b.getF32Type(), MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  Value sums = launch.addWorkgroupAttribution(shared, loc);
+  Value isLane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
+                            arith::ConstantIndexOp::create(b, loc, 0));
+  auto leave = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard inLeave(b);
+    b.setInsertionPointToStart(&leave.getThenRegion().front());
+    memref::StoreOp::create(b, loc, sum, sums, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value rowSum = memref::LoadOp::create(
+      b, loc, sums, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  for (int64_t i = 1; i < plan.parts; ++i)
+    rowSum =
+        combine(b, plan.warpReduction->combiner, rowSum,
+                memref::LoadOp::create(
+                    b, loc, sums,
+                    ValueRange{arith::ConstantIndexOp::create(b, loc, i)}));
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  auto guardRange =
+      scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&guardRange.getThenRegion().front());
+  IRMapping given;
+  given.map(op.getBlock()->getArgument(row.read->getOperandNumber()), rowSum);
+  emitBody(b, loc, op, ivs, given);
+}
+
 LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
-                          KernelNamer &namer) {
+                          KernelNamer &namer,
+                          const RowReduction *row = nullptr) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -732,8 +839,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
   // gpu-kernel-outlining names the kernel and its module after these.
   auto name = FlatSymbolRefAttr::get(
-      b.getContext(),
-      namer.name(op, formOf(op, warpReduction.has_value(), dot.has_value())));
+      b.getContext(), namer.name(op, row ? "reduce_map"
+                                         : formOf(op, warpReduction.has_value(),
+                                                  dot.has_value())));
   launch.setModuleAttr(name);
   launch.setFunctionAttr(name);
 
@@ -748,6 +856,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
     emitWarpReduction(b, loc, op, *warpReduction, dot, plan.parts,
                       plan.initIsIdentity, launch, block, total, threadDims,
                       serialDims, sizes);
+  else if (row)
+    emitRowReductionThenBody(b, loc, op, *row, launch, block, total, threadDims,
+                             sizes);
   else
     emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,
                         serialDims, sizes);
@@ -852,6 +963,77 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   return identity ? fill : linalg::FillOp();
 }
 
+/// The elementwise op that can compute `reduction`'s rows itself (see
+/// RowReduction), with its input that reads them; null if none.
+OpOperand *
+rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
+                   const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
+  if (!plan.warpReduction || !plan.dot || plan.tensorCore ||
+      !plan.initIsIdentity || plan.parts > kWarpsPerBlock)
+    return nullptr;
+  // Its output: a temporary, filled (the fill folded away) and read once.
+  Value output = reduction.getDpsInitOperand(0)->get();
+  if (!output.getDefiningOp<memref::AllocOp>())
+    return nullptr;
+  OpOperand *read = nullptr;
+  for (OpOperand &use : output.getUses()) {
+    Operation *user = use.getOwner();
+    if (user == reduction || isa<linalg::FillOp, memref::DeallocOp>(user))
+      continue;
+    if (read)
+      return nullptr;
+    read = &use;
+  }
+  auto consumer =
+      read ? dyn_cast<linalg::LinalgOp>(read->getOwner()) : linalg::LinalgOp();
+  if (!consumer || !plans.contains(consumer) || !consumer.isDpsInput(read) ||
+      consumer->getBlock() != reduction->getBlock() ||
+      !reduction->isBeforeInBlock(consumer))
+    return nullptr;
+  const LaunchPlan &consumerPlan = plans.at(consumer);
+  if (consumerPlan.warpReduction || !consumerPlan.serialDims.empty())
+    return nullptr;
+  // Nothing between the two writes what the reduction reads (they keep
+  // their values until the consumer runs): nothing touches memory but
+  // allocations and fills of buffers allocated after the reduction.
+  for (Operation *op = reduction->getNextNode(); op != consumer;
+       op = op->getNextNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    auto fresh = fill ? fill.getOutputs()[0].getDefiningOp<memref::AllocOp>()
+                      : memref::AllocOp();
+    if (!isMemoryEffectFree(op) &&
+        !isa<memref::AllocOp, memref::DeallocOp>(op) &&
+        !llamac::isMemRefView(op) &&
+        !(fresh && reduction->isBeforeInBlock(fresh)))
+      return nullptr;
+  }
+  // The reduction's output indexed by its thread dims in order, the
+  // consumer's read of it by its own leading loops: a row is the
+  // consumer's trailing loops, whose elements must fill whole blocks.
+  AffineMap outMap =
+      reduction.getMatchingIndexingMap(reduction.getDpsInitOperand(0));
+  AffineMap readMap = consumer.getMatchingIndexingMap(read);
+  unsigned rank = readMap.getNumResults();
+  if (outMap.getNumResults() != rank || plan.threadDims.size() != rank)
+    return nullptr;
+  for (unsigned i = 0; i < rank; ++i)
+    if (outMap.getResult(i) !=
+            getAffineDimExpr(plan.threadDims[i], outMap.getContext()) ||
+        readMap.getResult(i) != getAffineDimExpr(i, readMap.getContext()))
+      return nullptr;
+  SmallVector<int64_t> sizes = consumer.getStaticLoopRanges();
+  int64_t rowLength = 1;
+  for (unsigned d = rank; d < sizes.size(); ++d)
+    rowLength =
+        ShapedType::isDynamic(sizes[d]) || ShapedType::isDynamic(rowLength)
+            ? ShapedType::kDynamic
+            : rowLength * sizes[d];
+  if (ShapedType::isDynamic(rowLength) || rowLength % kBlockSize ||
+      llvm::any_of(ArrayRef(sizes).take_front(rank), ShapedType::isDynamic))
+    return nullptr;
+  return read;
+}
+
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -880,14 +1062,29 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
         plan.initIsIdentity = true;
       }
     }
+    // Reductions whose reader computes their rows itself: not launched.
+    llvm::DenseMap<Operation *, RowReduction> rowReductions; // by reader
+    llvm::DenseSet<Operation *> readerComputes;
+    for (linalg::LinalgOp op : ops)
+      if (OpOperand *read = rowReductionReader(op, plans[op], plans)) {
+        rowReductions[read->getOwner()] = RowReduction{op, &plans[op], read};
+        readerComputes.insert(op);
+      }
     KernelNamer namer;
     for (linalg::LinalgOp op : ops) {
       if (folded.contains(op)) {
         op->erase();
         continue;
       }
-      if (failed(mapToLaunch(op, plans[op], namer)))
+      if (readerComputes.contains(op))
+        continue;
+      auto row = rowReductions.find(op);
+      if (failed(
+              mapToLaunch(op, plans[op], namer,
+                          row == rowReductions.end() ? nullptr : &row->second)))
         return signalPassFailure();
+      if (row != rowReductions.end())
+        row->second.reduction->erase();
     }
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });

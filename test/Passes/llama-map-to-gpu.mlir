@@ -110,7 +110,7 @@ func.func @temporaries(%out: memref<?x4xf32>, %n: index) {
 // CHECK: %[[PART:.*]] = arith.remui %[[SAFE]], %[[C2:.*]] : index
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[SUM:.*]] = scf.if %[[IN]] -> (f32) {
-// CHECK: %[[SKIP:.*]] = arith.muli %[[PART]], %[[C32]] : index
+// CHECK: %[[SKIP:.*]] = arith.muli %[[PART]], %{{.*}} : index
 // CHECK: %[[START:.*]] = arith.addi %[[LANE]], %[[SKIP]] : index
 // CHECK: %[[PARTIAL:.*]] = scf.for %[[K:.*]] = %[[START]] to %{{.*}} step %c64 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK: memref.load %arg0
@@ -401,5 +401,93 @@ func.func @split_drops_fill(%w: memref<6x520xbf16>, %x: memref<520xf32>, %y: mem
   memref.copy %acc, %y : memref<6xf32> to memref<6xf32>
   memref.dealloc %acc : memref<6xf32>
   memref.dealloc %shared : memref<6xf32>
+  return
+}
+
+// -----
+
+// RMSNorm as llama-to-linalg writes it: the rows' sums of squares into a
+// temporary, read by the scaling alone, next to it. Each row (512 elements)
+// is whole blocks of the scaling's launch, so its blocks compute their
+// row's sum themselves: warps 0 and 1 take the two parts of the row as the
+// reduction's own kernel would (2 trips of 256 a row), the parts meet in
+// shared memory, every thread adds them in order, and that sum stands in
+// for the temporary's element. One launch; the temporary is not written.
+
+#rx = affine_map<(b, s, k) -> (b, s, k)>
+#rt = affine_map<(b, s, k) -> (b, s)>
+#rg = affine_map<(b, s, k) -> (k)>
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: gpu.launch {{.*}} module(@rms_norm_op_reduce_map) function(@rms_norm_op_reduce_map) workgroup(%[[SUMS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %{{.*}} : index
+// CHECK: %[[ISPART:.*]] = arith.cmpi ult, %[[WARP]], %{{.*}} : index
+// CHECK: scf.if %[[ISPART]] -> (f32) {
+// CHECK: %[[X:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 32 : i64} : memref<1x2x512xf32>, vector<8xf32>
+// CHECK: vector.fma %[[X]], %[[X]]
+// CHECK: gpu.shuffle  xor
+// CHECK: memref.store %{{.*}}, %[[SUMS]][%[[WARP]]]
+// CHECK: gpu.barrier
+// CHECK: %[[S0:.*]] = memref.load %[[SUMS]]
+// CHECK: %[[S1:.*]] = memref.load %[[SUMS]]
+// CHECK: %[[ROW:.*]] = arith.addf %[[S0]], %[[S1]]
+// CHECK: arith.divf %[[ROW]]
+// CHECK: math.rsqrt
+// CHECK: memref.store %{{.*}}, %arg2
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: memref.store {{.*}} : memref<1x2xf32>
+// CHECK: return
+func.func @rms_norm(%x: memref<1x2x512xf32>, %g: memref<512xf32>, %y: memref<1x2x512xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<1x2xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<1x2xf32>)
+  linalg.generic {indexing_maps = [#rx, #rt], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : memref<1x2x512xf32>) outs(%t : memref<1x2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#rx, #rt, #rg, #rx], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %t, %g : memref<1x2x512xf32>, memref<1x2xf32>, memref<512xf32>) outs(%y : memref<1x2x512xf32>) {
+  ^bb0(%a: f32, %ss: f32, %w: f32, %out: f32):
+    %n = arith.constant 512.0 : f32
+    %eps = arith.constant 1.0e-5 : f32
+    %mean = arith.divf %ss, %n : f32
+    %r = math.rsqrt %mean : f32
+    %v = arith.mulf %a, %r : f32
+    %o = arith.mulf %v, %w : f32
+    linalg.yield %o : f32
+  }
+  memref.dealloc %t : memref<1x2xf32>
+  return
+}
+
+// -----
+
+// Rows of 288 elements do not fill whole blocks of 256: the sum of squares
+// keeps its own kernel and the scaling reads it from the temporary.
+
+#qx = affine_map<(b, s, k) -> (b, s, k)>
+#qt = affine_map<(b, s, k) -> (b, s)>
+// CHECK-LABEL: func.func @rms_norm_short_rows
+// CHECK: gpu.launch {{.*}} module(@rms_norm_short_rows_op_dot)
+// CHECK: memref.store %{{.*}}, %{{.*}} : memref<1x2xf32>
+// CHECK: gpu.launch {{.*}} module(@rms_norm_short_rows_op_map)
+// CHECK: memref.load %{{.*}} : memref<1x2xf32>
+func.func @rms_norm_short_rows(%x: memref<1x2x288xf32>, %y: memref<1x2x288xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<1x2xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<1x2xf32>)
+  linalg.generic {indexing_maps = [#qx, #qt], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : memref<1x2x288xf32>) outs(%t : memref<1x2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#qx, #qt, #qx], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %t : memref<1x2x288xf32>, memref<1x2xf32>) outs(%y : memref<1x2x288xf32>) {
+  ^bb0(%a: f32, %ss: f32, %out: f32):
+    %r = math.rsqrt %ss : f32
+    %v = arith.mulf %a, %r : f32
+    linalg.yield %v : f32
+  }
+  memref.dealloc %t : memref<1x2xf32>
   return
 }

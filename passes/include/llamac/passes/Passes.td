@@ -352,8 +352,16 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     `max(out, x)` get a warp per output (lane-strided loads, shuffles);
     where `x` is a product of two inputs contiguous and aligned along the
     reduction (a linear layer's row and activations), each lane loads 8
-    consecutive elements of each with one vector load (16 bytes of bf16).
-    `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
+    consecutive elements of each with one vector load (16 bytes of bf16);
+    where one of the two views the weights blob (the `{llama.weights}`
+    argument), a warp's first iteration of weight loads comes before a
+    `llama.await_earlier_kernels` at the kernel's top level, the rest
+    after it (see `llama-overlap-launches`). A reduction whose temporary
+    output only the next elementwise op reads, each of that op's blocks
+    within one output's row (RMSNorm: the sum of squares, then the
+    scaling), is not launched: the consumer's blocks compute their row's
+    reduction themselves, warps as parts, and add the parts in the same
+    order. `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
     becomes a kernel, constant globals a kernel reads move into it.
     ```mlir
     // Before
