@@ -134,7 +134,8 @@ def LlamaToLinalg : Pass<"llama-to-linalg", "::mlir::ModuleOp"> {
     `tensor.insert_slice` at each sequence's position and its softmax over
     the keys `0 .. position` only. Weights become views of a blob argument:
     every function that reads a `llama.weight` gets a trailing
-    `memref<Nxi8>` argument (N = `llama.weights_bytes`), and each weight is
+    `memref<Nxi8> {llama.weights}` argument (N = `llama.weights_bytes`; the
+    attribute says no kernel of the call writes it), and each weight is
     `memref.view` at its planned offset. The llama.param declarations are
     dropped: they have served the packer by then.
 
