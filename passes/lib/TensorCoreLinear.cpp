@@ -24,9 +24,7 @@
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
-#include "MemRefViews.h"
 #include "MmaSync.h"
-#include "llama/LlamaOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -119,11 +117,11 @@ struct TileCopy {
   int64_t elements;
 };
 
-/// The cp.async copies of the slice at depth `depth` into stage `stage` of
-/// each copy's tile, appended to `tokens`.
-void issueCopies(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
-                 ArrayRef<TileCopy> copies, Value depth, Value stage,
-                 SmallVectorImpl<Value> &tokens) {
+/// The slice at depth `depth` into stage `stage` of each copy's tile, as
+/// one cp.async group.
+void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
+                ArrayRef<TileCopy> copies, Value depth, Value stage) {
+  SmallVector<Value> tokens;
   for (const TileCopy &copy : copies) {
     SmallVector<Value> ivs(copy.ivs);
     ivs[depthDim] = e.add(depth, copy.column);
@@ -134,16 +132,6 @@ void issueCopies(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
         e.b.getIndexAttr(copy.elements), /*srcElements=*/Value(),
         /*bypassL1=*/e.b.getUnitAttr()));
   }
-}
-
-/// The slice at depth `depth` into stage `stage` of each copy's tile, as
-/// one cp.async group (with `earlier`: copies issued before, uncommitted,
-/// which the group's commit takes along).
-void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
-                ArrayRef<TileCopy> copies, Value depth, Value stage,
-                ArrayRef<Value> earlier = {}) {
-  SmallVector<Value> tokens(earlier);
-  issueCopies(e, op, depthDim, copies, depth, stage, tokens);
   nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokens);
 }
 
@@ -315,12 +303,12 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value zero = e.index(0);
   SmallVector<Value> noIvs(op.getNumLoops(), zero);
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
-  SmallVector<TileCopy> copies, weightCopies, activationCopies;
+  SmallVector<TileCopy> copies;
   // The column of a thread's copies is the same for all of them
   // (kBlockThreads is a multiple of the 16-byte chunks per row).
-  auto addCopies = [&](SmallVectorImpl<TileCopy> &into, OpOperand *operand,
-                       Value tile, int64_t tileRows, int64_t elements,
-                       Value base, Value last, ArrayRef<unsigned> dims) {
+  auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
+                       int64_t elements, Value base, Value last,
+                       ArrayRef<unsigned> dims) {
     int64_t perRow = kSlice / elements;
     Value column = e.mul(e.rem(tid, e.index(perRow)), e.index(elements));
     for (int64_t c = 0; c < tileRows * perRow / kBlockThreads; ++c) {
@@ -328,15 +316,13 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
           e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
       TileCopy copy{operand, noIvs, row, column, tile, elements};
       setFlat(e, e.min(e.add(base, row), last), dims, sizes, copy.ivs);
-      into.push_back(copy);
+      copies.push_back(copy);
     }
   };
-  addCopies(activationCopies, linear.activations, aTiles, kBlockRows,
+  addCopies(linear.activations, aTiles, kBlockRows,
             narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
-  addCopies(weightCopies, linear.weights, bTiles, kBlockCols, kCopyBF16,
-            blockCol, lastCol, linear.colDims);
-  copies.append(activationCopies);
-  copies.append(weightCopies);
+  addCopies(linear.weights, bTiles, kBlockCols, kCopyBF16, blockCol, lastCol,
+            linear.colDims);
 
   Value accZero = e.f32(0.0);
   SmallVector<Value> initAcc(kWarpTilesM * kWarpTilesN * 4, accZero);
@@ -347,27 +333,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // end copy its last slice again into a stage no later iteration reads
   // (every iteration commits one group, so the count of groups still in
   // flight that means "this iteration's slice is in" stays stages - 2).
-  auto prologueDepth = [&](int64_t s) {
-    return e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice);
-  };
-  if (llamac::isModelWeights(linear.weights->get())) {
-    // No kernel writes the weights: their prologue copies go out before
-    // the wait for the kernel before (llama-overlap-launches puts it at
-    // the marker), the activations' after; the first group's commit takes
-    // all of them along.
-    SmallVector<Value> early;
-    for (int64_t s = 0; s + 1 < stages; ++s)
-      issueCopies(e, op, linear.depthDim, weightCopies, prologueDepth(s),
-                  e.index(s), early);
-    llama::AwaitEarlierKernelsOp::create(b, e.loc);
-    for (int64_t s = 0; s + 1 < stages; ++s)
-      issueSlice(e, op, linear.depthDim, activationCopies, prologueDepth(s),
-                 e.index(s),
-                 s == 0 ? ArrayRef<Value>(early) : ArrayRef<Value>());
-  } else {
-    for (int64_t s = 0; s + 1 < stages; ++s)
-      issueSlice(e, op, linear.depthDim, copies, prologueDepth(s), e.index(s));
-  }
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    issueSlice(e, op, linear.depthDim, copies,
+               e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice),
+               e.index(s));
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
                                  e.index(kSlice), initAcc);

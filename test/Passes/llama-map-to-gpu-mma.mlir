@@ -102,45 +102,6 @@ func.func @prefill_bf16_activations(%x: memref<1x40x256xbf16>, %w: memref<200x25
 
 // -----
 
-// The same where the weights view the weights blob ({llama.weights}: no
-// kernel of the call writes it): both prologue slices' weight copies (4 a
-// thread each) go out before llama.await_earlier_kernels, the
-// activations' after it; the first group's commit takes the early copies
-// along (its tokens), the second holds slice 1's activations alone.
-
-#xe = affine_map<(b, n, s, k) -> (b, s, k)>
-#we = affine_map<(b, n, s, k) -> (n, k)>
-#ye = affine_map<(b, n, s, k) -> (b, s, n)>
-// CHECK-LABEL: func.func @prefill_early_weights
-// CHECK: %[[W:.*]] = memref.view
-// CHECK: workgroup(%[[AT:.*]] : memref<3x64x32xbf16, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<3x128x32xbf16, #gpu.address_space<workgroup>>)
-// CHECK-COUNT-4: nvgpu.device_async_copy %[[W]][{{.*}}], %[[BT]][%c0, {{.*}}], 8 {bypassL1}
-// CHECK-COUNT-4: nvgpu.device_async_copy %[[W]][{{.*}}], %[[BT]][%c1, {{.*}}], 8 {bypassL1}
-// CHECK-NOT: nvgpu.device_async_create_group
-// CHECK: llama.await_earlier_kernels
-// CHECK-COUNT-2: nvgpu.device_async_copy %arg0[{{.*}}], %[[AT]][%c0, {{.*}}], 8 {bypassL1}
-// CHECK: nvgpu.device_async_create_group %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}{{$}}
-// CHECK-COUNT-2: nvgpu.device_async_copy %arg0[{{.*}}], %[[AT]][%c1, {{.*}}], 8 {bypassL1}
-// CHECK: nvgpu.device_async_create_group %{{[0-9]+}}, %{{[0-9]+}}{{$}}
-// CHECK: scf.for
-// CHECK-NOT: llama.await_earlier_kernels
-// CHECK: gpu.terminator
-func.func @prefill_early_weights(%x: memref<1x40x256xbf16>, %y: memref<1x40x200xf32>, %blob: memref<102400xi8> {llama.weights}) {
-  %c0 = arith.constant 0 : index
-  %w = memref.view %blob[%c0][] : memref<102400xi8> to memref<200x256xbf16>
-  linalg.generic {indexing_maps = [#xe, #we, #ye], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x40x256xbf16>, memref<200x256xbf16>) outs(%y : memref<1x40x200xf32>) {
-  ^bb0(%a: bf16, %b: bf16, %acc: f32):
-    %ea = arith.extf %a : bf16 to f32
-    %eb = arith.extf %b : bf16 to f32
-    %p = arith.mulf %ea, %eb : f32
-    %s = arith.addf %acc, %p : f32
-    linalg.yield %s : f32
-  }
-  return
-}
-
-// -----
-
 // A long loop: 2 x 200 blocks, unsplit, 96 slices each: four stages, three
 // slices out before the loop, at most two groups in flight.
 
