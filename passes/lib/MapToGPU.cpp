@@ -494,6 +494,24 @@ Value emitWarpSum(OpBuilder &b, Location loc, linalg::LinalgOp op,
   return sumOrIdentity.getResult(0);
 }
 
+/// Lane 0 of each warp of `launch`'s block leaves the warp's `sum` in
+/// shared memory at [warp]; a barrier follows. Returns that memory.
+Value leaveWarpSums(OpBuilder &b, Location loc, gpu::LaunchOp launch,
+                    Value isLane0, Value warp, Value sum) {
+  auto shared = MemRefType::get(
+      {kWarpsPerBlock}, b.getF32Type(), MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  Value sums = launch.addWorkgroupAttribution(shared, loc);
+  auto leave = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard inLeave(b);
+    b.setInsertionPointToStart(&leave.getThenRegion().front());
+    memref::StoreOp::create(b, loc, sum, sums, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b, loc);
+  return sums;
+}
+
 /// One warp per output element, or `parts` consecutive warps of one block
 /// (split-k): each lane folds every 32nd element of the flattened reduction,
 /// or of its warp's share (consecutive lanes read consecutive elements of
@@ -548,20 +566,9 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
   Value writes = arith::AndIOp::create(b, loc, inRange, isLane0);
   if (parts > 1) {
-    // Lane 0 of each warp leaves its sum in shared memory; after the
-    // barrier, the output's first warp combines its parts' sums in order.
-    auto shared = MemRefType::get(
-        {kWarpsPerBlock}, b.getF32Type(), MemRefLayoutAttrInterface(),
-        gpu::AddressSpaceAttr::get(b.getContext(),
-                                   gpu::AddressSpace::Workgroup));
-    Value sums = launch.addWorkgroupAttribution(shared, loc);
-    auto leave = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard inLeave(b);
-      b.setInsertionPointToStart(&leave.getThenRegion().front());
-      memref::StoreOp::create(b, loc, sum, sums, ValueRange{warp});
-    }
-    gpu::BarrierOp::create(b, loc);
+    // The warps' sums in shared memory; after the barrier, the output's
+    // first warp combines its parts' sums in order.
+    Value sums = leaveWarpSums(b, loc, launch, isLane0, warp, sum);
     writes = arith::AndIOp::create(
         b, loc, writes,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, part, c0));
@@ -748,13 +755,10 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   for (auto [d, index] : llvm::zip(plan.threadDims, outputIndices))
     reductionIvs[d] = index;
   SmallVector<Value> reductionSizes;
-  OpBuilder::InsertionGuard guard(b);
-  {
-    OpBuilder outside(launch);
-    for (Range &range : reduction.createLoopRanges(outside, loc))
-      reductionSizes.push_back(
-          getValueOrCreateConstantIndexOp(outside, loc, range.size));
-  }
+  OpBuilder outside(launch);
+  for (Range &range : reduction.createLoopRanges(outside, loc))
+    reductionSizes.push_back(
+        getValueOrCreateConstantIndexOp(outside, loc, range.size));
   Value parts = arith::ConstantIndexOp::create(b, loc, plan.parts);
   Value isPart =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp, parts);
@@ -764,20 +768,10 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
                           plan.parts, lane, part, isPart, reductionIvs,
                           plan.serialDims, reductionSizes,
                           /*weightsEarly=*/false);
-  auto shared = MemRefType::get(
-      {kWarpsPerBlock}, b.getF32Type(), MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
-  Value sums = launch.addWorkgroupAttribution(shared, loc);
   Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
                             arith::ConstantIndexOp::create(b, loc, 0));
-  auto leave = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard inLeave(b);
-    b.setInsertionPointToStart(&leave.getThenRegion().front());
-    memref::StoreOp::create(b, loc, sum, sums, ValueRange{warp});
-  }
-  gpu::BarrierOp::create(b, loc);
+  Value sums = leaveWarpSums(b, loc, launch, isLane0, warp, sum);
   Value rowSum = memref::LoadOp::create(
       b, loc, sums, ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
   for (int64_t i = 1; i < plan.parts; ++i)
@@ -1022,16 +1016,12 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
         readMap.getResult(i) != getAffineDimExpr(i, readMap.getContext()))
       return nullptr;
   SmallVector<int64_t> sizes = consumer.getStaticLoopRanges();
-  int64_t rowLength = 1;
-  for (unsigned d = rank; d < sizes.size(); ++d)
-    rowLength =
-        ShapedType::isDynamic(sizes[d]) || ShapedType::isDynamic(rowLength)
-            ? ShapedType::kDynamic
-            : rowLength * sizes[d];
-  if (ShapedType::isDynamic(rowLength) || rowLength % kBlockSize ||
-      llvm::any_of(ArrayRef(sizes).take_front(rank), ShapedType::isDynamic))
+  if (llvm::any_of(sizes, ShapedType::isDynamic))
     return nullptr;
-  return read;
+  int64_t rowLength = 1;
+  for (int64_t size : ArrayRef(sizes).drop_front(rank))
+    rowLength *= size;
+  return rowLength % kBlockSize ? nullptr : read;
 }
 
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
