@@ -345,37 +345,49 @@ Value accumulateTrips(OpBuilder &b, Location loc, Value acc,
   return acc;
 }
 
-/// The lane's partial sum of a VectorDot over trips [fromTrip,
-/// tripsPerPart), starting from `init` (the sums of the trips before).
-Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                  const VectorDot &dot, const LaneDot &ld, Value init,
-                  int64_t fromTrip, SmallVectorImpl<Value> &ivs) {
+/// The lane's partial sums of a VectorDot over trips [fromTrip,
+/// tripsPerPart) at each of `rowIvs` (outputs that differ in thread dims
+/// only), starting from `inits` (the sums of the trips before). The rows'
+/// loads of a trip go out together; an input that does not depend on the
+/// row (the activations) is loaded once (CSE).
+SmallVector<Value> emitLaneDots(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                                const VectorDot &dot, const LaneDot &ld,
+                                ValueRange inits, int64_t fromTrip,
+                                MutableArrayRef<SmallVector<Value>> rowIvs) {
   auto loop = scf::ForOp::create(
       b, loc, arith::ConstantIndexOp::create(b, loc, fromTrip),
       arith::ConstantIndexOp::create(b, loc, ld.tripsPerPart),
-      arith::ConstantIndexOp::create(b, loc, ld.unroll), ValueRange{init});
+      arith::ConstantIndexOp::create(b, loc, ld.unroll), inits);
   {
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
-    SmallVector<std::pair<Value, Value>> operands;
+    SmallVector<SmallVector<std::pair<Value, Value>>> operands(rowIvs.size());
     for (int64_t u = 0; u < ld.unroll; ++u) {
       Value trip =
           arith::AddIOp::create(b, loc, loop.getInductionVar(),
                                 arith::ConstantIndexOp::create(b, loc, u));
-      Value lhs = loadTrip(b, loc, op, dot, ld, dot.lhs, trip, ivs,
-                           /*branchless=*/false);
-      Value rhs = dot.rhs == dot.lhs
-                      ? lhs
-                      : loadTrip(b, loc, op, dot, ld, dot.rhs, trip, ivs,
-                                 /*branchless=*/false);
-      operands.push_back({lhs, rhs});
+      for (auto [ivs, rowOperands] : llvm::zip(rowIvs, operands)) {
+        Value lhs = loadTrip(b, loc, op, dot, ld, dot.lhs, trip, ivs,
+                             /*branchless=*/false);
+        Value rhs = dot.rhs == dot.lhs
+                        ? lhs
+                        : loadTrip(b, loc, op, dot, ld, dot.rhs, trip, ivs,
+                                   /*branchless=*/false);
+        rowOperands.push_back({lhs, rhs});
+      }
     }
-    scf::YieldOp::create(
-        b, loc, accumulateTrips(b, loc, loop.getRegionIterArgs()[0], operands));
+    SmallVector<Value> sums;
+    for (auto [acc, rowOperands] :
+         llvm::zip(loop.getRegionIterArgs(), operands))
+      sums.push_back(accumulateTrips(b, loc, acc, rowOperands));
+    scf::YieldOp::create(b, loc, sums);
   }
-  return vector::ReductionOp::create(
-      b, loc, vector::CombiningKind::ADD, loop.getResult(0),
-      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  SmallVector<Value> sums;
+  for (Value acc : loop.getResults())
+    sums.push_back(vector::ReductionOp::create(
+        b, loc, vector::CombiningKind::ADD, acc,
+        arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+  return sums;
 }
 
 /// The weights' share of a VectorDot's first iteration, read before the
@@ -384,78 +396,92 @@ Value emitLaneDot(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// these loads overlap the end of the previous kernel. The other input's
 /// share is read after the wait, and the first iteration's FMAs done there
 /// (in the same block as the loads, so that LLVM keeps them in place).
-/// Returns the lane's sum of those trips, or null where neither input (or
-/// both) is the weights.
-Value emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                          const VectorDot &dot, const LaneDot &ld,
-                          SmallVectorImpl<Value> &ivs) {
+/// Returns the lane's sums of those trips, one for each of `rowIvs`, or
+/// none where neither input (or both) is the weights.
+SmallVector<Value>
+emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                    const VectorDot &dot, const LaneDot &ld,
+                    MutableArrayRef<SmallVector<Value>> rowIvs) {
   bool lhsIsWeights = llamac::isModelWeights(dot.lhs->get());
   bool rhsIsWeights = llamac::isModelWeights(dot.rhs->get());
   if (lhsIsWeights == rhsIsWeights)
     return {};
   OpOperand *weights = lhsIsWeights ? dot.lhs : dot.rhs;
   OpOperand *other = lhsIsWeights ? dot.rhs : dot.lhs;
-  SmallVector<Value> early;
-  for (int64_t u = 0; u < ld.unroll; ++u)
-    early.push_back(loadTrip(b, loc, op, dot, ld, weights,
-                             arith::ConstantIndexOp::create(b, loc, u), ivs,
-                             /*branchless=*/true));
+  SmallVector<SmallVector<Value>> early(rowIvs.size());
+  for (auto [ivs, rowEarly] : llvm::zip(rowIvs, early))
+    for (int64_t u = 0; u < ld.unroll; ++u)
+      rowEarly.push_back(loadTrip(b, loc, op, dot, ld, weights,
+                                  arith::ConstantIndexOp::create(b, loc, u),
+                                  ivs, /*branchless=*/true));
   llama::AwaitEarlierKernelsOp::create(b, loc);
-  SmallVector<std::pair<Value, Value>> operands;
-  for (int64_t u = 0; u < ld.unroll; ++u) {
-    Value late = loadTrip(b, loc, op, dot, ld, other,
-                          arith::ConstantIndexOp::create(b, loc, u), ivs,
-                          /*branchless=*/false);
-    operands.push_back(lhsIsWeights ? std::pair{early[u], late}
-                                    : std::pair{late, early[u]});
-  }
   auto accType = VectorType::get({kDotLanes}, b.getF32Type());
-  return accumulateTrips(b, loc, zerosLike(b, loc, accType), operands);
+  SmallVector<Value> sums;
+  for (auto [ivs, rowEarly] : llvm::zip(rowIvs, early)) {
+    SmallVector<std::pair<Value, Value>> operands;
+    for (int64_t u = 0; u < ld.unroll; ++u) {
+      Value late = loadTrip(b, loc, op, dot, ld, other,
+                            arith::ConstantIndexOp::create(b, loc, u), ivs,
+                            /*branchless=*/false);
+      operands.push_back(lhsIsWeights ? std::pair{rowEarly[u], late}
+                                      : std::pair{late, rowEarly[u]});
+    }
+    sums.push_back(
+        accumulateTrips(b, loc, zerosLike(b, loc, accType), operands));
+  }
+  return sums;
 }
 
-/// A warp's share of a warp reduction's output at `ivs` (the thread dims
-/// set): part `part` of `parts`, summed over the warp's lanes by shuffles;
-/// the identity where `inRange` is false (a warp past the outputs, which
-/// still meets the block's barrier). `weightsEarly`: a dot's first weights
-/// are read before the wait for the previous kernel (emitFirstTripsEarly),
-/// which must then be at the kernel's top level.
-Value emitWarpSum(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                  const WarpReduction &reduction,
-                  const std::optional<VectorDot> &dot, int64_t parts,
-                  Value lane, Value part, Value inRange, ArrayRef<Value> ivs,
-                  ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes,
-                  bool weightsEarly) {
+/// A warp's share of a warp reduction's outputs at each of `rowIvs` (the
+/// thread dims set; several only for a dot): part `part` of `parts`,
+/// summed over the warp's lanes by shuffles; the identity where `inRange`
+/// is false (a warp past the outputs, which still meets the block's
+/// barrier). `weightsEarly`: a dot's first weights are read before the wait
+/// for the previous kernel (emitFirstTripsEarly), which must then be at the
+/// kernel's top level.
+SmallVector<Value> emitWarpSums(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                                const WarpReduction &reduction,
+                                const std::optional<VectorDot> &dot,
+                                int64_t parts, Value lane, Value part,
+                                Value inRange,
+                                ArrayRef<SmallVector<Value>> rowIvs,
+                                ArrayRef<unsigned> serialDims,
+                                ArrayRef<Value> sizes, bool weightsEarly) {
+  assert((dot || rowIvs.size() == 1) && "several rows only of a dot");
   Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
+  const size_t rows = rowIvs.size();
 
   std::optional<LaneDot> laneDot;
-  Value dotInit;
+  SmallVector<Value> dotInits;
   int64_t fromTrip = 0;
   if (dot) {
     laneDot = planLaneDot(b, loc, *dot, parts, lane, part);
-    SmallVector<Value> earlyIvs(ivs);
+    SmallVector<SmallVector<Value>> earlyIvs(rowIvs);
     if (weightsEarly)
-      dotInit = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
-    if (dotInit)
+      dotInits = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
+    if (!dotInits.empty())
       fromTrip = laneDot->unroll;
     else
-      dotInit = zerosLike(b, loc, VectorType::get({kDotLanes}, b.getF32Type()));
+      dotInits.assign(
+          rows,
+          zerosLike(b, loc, VectorType::get({kDotLanes}, b.getF32Type())));
   }
 
-  auto sumOrIdentity =
-      scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inRange,
-                        /*withElseRegion=*/true);
+  SmallVector<Type> sumTypes(rows, b.getF32Type());
+  auto sumOrIdentity = scf::IfOp::create(b, loc, sumTypes, inRange,
+                                         /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard inWarp(b);
     b.setInsertionPointToStart(&sumOrIdentity.getElseRegion().front());
-    scf::YieldOp::create(b, loc, identity);
+    scf::YieldOp::create(b, loc, SmallVector<Value>(rows, identity));
     b.setInsertionPointToStart(&sumOrIdentity.getThenRegion().front());
-    SmallVector<Value> laneIvs(ivs);
-    Value partial;
+    SmallVector<SmallVector<Value>> laneIvs(rowIvs);
+    SmallVector<Value> partials;
     if (dot) {
-      partial =
-          emitLaneDot(b, loc, op, *dot, *laneDot, dotInit, fromTrip, laneIvs);
+      partials =
+          emitLaneDots(b, loc, op, *dot, *laneDot, dotInits, fromTrip, laneIvs);
     } else {
       Value length = arith::ConstantIndexOp::create(b, loc, 1);
       for (unsigned d : serialDims)
@@ -468,10 +494,11 @@ Value emitWarpSum(OpBuilder &b, Location loc, linalg::LinalgOp op,
           scf::ForOp::create(b, loc, first, length, step, ValueRange{identity});
       OpBuilder::InsertionGuard inLoop(b);
       b.setInsertionPointToStart(loop.getBody());
-      delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, laneIvs);
+      SmallVector<Value> &ivs = laneIvs.front();
+      delinearize(b, loc, loop.getInductionVar(), serialDims, sizes, ivs);
       // The body up to the contribution; the output is not read here.
       IRMapping mapping;
-      mapInputs(b, loc, op, laneIvs, mapping);
+      mapInputs(b, loc, op, ivs, mapping);
       for (Operation &inner : op.getBlock()->without_terminator()) {
         if (&inner == combiner)
           break;
@@ -481,17 +508,18 @@ Value emitWarpSum(OpBuilder &b, Location loc, linalg::LinalgOp op,
       Value x = mapping.lookupOrDefault(reduction.contribution);
       scf::YieldOp::create(
           b, loc, combine(b, combiner, loop.getRegionIterArgs()[0], x));
-      partial = loop.getResult(0);
+      partials.push_back(loop.getResult(0));
     }
-    for (int32_t offset = 16; offset >= 1; offset /= 2) {
-      Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-      partial = combine(b, combiner, partial, other);
-    }
-    scf::YieldOp::create(b, loc, partial);
+    for (Value &partial : partials)
+      for (int32_t offset = 16; offset >= 1; offset /= 2) {
+        Value other = gpu::ShuffleOp::create(b, loc, partial, offset, 32,
+                                             gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+        partial = combine(b, combiner, partial, other);
+      }
+    scf::YieldOp::create(b, loc, partials);
   }
-  return sumOrIdentity.getResult(0);
+  return sumOrIdentity.getResults();
 }
 
 /// Lane 0 of each warp of `launch`'s block leaves the warp's `sum` in
@@ -557,9 +585,10 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   }
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
-  Value sum = emitWarpSum(b, loc, op, reduction, dot, parts, lane, part,
-                          inRange, ivs, serialDims, sizes,
-                          /*weightsEarly=*/true);
+  Value sum = emitWarpSums(b, loc, op, reduction, dot, parts, lane, part,
+                           inRange, {ivs}, serialDims, sizes,
+                           /*weightsEarly=*/true)
+                  .front();
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
   Value isLane0 =
@@ -764,10 +793,11 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp, parts);
   Value part = arith::MinUIOp::create(
       b, loc, warp, arith::ConstantIndexOp::create(b, loc, plan.parts - 1));
-  Value sum = emitWarpSum(b, loc, reduction, *plan.warpReduction, plan.dot,
-                          plan.parts, lane, part, isPart, reductionIvs,
-                          plan.serialDims, reductionSizes,
-                          /*weightsEarly=*/false);
+  Value sum = emitWarpSums(b, loc, reduction, *plan.warpReduction, plan.dot,
+                           plan.parts, lane, part, isPart, {reductionIvs},
+                           plan.serialDims, reductionSizes,
+                           /*weightsEarly=*/false)
+                  .front();
   Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
                             arith::ConstantIndexOp::create(b, loc, 0));
@@ -790,9 +820,83 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   emitBody(b, loc, op, ivs, given);
 }
 
+/// A GEMV whose output only the next elementwise op reads, through views
+/// that each take a run of its rows (SwiGLU's gate and up halves of the
+/// merged gate+up projection): the consumer's warps compute the rows they
+/// read themselves, and the GEMV's kernel and buffer go. One launch
+/// instead of two, and the activations read once for both rows.
+struct DotEpilogue {
+  linalg::LinalgOp dot;
+  const LaunchPlan *plan; // the dot's
+  /// The consumer's inputs that read the dot's output, each with the
+  /// offsets of its view into it.
+  SmallVector<std::pair<OpOperand *, SmallVector<int64_t>>> reads;
+  /// The dot's loop that indexes each dimension of its output.
+  SmallVector<unsigned> outputDims;
+};
+
+/// The consumer's body with a warp per output element: the warp computes
+/// the dot's rows that the element reads (one loop, their weights' loads
+/// together; the first before the wait for the previous kernel), and lane 0
+/// computes the body with those sums for the reads.
+void emitDotThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                     const DotEpilogue &epilogue, gpu::LaunchOp launch,
+                     Value block, Value total, ArrayRef<unsigned> threadDims,
+                     ArrayRef<Value> sizes) {
+  linalg::LinalgOp dot = epilogue.dot;
+  const LaunchPlan &plan = *epilogue.plan;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+  Value tid = launch.getThreadIds().x;
+  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
+  Value flat = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                            arith::DivUIOp::create(b, loc, block, c32)),
+      arith::DivUIOp::create(b, loc, tid, c32));
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  // A warp past the last output works as the last one's (and stores
+  // nothing), so that its loads need no guard.
+  flat = arith::MinUIOp::create(
+      b, loc, flat,
+      arith::SubIOp::create(b, loc, total,
+                            arith::ConstantIndexOp::create(b, loc, 1)));
+  SmallVector<Value> ivs(op.getNumLoops());
+  delinearize(b, loc, flat, threadDims, sizes, ivs);
+  // Each read's row of the dot: its view's offsets plus the element's
+  // indices (the consumer reads it by the identity map).
+  SmallVector<SmallVector<Value>> rowIvs;
+  for (auto &[read, offsets] : epilogue.reads) {
+    SmallVector<Value> &dotIvs =
+        rowIvs.emplace_back(dot.getNumLoops(), Value());
+    for (auto [d, offset, index] : llvm::zip(epilogue.outputDims, offsets, ivs))
+      dotIvs[d] = b.createOrFold<arith::AddIOp>(
+          loc, index, arith::ConstantIndexOp::create(b, loc, offset));
+  }
+  SmallVector<Value> dotSizes;
+  OpBuilder outside(launch);
+  for (Range &range : dot.createLoopRanges(outside, loc))
+    dotSizes.push_back(
+        getValueOrCreateConstantIndexOp(outside, loc, range.size));
+  SmallVector<Value> sums = emitWarpSums(
+      b, loc, dot, *plan.warpReduction, plan.dot, /*parts=*/1, lane, c0,
+      inRange, rowIvs, plan.serialDims, dotSizes, /*weightsEarly=*/true);
+  Value isLane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
+  auto store =
+      scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, inRange, isLane0),
+                        /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&store.getThenRegion().front());
+  IRMapping given;
+  for (auto [read, sum] : llvm::zip(epilogue.reads, sums))
+    given.map(op.getBlock()->getArgument(read.first->getOperandNumber()), sum);
+  emitBody(b, loc, op, ivs, given);
+}
+
 LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
-                          KernelNamer &namer,
-                          const RowReduction *row = nullptr) {
+                          KernelNamer &namer, const RowReduction *row = nullptr,
+                          const DotEpilogue *epilogue = nullptr) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -820,22 +924,25 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
         loc, total, arith::ConstantIndexOp::create(b, loc, plan.parts));
   // Small ops get one block of (a warp multiple of) their size.
   int64_t blockSize = kBlockSize;
+  bool warpPerOutput = warpReduction || epilogue;
   if (std::optional<int64_t> n = getConstantIntValue(total);
-      n && !warpReduction)
+      n && !warpPerOutput)
     blockSize = std::min<int64_t>(kBlockSize,
                                   std::max<int64_t>(32, (*n + 31) / 32 * 32));
   Value block = arith::ConstantIndexOp::create(b, loc, blockSize);
   // Blocks of threads, or of warps (one output each).
-  Value perBlock = warpReduction
+  Value perBlock = warpPerOutput
                        ? arith::ConstantIndexOp::create(b, loc, blockSize / 32)
                        : block;
   Value grid = arith::CeilDivUIOp::create(b, loc, total, perBlock);
   auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, block, one, one);
   // gpu-kernel-outlining names the kernel and its module after these.
   auto name = FlatSymbolRefAttr::get(
-      b.getContext(), namer.name(op, row ? "reduce_map"
-                                         : formOf(op, warpReduction.has_value(),
-                                                  dot.has_value())));
+      b.getContext(),
+      namer.name(op, row        ? "reduce_map"
+                     : epilogue ? "dot_map"
+                                : formOf(op, warpReduction.has_value(),
+                                         dot.has_value())));
   launch.setModuleAttr(name);
   launch.setFunctionAttr(name);
 
@@ -853,6 +960,9 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
   else if (row)
     emitRowReductionThenBody(b, loc, op, *row, launch, block, total, threadDims,
                              sizes);
+  else if (epilogue)
+    emitDotThenBody(b, loc, op, *epilogue, launch, block, total, threadDims,
+                    sizes);
   else
     emitThreadPerOutput(b, loc, op, launch, one, block, total, threadDims,
                         serialDims, sizes);
@@ -957,6 +1067,104 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   return identity ? fill : linalg::FillOp();
 }
 
+/// Whether nothing between `producer` and `consumer` (in one block) writes
+/// what `producer` reads, so that the consumer may compute the producer's
+/// outputs itself: nothing touches memory but allocations and fills of
+/// buffers allocated after the producer.
+bool onlyFreshBuffersBetween(Operation *producer, Operation *consumer) {
+  for (Operation *op = producer->getNextNode(); op != consumer;
+       op = op->getNextNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    auto fresh = fill ? fill.getOutputs()[0].getDefiningOp<memref::AllocOp>()
+                      : memref::AllocOp();
+    if (!isMemoryEffectFree(op) &&
+        !isa<memref::AllocOp, memref::DeallocOp>(op) &&
+        !llamac::isMemRefView(op) &&
+        !(fresh && producer->isBeforeInBlock(fresh)))
+      return false;
+  }
+  return true;
+}
+
+/// The elementwise op that can compute `dot`'s rows itself (see
+/// DotEpilogue), with its reads of them; nullopt if none.
+std::optional<DotEpilogue>
+dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
+                  const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
+  if (!plan.warpReduction || !plan.dot || plan.tensorCore ||
+      !plan.initIsIdentity || plan.parts != 1)
+    return std::nullopt;
+  Value output = dot.getDpsInitOperand(0)->get();
+  if (!output.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  unsigned rank = cast<MemRefType>(output.getType()).getRank();
+  DotEpilogue epilogue{dot, &plan, {}, {}};
+  linalg::LinalgOp consumer;
+  // Every other use: a view of a run of rows (or the whole) that one input
+  // of the consumer reads.
+  auto addRead = [&](OpOperand &use, SmallVector<int64_t> offsets) {
+    auto reader = dyn_cast<linalg::LinalgOp>(use.getOwner());
+    if (!reader || !reader.isDpsInput(&use) || (consumer && reader != consumer))
+      return false;
+    consumer = reader;
+    epilogue.reads.push_back({&use, std::move(offsets)});
+    return true;
+  };
+  for (OpOperand &use : output.getUses()) {
+    Operation *user = use.getOwner();
+    if (user == dot || isa<linalg::FillOp, memref::DeallocOp>(user))
+      continue;
+    if (auto view = dyn_cast<memref::SubViewOp>(user)) {
+      if (view.getType().getRank() != rank || !view->hasOneUse() ||
+          llvm::any_of(view.getStaticOffsets(), ShapedType::isDynamic) ||
+          llvm::any_of(view.getStaticStrides(),
+                       [](int64_t stride) { return stride != 1; }) ||
+          !addRead(*view->getUses().begin(),
+                   llvm::to_vector(view.getStaticOffsets())))
+        return std::nullopt;
+      continue;
+    }
+    if (!addRead(use, SmallVector<int64_t>(rank, 0)))
+      return std::nullopt;
+  }
+  // In the consumer's operand order (the order of the warp's rows).
+  llvm::sort(epilogue.reads, [](const auto &a, const auto &b) {
+    return a.first->getOperandNumber() < b.first->getOperandNumber();
+  });
+  if (!consumer || !plans.contains(consumer) ||
+      consumer->getBlock() != dot->getBlock() ||
+      !dot->isBeforeInBlock(consumer))
+    return std::nullopt;
+  const LaunchPlan &consumerPlan = plans.at(consumer);
+  if (consumerPlan.warpReduction || !consumerPlan.serialDims.empty() ||
+      consumer.getNumLoops() != rank)
+    return std::nullopt;
+  // The consumer writes nothing the dot reads (its warps would race).
+  for (OpOperand &init : consumer.getDpsInitsMutable())
+    for (OpOperand *input : dot.getDpsInputOperands())
+      if (llamac::rootOf(init.get()) == llamac::rootOf(input->get()))
+        return std::nullopt;
+  if (!onlyFreshBuffersBetween(dot, consumer))
+    return std::nullopt;
+  // The dot's output indexed by its thread dims, each read by the
+  // identity: element i of a read is element offset + i of the output.
+  AffineMap outMap = dot.getMatchingIndexingMap(dot.getDpsInitOperand(0));
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() != rank ||
+      plan.threadDims.size() != rank)
+    return std::nullopt;
+  for (unsigned i = 0; i < rank; ++i)
+    epilogue.outputDims.push_back(outMap.getDimPosition(i));
+  for (auto &[read, offsets] : epilogue.reads)
+    if (!consumer.getMatchingIndexingMap(read).isIdentity())
+      return std::nullopt;
+  // A warp for each of the consumer's elements must still fill the GPU.
+  std::optional<int64_t> outputs =
+      staticProduct(consumerPlan.threadDims, consumer.getStaticLoopRanges());
+  if (!outputs || *outputs < kMinWarps)
+    return std::nullopt;
+  return epilogue;
+}
+
 /// The elementwise op that can compute `reduction`'s rows itself (see
 /// RowReduction), with its input that reads them; null if none.
 OpOperand *
@@ -987,20 +1195,8 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
   const LaunchPlan &consumerPlan = plans.at(consumer);
   if (consumerPlan.warpReduction || !consumerPlan.serialDims.empty())
     return nullptr;
-  // Nothing between the two writes what the reduction reads (they keep
-  // their values until the consumer runs): nothing touches memory but
-  // allocations and fills of buffers allocated after the reduction.
-  for (Operation *op = reduction->getNextNode(); op != consumer;
-       op = op->getNextNode()) {
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    auto fresh = fill ? fill.getOutputs()[0].getDefiningOp<memref::AllocOp>()
-                      : memref::AllocOp();
-    if (!isMemoryEffectFree(op) &&
-        !isa<memref::AllocOp, memref::DeallocOp>(op) &&
-        !llamac::isMemRefView(op) &&
-        !(fresh && reduction->isBeforeInBlock(fresh)))
-      return nullptr;
-  }
+  if (!onlyFreshBuffersBetween(reduction, consumer))
+    return nullptr;
   // The reduction's output indexed by its thread dims in order, the
   // consumer's read of it by its own leading loops: a row is the
   // consumer's trailing loops, whose elements must fill whole blocks.
@@ -1022,6 +1218,19 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
   for (int64_t size : ArrayRef(sizes).drop_front(rank))
     rowLength *= size;
   return rowLength % kBlockSize ? nullptr : read;
+}
+
+/// Erases `buffer` (a memref.alloc), its views and its dealloc where
+/// nothing else uses them any more.
+void eraseUnread(Value buffer) {
+  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+    if (llamac::isMemRefView(user) && user->use_empty())
+      user->erase();
+  if (!llvm::all_of(buffer.getUsers(), llvm::IsaPred<memref::DeallocOp>))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+    user->erase();
+  buffer.getDefiningOp()->erase();
 }
 
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
@@ -1060,6 +1269,21 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
         rowReductions[read->getOwner()] = RowReduction{op, &plans[op], read};
         readerComputes.insert(op);
       }
+    // GEMVs whose reader computes their rows itself: not launched either.
+    llvm::DenseMap<Operation *, DotEpilogue> dotEpilogues; // by reader
+    for (linalg::LinalgOp op : ops) {
+      if (readerComputes.contains(op))
+        continue;
+      std::optional<DotEpilogue> epilogue =
+          dotEpilogueReader(op, plans[op], plans);
+      if (!epilogue)
+        continue;
+      Operation *reader = epilogue->reads.front().first->getOwner();
+      if (rowReductions.contains(reader) || dotEpilogues.contains(reader))
+        continue;
+      dotEpilogues[reader] = std::move(*epilogue);
+      readerComputes.insert(op);
+    }
     KernelNamer namer;
     for (linalg::LinalgOp op : ops) {
       if (folded.contains(op)) {
@@ -1069,12 +1293,24 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
       if (readerComputes.contains(op))
         continue;
       auto row = rowReductions.find(op);
-      if (failed(
-              mapToLaunch(op, plans[op], namer,
-                          row == rowReductions.end() ? nullptr : &row->second)))
+      auto epilogue = dotEpilogues.find(op);
+      if (failed(mapToLaunch(
+              op, plans[op], namer,
+              row == rowReductions.end() ? nullptr : &row->second,
+              epilogue == dotEpilogues.end() ? nullptr : &epilogue->second)))
         return signalPassFailure();
-      if (row != rowReductions.end())
-        row->second.reduction->erase();
+      if (row != rowReductions.end()) {
+        linalg::LinalgOp reduction = row->second.reduction;
+        Value temporary = reduction.getDpsInitOperand(0)->get();
+        reduction->erase();
+        eraseUnread(temporary);
+      }
+      if (epilogue != dotEpilogues.end()) {
+        linalg::LinalgOp dot = epilogue->second.dot;
+        Value temporary = dot.getDpsInitOperand(0)->get();
+        dot->erase();
+        eraseUnread(temporary);
+      }
     }
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });

@@ -28,6 +28,9 @@ CONFIGS=(
   "odd|--hidden 40 --intermediate 72 --layers 3 --heads 5 --kv-heads 1 --vocab 77 --max-pos 64 --seed 7"
   "f16-sharded|--hidden 64 --intermediate 128 --layers 2 --heads 4 --kv-heads 2 --vocab 96 --max-pos 64 --dtype f16 --shards 3 --seed 10"
   "mid-bf16|--hidden 512 --intermediate 1536 --layers 2 --heads 8 --kv-heads 2 --vocab 2048 --max-pos 64 --dtype bf16 --seed 8"
+  # 4,096 SwiGLU elements: the activation's warps compute their gate and
+  # up rows (no gate+up kernel), in decode and, with f32 weights, prefill.
+  "wide-mlp|--hidden 128 --intermediate 4096 --layers 2 --heads 4 --kv-heads 2 --vocab 96 --max-pos 64 --seed 12"
 )
 PROMPT=5,17,33,2,41,8,19,60,3,22,11,45,7,30,26,14,9,50,38,21
 # bf16 weights: the prefill's tensor-core GEMMs round the activations to
