@@ -362,7 +362,11 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     within one output's row (RMSNorm: the sum of squares, then the
     scaling), is not launched: the consumer's blocks compute their row's
     reduction themselves, warps as parts, and add the parts in the same
-    order. `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
+    order. Likewise a GEMV whose output only the next elementwise op reads,
+    through views that each take a run of its rows (SwiGLU's gate and up
+    halves), where that op has 4,096 elements or more: a warp per element
+    computes the rows it reads (one loop; the activations loaded once) and
+    lane 0 applies the op's body to their sums. `memref.alloc`/`dealloc` become `gpu.alloc`/`dealloc`, `memref.copy`
     becomes a kernel, constant globals a kernel reads move into it.
     ```mlir
     // Before
