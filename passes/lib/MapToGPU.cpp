@@ -301,22 +301,8 @@ void emitDotThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   linalg::LinalgOp dot = epilogue.dot;
   const LaunchPlan &plan = *epilogue.plan;
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
-  Value tid = launch.getThreadIds().x;
-  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
-  Value flat = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                            arith::DivUIOp::create(b, loc, block, c32)),
-      arith::DivUIOp::create(b, loc, tid, c32));
-  Value inRange =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
-  // A warp past the last output works as the last one's (and stores
-  // nothing), so that its loads need no guard.
-  flat = arith::MinUIOp::create(
-      b, loc, flat,
-      arith::SubIOp::create(b, loc, total,
-                            arith::ConstantIndexOp::create(b, loc, 1)));
+  llamac::WarpPlace place = llamac::placeWarp(b, loc, launch, block, total);
+  Value lane = place.lane, flat = place.flat, inRange = place.inRange;
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
   // Each read's row of the dot: its view's offsets plus the element's

@@ -407,6 +407,27 @@ Value leaveWarpSums(OpBuilder &b, Location loc, gpu::LaunchOp launch,
   return sums;
 }
 
+WarpPlace placeWarp(OpBuilder &b, Location loc, gpu::LaunchOp launch,
+                    Value block, Value total) {
+  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
+  Value warpsPerBlock = arith::DivUIOp::create(b, loc, block, c32);
+  Value tid = launch.getThreadIds().x;
+  WarpPlace place;
+  place.lane = arith::RemUIOp::create(b, loc, tid, c32);
+  place.warp = arith::DivUIOp::create(b, loc, tid, c32);
+  Value flat = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
+      place.warp);
+  place.inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
+  place.flat = arith::MinUIOp::create(
+      b, loc, flat,
+      arith::SubIOp::create(b, loc, total,
+                            arith::ConstantIndexOp::create(b, loc, 1)));
+  return place;
+}
+
 void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                        const WarpReduction &reduction,
                        const std::optional<VectorDot> &dot, int64_t parts,
@@ -414,28 +435,11 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                        Value total, ArrayRef<unsigned> threadDims,
                        ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
-  Value warpsPerBlock = arith::DivUIOp::create(b, loc, block, c32);
-  Value tid = launch.getThreadIds().x;
-  Value lane = arith::RemUIOp::create(b, loc, tid, c32);
-  Value warp = arith::DivUIOp::create(b, loc, tid, c32);
-  Value flat = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().x, warpsPerBlock),
-      warp);
-  // Uniform across the warp: every lane of a warp takes the same branch,
-  // as the shuffles need.
-  Value inRange =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, flat, total);
   // With split-k, consecutive warps take the parts of one output (parts
   // divides the warps of a block, so no output straddles two blocks).
-  // A warp past the last output works as the last one's (it stores
-  // nothing): every warp's indices are in bounds, and loads before the
-  // branch need no guard.
-  flat = arith::MinUIOp::create(
-      b, loc, flat,
-      arith::SubIOp::create(b, loc, total,
-                            arith::ConstantIndexOp::create(b, loc, 1)));
+  WarpPlace place = placeWarp(b, loc, launch, block, total);
+  Value lane = place.lane, warp = place.warp, flat = place.flat,
+        inRange = place.inRange;
   Value part = c0;
   if (parts > 1) {
     Value partsValue = arith::ConstantIndexOp::create(b, loc, parts);

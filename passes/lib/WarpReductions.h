@@ -76,6 +76,19 @@ std::optional<VectorDot> matchVectorDot(mlir::linalg::LinalgOp op,
                                         mlir::ArrayRef<unsigned> serialDims,
                                         mlir::ArrayRef<int64_t> staticSizes);
 
+/// Where a warp of a launch of whole warps, an output each, stands: its
+/// lane, its warp in the block, and its output `flat` among `total`, of
+/// `block` threads a block. `inRange` is uniform across the warp (every
+/// lane takes the same branch, as shuffles need); a warp past the last
+/// output works as the last one's (and stores nothing), so that its loads
+/// need no guard.
+struct WarpPlace {
+  mlir::Value lane, warp, flat, inRange;
+};
+WarpPlace placeWarp(mlir::OpBuilder &b, mlir::Location loc,
+                    mlir::gpu::LaunchOp launch, mlir::Value block,
+                    mlir::Value total);
+
 /// A warp's share of a warp reduction's outputs at each of `rowIvs` (the
 /// thread dims set; several only for a dot): part `part` of `parts`,
 /// summed over the warp's lanes by shuffles; the identity where `inRange`
