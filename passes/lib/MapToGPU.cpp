@@ -238,11 +238,6 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   SmallVector<Value> reductionIvs(reduction.getNumLoops());
   for (auto [d, index] : llvm::zip(plan.threadDims, outputIndices))
     reductionIvs[d] = index;
-  SmallVector<Value> reductionSizes;
-  OpBuilder outside(launch);
-  for (Range &range : reduction.createLoopRanges(outside, loc))
-    reductionSizes.push_back(
-        getValueOrCreateConstantIndexOp(outside, loc, range.size));
   Value parts = arith::ConstantIndexOp::create(b, loc, plan.parts);
   Value isPart =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp, parts);
@@ -250,7 +245,7 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
       b, loc, warp, arith::ConstantIndexOp::create(b, loc, plan.parts - 1));
   Value sum = emitWarpSums(b, loc, reduction, *plan.warpReduction, plan.dot,
                            plan.parts, lane, part, isPart, {reductionIvs},
-                           plan.serialDims, reductionSizes,
+                           /*serialDims=*/{}, /*sizes=*/{},
                            /*weightsEarly=*/false)
                   .front();
   Value isLane0 =
@@ -315,14 +310,10 @@ void emitDotThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
       dotIvs[d] = b.createOrFold<arith::AddIOp>(
           loc, index, arith::ConstantIndexOp::create(b, loc, offset));
   }
-  SmallVector<Value> dotSizes;
-  OpBuilder outside(launch);
-  for (Range &range : dot.createLoopRanges(outside, loc))
-    dotSizes.push_back(
-        getValueOrCreateConstantIndexOp(outside, loc, range.size));
-  SmallVector<Value> sums = emitWarpSums(
-      b, loc, dot, *plan.warpReduction, plan.dot, /*parts=*/1, lane, c0,
-      inRange, rowIvs, plan.serialDims, dotSizes, /*weightsEarly=*/true);
+  SmallVector<Value> sums =
+      emitWarpSums(b, loc, dot, *plan.warpReduction, plan.dot, /*parts=*/1,
+                   lane, c0, inRange, rowIvs, /*serialDims=*/{}, /*sizes=*/{},
+                   /*weightsEarly=*/true);
   Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
   auto store =
@@ -508,11 +499,29 @@ linalg::FillOp identityFillBefore(linalg::LinalgOp op, const LaunchPlan &plan) {
   return identity ? fill : linalg::FillOp();
 }
 
-/// Whether nothing between `producer` and `consumer` (in one block) writes
-/// what `producer` reads, so that the consumer may compute the producer's
-/// outputs itself: nothing touches memory but allocations and fills of
-/// buffers allocated after the producer.
-bool onlyFreshBuffersBetween(Operation *producer, Operation *consumer) {
+/// Whether a consumer may compute `producer`'s outputs itself instead of
+/// reading them (RowReduction, DotEpilogue): a warp reduction with vector
+/// loads, not on tensor cores, whose output is a temporary that it fills
+/// (the identity fill folded away).
+bool isReaderComputable(linalg::LinalgOp producer, const LaunchPlan &plan) {
+  return plan.warpReduction && plan.dot && !plan.tensorCore &&
+         plan.initIsIdentity &&
+         producer.getDpsInitOperand(0)->get().getDefiningOp<memref::AllocOp>();
+}
+
+/// Whether `consumer` can compute `producer`'s outputs where it reads them:
+/// an elementwise op (a thread per element, no loops of its own) after the
+/// producer in its block, with nothing between them that touches memory
+/// but allocations and fills of buffers allocated after the producer (so
+/// what the producer reads keeps its values until the consumer runs).
+bool mayComputeInReader(linalg::LinalgOp producer, linalg::LinalgOp consumer,
+                        const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
+  auto plan = plans.find(consumer);
+  if (plan == plans.end() || plan->second.warpReduction ||
+      !plan->second.serialDims.empty() ||
+      consumer->getBlock() != producer->getBlock() ||
+      !producer->isBeforeInBlock(consumer))
+    return false;
   for (Operation *op = producer->getNextNode(); op != consumer;
        op = op->getNextNode()) {
     auto fill = dyn_cast<linalg::FillOp>(op);
@@ -532,12 +541,9 @@ bool onlyFreshBuffersBetween(Operation *producer, Operation *consumer) {
 std::optional<DotEpilogue>
 dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
                   const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
-  if (!plan.warpReduction || !plan.dot || plan.tensorCore ||
-      !plan.initIsIdentity || plan.parts != 1)
+  if (!isReaderComputable(dot, plan) || plan.parts != 1)
     return std::nullopt;
   Value output = dot.getDpsInitOperand(0)->get();
-  if (!output.getDefiningOp<memref::AllocOp>())
-    return std::nullopt;
   unsigned rank = cast<MemRefType>(output.getType()).getRank();
   DotEpilogue epilogue{dot, &plan, {}, {}};
   linalg::LinalgOp consumer;
@@ -572,21 +578,15 @@ dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
   llvm::sort(epilogue.reads, [](const auto &a, const auto &b) {
     return a.first->getOperandNumber() < b.first->getOperandNumber();
   });
-  if (!consumer || !plans.contains(consumer) ||
-      consumer->getBlock() != dot->getBlock() ||
-      !dot->isBeforeInBlock(consumer))
-    return std::nullopt;
-  const LaunchPlan &consumerPlan = plans.at(consumer);
-  if (consumerPlan.warpReduction || !consumerPlan.serialDims.empty() ||
+  if (!consumer || !mayComputeInReader(dot, consumer, plans) ||
       consumer.getNumLoops() != rank)
     return std::nullopt;
+  const LaunchPlan &consumerPlan = plans.at(consumer);
   // The consumer writes nothing the dot reads (its warps would race).
   for (OpOperand &init : consumer.getDpsInitsMutable())
     for (OpOperand *input : dot.getDpsInputOperands())
       if (llamac::rootOf(init.get()) == llamac::rootOf(input->get()))
         return std::nullopt;
-  if (!onlyFreshBuffersBetween(dot, consumer))
-    return std::nullopt;
   // The dot's output indexed by its thread dims, each read by the
   // identity: element i of a read is element offset + i of the output.
   AffineMap outMap = dot.getMatchingIndexingMap(dot.getDpsInitOperand(0));
@@ -611,13 +611,10 @@ dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
 OpOperand *
 rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
                    const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
-  if (!plan.warpReduction || !plan.dot || plan.tensorCore ||
-      !plan.initIsIdentity || plan.parts > kWarpsPerBlock)
+  if (!isReaderComputable(reduction, plan) || plan.parts > kWarpsPerBlock)
     return nullptr;
-  // Its output: a temporary, filled (the fill folded away) and read once.
+  // Its output, read once.
   Value output = reduction.getDpsInitOperand(0)->get();
-  if (!output.getDefiningOp<memref::AllocOp>())
-    return nullptr;
   OpOperand *read = nullptr;
   for (OpOperand &use : output.getUses()) {
     Operation *user = use.getOwner();
@@ -629,14 +626,8 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
   }
   auto consumer =
       read ? dyn_cast<linalg::LinalgOp>(read->getOwner()) : linalg::LinalgOp();
-  if (!consumer || !plans.contains(consumer) || !consumer.isDpsInput(read) ||
-      consumer->getBlock() != reduction->getBlock() ||
-      !reduction->isBeforeInBlock(consumer))
-    return nullptr;
-  const LaunchPlan &consumerPlan = plans.at(consumer);
-  if (consumerPlan.warpReduction || !consumerPlan.serialDims.empty())
-    return nullptr;
-  if (!onlyFreshBuffersBetween(reduction, consumer))
+  if (!consumer || !consumer.isDpsInput(read) ||
+      !mayComputeInReader(reduction, consumer, plans))
     return nullptr;
   // The reduction's output indexed by its thread dims in order, the
   // consumer's read of it by its own leading loops: a row is the
@@ -661,17 +652,19 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
   return rowLength % kBlockSize ? nullptr : read;
 }
 
-/// Erases `buffer` (a memref.alloc), its views and its dealloc where
-/// nothing else uses them any more.
-void eraseUnread(Value buffer) {
-  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+/// Erases `producer`, which its reader computed itself, and its temporary
+/// output (with its views and dealloc) where nothing else uses it.
+void eraseComputedInReader(linalg::LinalgOp producer) {
+  Value temporary = producer.getDpsInitOperand(0)->get();
+  producer->erase();
+  for (Operation *user : llvm::make_early_inc_range(temporary.getUsers()))
     if (llamac::isMemRefView(user) && user->use_empty())
       user->erase();
-  if (!llvm::all_of(buffer.getUsers(), llvm::IsaPred<memref::DeallocOp>))
+  if (!llvm::all_of(temporary.getUsers(), llvm::IsaPred<memref::DeallocOp>))
     return;
-  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+  for (Operation *user : llvm::make_early_inc_range(temporary.getUsers()))
     user->erase();
-  buffer.getDefiningOp()->erase();
+  temporary.getDefiningOp()->erase();
 }
 
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
@@ -740,18 +733,10 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
               row == rowReductions.end() ? nullptr : &row->second,
               epilogue == dotEpilogues.end() ? nullptr : &epilogue->second)))
         return signalPassFailure();
-      if (row != rowReductions.end()) {
-        linalg::LinalgOp reduction = row->second.reduction;
-        Value temporary = reduction.getDpsInitOperand(0)->get();
-        reduction->erase();
-        eraseUnread(temporary);
-      }
-      if (epilogue != dotEpilogues.end()) {
-        linalg::LinalgOp dot = epilogue->second.dot;
-        Value temporary = dot.getDpsInitOperand(0)->get();
-        dot->erase();
-        eraseUnread(temporary);
-      }
+      if (row != rowReductions.end())
+        eraseComputedInReader(row->second.reduction);
+      if (epilogue != dotEpilogues.end())
+        eraseComputedInReader(epilogue->second.dot);
     }
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });

@@ -95,7 +95,8 @@ WarpPlace placeWarp(mlir::OpBuilder &b, mlir::Location loc,
 /// is false (a warp past the outputs, which still meets the block's
 /// barrier). `weightsEarly`: a dot's first weights are read before the wait
 /// for the previous kernel (emitFirstTripsEarly), which must then be at the
-/// kernel's top level.
+/// kernel's top level. `serialDims` and `sizes` (the reduction loops and
+/// every loop's size) are read only where there is no dot.
 mlir::SmallVector<mlir::Value>
 emitWarpSums(mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::LinalgOp op,
              const WarpReduction &reduction,
