@@ -54,6 +54,13 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+    # The toolkit's libdevice, which llamac compile finds itself; for
+    # llamac-opt's llama-to-cuda pipeline.
+    libdevice = os.path.join(os.path.dirname(os.path.realpath(ptxas)), "..", "nvvm",
+                             "libdevice", "libdevice.10.bc")
+    if os.path.exists(libdevice):
+        config.available_features.add("libdevice")
+        config.substitutions.append(("%libdevice", os.path.normpath(libdevice)))
 # The driver's test double (test/Runtime/Inputs/fake_libcuda.c).
 config.substitutions.append(("%fake_cuda_old", os.path.join(config.llamac_obj_root, "lib", "fake-cuda-old")))
 config.substitutions.append(("%fake_cuda", os.path.join(config.llamac_obj_root, "lib", "fake-cuda")))

@@ -668,6 +668,8 @@ void eraseComputedInReader(linalg::LinalgOp producer) {
 }
 
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
+  using LlamaMapToGPUBase::LlamaMapToGPUBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     llamac::recordEntryMemrefs(module);
@@ -690,6 +692,9 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     llvm::DenseSet<Operation *> folded;
     for (linalg::LinalgOp op : ops) {
       LaunchPlan &plan = plans[op] = planLaunch(op);
+      if (plan.tensorCore && wgmma)
+        plan.tensorCore->wgmma =
+            getElementTypeOrSelf(plan.tensorCore->activations->get()).isBF16();
       if (linalg::FillOp fill = identityFillBefore(op, plan)) {
         folded.insert(fill);
         plan.initIsIdentity = true;

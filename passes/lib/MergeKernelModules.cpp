@@ -11,6 +11,7 @@
 #include "llamac/passes/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace llamac {
@@ -21,6 +22,22 @@ namespace llamac {
 using namespace mlir;
 
 namespace {
+
+/// Shared-memory buffers start 16-byte aligned (cp.async's 16-byte copies),
+/// those of 1 KiB or more 1,024-byte aligned (the wgmma tiles' swizzle
+/// pattern repeats every 512 bytes, from an aligned base); left alone, the
+/// lowering aligns a buffer only to its element.
+void alignWorkgroupBuffers(gpu::GPUFuncOp kernel) {
+  for (auto [index, buffer] :
+       llvm::enumerate(kernel.getWorkgroupAttributions())) {
+    auto type = cast<MemRefType>(buffer.getType());
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    kernel.setWorkgroupAttributionAttr(
+        index, LLVM::LLVMDialect::getAlignAttrName(),
+        IntegerAttr::get(IntegerType::get(kernel.getContext(), 64),
+                         bytes >= 1024 ? 1024 : 16));
+  }
+}
 
 struct LlamaMergeKernelModules
     : public llamac::impl::LlamaMergeKernelModulesBase<
@@ -40,6 +57,7 @@ struct LlamaMergeKernelModules
         StringAttr name = StringAttr::get(context, source.getName());
         renamed[{source.getNameAttr(), kernel.getNameAttr()}] = name;
         kernel.setName(name);
+        alignWorkgroupBuffers(kernel);
       }
     gpu::GPUModuleOp target = sources.front();
     Block *body = target.getBody();

@@ -112,6 +112,7 @@ std::string llamac::ptxFeaturesForChip(llvm::StringRef chip) {
 
 void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
                                        const CudaPipelineOptions &options) {
+  bool wgmma = options.wgmma && options.chip == "sm_90";
   addModelLowering(pm, /*flashAttention=*/true);
   // q/k/v and gate/up as one GEMV each: one kernel's ramp-up and tail.
   pm.addPass(llamac::createLlamaMergeSiblingLinears());
@@ -123,7 +124,9 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
-  pm.addPass(llamac::createLlamaMapToGPU());
+  LlamaMapToGPUOptions mapping;
+  mapping.wgmma = wgmma;
+  pm.addPass(llamac::createLlamaMapToGPU(mapping));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Kernels in a row that do not depend on each other as one launch.
@@ -142,8 +145,11 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(llamac::createLlamaMergeKernelModules());
   GpuNVVMAttachTargetOptions target;
-  target.chip = options.chip;
-  target.features = options.ptxFeatures;
+  // Hopper's warpgroup MMA exists only in the arch-specific sm_90a, whose
+  // PTX runs on sm_90 GPUs and no other.
+  target.chip = wgmma ? "sm_90a" : options.chip;
+  // sm_90a's PTX ISA is 8.0's (CUDA 12.0).
+  target.features = wgmma ? "+ptx80" : options.ptxFeatures;
   target.optLevel = 3;
   if (!options.libdevice.empty())
     target.linkLibs.push_back(options.libdevice);
@@ -158,6 +164,8 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   // cp.async (the tensor-core kernels' tile copies) first.
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops that are PTX text (wgmma) as inline assembly.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
@@ -190,6 +198,12 @@ struct CudaPipelineCLOptions
       llvm::cl::init(GemmPrecision::BF16),
       llvm::cl::values(clEnumValN(GemmPrecision::BF16, "bf16", "bf16"),
                        clEnumValN(GemmPrecision::F32, "f32", "bf16 hi + lo"))};
+  Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("sm_90: the GEMMs with bf16 activations as sm_90a "
+                     "warpgroup MMAs (slower than mma.sync with these "
+                     "kernels' tiles: docs/KERNEL_NOTES.md, session 14)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -211,6 +225,7 @@ void llamac::registerPipelines() {
         options.libdevice = cl.libdevice;
         options.bf16GemmActivations =
             cl.gemmPrecision == CudaPipelineCLOptions::GemmPrecision::BF16;
+        options.wgmma = cl.wgmma;
         buildCudaLoweringPipeline(pm, options);
       });
 }

@@ -19,12 +19,20 @@
 // the activations and the weights, so each product still meets its partner
 // and the sum is the same.
 //
+// With llama-map-to-gpu's wgmma option (sm_90a), the block's 4 warps are
+// one warpgroup: the tiles are stored as the tensor cores read them (the
+// 64-byte swizzle, Wgmma.h) and each slice is two wgmma.m64n128k16 reading
+// both operands from shared memory, one slice's group kept in flight. Off
+// by default: with these tiles and cp.async it was slower than mma.sync on
+// an H200 (KERNEL_NOTES, session 14).
+//
 //===----------------------------------------------------------------------===//
 #include "TensorCoreLinear.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
 #include "MmaSync.h"
+#include "Wgmma.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -66,7 +74,9 @@ constexpr int64_t kPerThread = 8;
 /// session 11) the 1B's prefill (8–64 slices a block) ran 7% faster with 3
 /// stages than 4 (its kernels alone 2% slower under ncu: what 4 lose is
 /// the overlap with the next kernel), the 8B's (gate+up and down: 112–128
-/// slices) 9% slower. f32 activation rows are padded by 4 floats (144-byte
+/// slices) 9% slower. wgmma keeps every stage that fits: its ring runs one
+/// slice less ahead (a slice's group stays in flight through the next
+/// iteration). f32 activation rows are padded by 4 floats (144-byte
 /// rows), so that the 16-byte fragment reads of 8 lanes hit distinct banks;
 /// 64-byte rows of bf16 need none.
 constexpr int64_t kMaxStages = 4;
@@ -108,11 +118,13 @@ SmallVector<Value> pairsOf(Emitter &e, Value bf16x8) {
 }
 
 /// One 16-byte cp.async of a block's tile copy: from `operand` at loop
-/// indices `ivs` (depth `first` on) into `tile`[stage, row, column].
+/// indices `ivs` (the slice's depth + `depthOffset` along the depth) into
+/// `tile`[stage, dest...].
 struct TileCopy {
   OpOperand *operand;
   SmallVector<Value> ivs; // the row's (or column's) loop indices
-  Value row, column;      // in the tile; the column is also the depth offset
+  SmallVector<Value> dest;
+  Value depthOffset;
   Value tile;
   int64_t elements;
 };
@@ -124,10 +136,11 @@ void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
   SmallVector<Value> tokens;
   for (const TileCopy &copy : copies) {
     SmallVector<Value> ivs(copy.ivs);
-    ivs[depthDim] = e.add(depth, copy.column);
+    ivs[depthDim] = e.add(depth, copy.depthOffset);
+    SmallVector<Value> dest{stage};
+    dest.append(copy.dest);
     tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-        e.b, e.loc, copy.tile, ValueRange{stage, copy.row, copy.column},
-        copy.operand->get(),
+        e.b, e.loc, copy.tile, dest, copy.operand->get(),
         llamac::operandIndices(e.b, e.loc, op, copy.operand, ivs),
         e.b.getIndexAttr(copy.elements), /*srcElements=*/Value(),
         /*bypassL1=*/e.b.getUnitAttr()));
@@ -175,6 +188,70 @@ void emitSplitSum(Emitter &e, linalg::LinalgOp op,
   for (Value part : ArrayRef(parts).drop_front())
     sum = e.add(sum, part);
   storeOutput(e, op, linear, initIsIdentity, row, col, sum);
+}
+
+/// One slice's products on mma.sync: the warp's fragments from the tiles
+/// (a thread's 8 consecutive elements of a row, in the permuted k order),
+/// two k-steps of its 2 x 8 tiles into `acc`.
+void emitMmaSyncSlice(Emitter &e, Value aTiles, Value bTiles, Type aType,
+                      Value stage, Value warpRow, Value warpCol, Value group,
+                      Value quadLane, SmallVectorImpl<Value> &acc) {
+  OpBuilder &b = e.b;
+  bool narrow = aType.isBF16();
+  Value k = e.mul(quadLane, e.index(kPerThread));
+  SmallVector<Value> rowSlices, colSlices;
+  for (int64_t i = 0; i < kWarpTilesM; ++i)
+    for (int64_t h = 0; h < 2; ++h) {
+      Value row = e.add(warpRow, e.add(group, e.index(kTileRows * i + 8 * h)));
+      rowSlices.push_back(vector::LoadOp::create(
+          b, e.loc, VectorType::get({kPerThread}, aType), aTiles,
+          ValueRange{stage, row, k}, /*nontemporal=*/false, llvm::Align(16)));
+    }
+  for (int64_t j = 0; j < kWarpTilesN; ++j) {
+    Value col = e.add(warpCol, e.add(group, e.index(kTileCols * j)));
+    colSlices.push_back(vector::LoadOp::create(
+        b, e.loc, VectorType::get({kPerThread}, b.getBF16Type()), bTiles,
+        ValueRange{stage, col, k}, /*nontemporal=*/false, llvm::Align(16)));
+  }
+  // f32 activations: hi = bf16(x), lo = bf16(x - hi), x to ~16 bits in
+  // two bf16 terms.
+  auto bf16x8 = VectorType::get({kPerThread}, b.getBF16Type());
+  auto f32x8 = VectorType::get({kPerThread}, b.getF32Type());
+  SmallVector<SmallVector<Value>> hi, lo;
+  for (Value x : rowSlices) {
+    if (narrow) {
+      hi.push_back(pairsOf(e, x));
+      continue;
+    }
+    Value high = arith::TruncFOp::create(b, e.loc, bf16x8, x);
+    Value rest = e.sub(x, arith::ExtFOp::create(b, e.loc, f32x8, high));
+    hi.push_back(pairsOf(e, high));
+    lo.push_back(pairsOf(e, arith::TruncFOp::create(b, e.loc, bf16x8, rest)));
+  }
+  SmallVector<SmallVector<Value>> w;
+  for (Value slice : colSlices)
+    w.push_back(pairsOf(e, slice));
+  for (int64_t step = 0; step < 2; ++step) {
+    int64_t p = 2 * step;
+    for (int64_t i = 0; i < kWarpTilesM; ++i) {
+      // Registers a0..a3: rows g and g + 8 of pair p, then of pair p + 1.
+      int64_t top = 2 * i, bottom = 2 * i + 1;
+      SmallVector<Value> aHi{hi[top][p], hi[bottom][p], hi[top][p + 1],
+                             hi[bottom][p + 1]};
+      for (int64_t j = 0; j < kWarpTilesN; ++j) {
+        SmallVector<Value> bRegs{w[j][p], w[j][p + 1]};
+        MutableArrayRef<Value> tile(&acc[(i * kWarpTilesN + j) * 4], 4);
+        SmallVector<Value> next(tile);
+        if (!narrow) {
+          SmallVector<Value> aLo{lo[top][p], lo[bottom][p], lo[top][p + 1],
+                                 lo[bottom][p + 1]};
+          next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, next);
+        }
+        next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aHi, bRegs, next);
+        llvm::copy(next, tile.begin());
+      }
+    }
+  }
 }
 
 } // namespace
@@ -239,6 +316,9 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  // wgmma: the block's 4 warps are one warpgroup, its 64 x 128 tile one
+  // m64n128 accumulator.
+  bool wgmma = linear.wgmma;
   int64_t rowBlocks = (linear.rows + kBlockRows - 1) / kBlockRows;
   int64_t colBlocks = (linear.cols + kBlockCols - 1) / kBlockCols;
   int64_t slices = linear.depth / kSlice, splits = 1;
@@ -271,14 +351,24 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
             e.index(kBlockCols));
   Value split =
       splits > 1 ? e.div(blockId, e.index(rowBlocks * colBlocks)) : e.index(0);
-  // The warp's tile within the block's.
-  Value warpRow = e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
-  Value warpCol = e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols));
+  // The warp's tile within the block's: mma.sync, 2 x 2 warps of 32 x 64;
+  // wgmma, the warpgroup's 64 x 128 tile, whose accumulators give warp w
+  // rows 16w .. 16w + 15 of it, in the mma.sync tiles' layout.
+  int64_t tilesM = wgmma ? 1 : kWarpTilesM;
+  int64_t tilesN = wgmma ? kBlockCols / kTileCols : kWarpTilesN;
+  Value warpRow =
+      wgmma ? e.mul(warp, e.index(kTileRows))
+            : e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
+  Value warpCol =
+      wgmma ? e.index(0)
+            : e.mul(e.div(warp, e.index(kBlockWarpsM)), e.index(kWarpCols));
   Value rowBase = e.add(blockRow, warpRow);
   Value colBase = e.add(blockCol, warpCol);
 
   // The block's tiles: its rows of the activations and columns of the
-  // weights, a slice of the depth each, in shared memory.
+  // weights, a slice of the depth each, in shared memory. For wgmma, as
+  // the tensor cores read them: 8-row x 16-byte core matrices, those of a
+  // row group consecutive along the depth.
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Type aType = getElementTypeOrSelf(linear.activations->get().getType());
@@ -287,34 +377,45 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   int64_t stageBytes =
       kBlockRows * aRowLength * (narrow ? 2 : 4) + kBlockCols * kSlice * 2;
   int64_t stages = std::min(kMaxStages, kSharedBytes / stageBytes);
-  if (slices / splits < kLongLoopSlices && stages > 2)
+  if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
     --stages;
+  auto tileType = [&](int64_t tileRows, int64_t rowLength, Type element) {
+    return MemRefType::get({stages, tileRows, rowLength}, element,
+                           MemRefLayoutAttrInterface(), workgroup);
+  };
   Value aTiles = launch.addWorkgroupAttribution(
-      MemRefType::get({stages, kBlockRows, aRowLength}, aType,
-                      MemRefLayoutAttrInterface(), workgroup),
-      e.loc);
+      tileType(kBlockRows, aRowLength, aType), e.loc);
   Value bTiles = launch.addWorkgroupAttribution(
-      MemRefType::get({stages, kBlockCols, kSlice}, b.getBF16Type(),
-                      MemRefLayoutAttrInterface(), workgroup),
-      e.loc);
+      tileType(kBlockCols, kSlice, b.getBF16Type()), e.loc);
   // Each thread's share of a slice's copies: consecutive threads take
-  // consecutive 16 bytes of a row. Rows and columns past the end copy the
-  // last one (no branch around the copies); their results are not stored.
+  // consecutive 16 bytes of a row (for wgmma stored at the 64-byte
+  // swizzle's chunk position, see Wgmma.h). Rows and columns past the end
+  // copy the last one (no branch around the copies); their results are not
+  // stored.
   Value zero = e.index(0);
   SmallVector<Value> noIvs(op.getNumLoops(), zero);
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
   SmallVector<TileCopy> copies;
-  // The column of a thread's copies is the same for all of them
+  // The depth offset of a thread's copies is the same for all of them
   // (kBlockThreads is a multiple of the 16-byte chunks per row).
   auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
                        int64_t elements, Value base, Value last,
                        ArrayRef<unsigned> dims) {
     int64_t perRow = kSlice / elements;
-    Value column = e.mul(e.rem(tid, e.index(perRow)), e.index(elements));
-    for (int64_t c = 0; c < tileRows * perRow / kBlockThreads; ++c) {
+    int64_t perThread = tileRows * perRow / kBlockThreads;
+    for (int64_t c = 0; c < perThread; ++c) {
       Value row =
           e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
-      TileCopy copy{operand, noIvs, row, column, tile, elements};
+      Value chunk = e.rem(tid, e.index(perRow));
+      TileCopy copy{operand, noIvs, {}, Value(), tile, elements};
+      copy.depthOffset = e.mul(chunk, e.index(elements));
+      Value column = copy.depthOffset;
+      if (wgmma) {
+        Value phase = e.rem(e.div(row, e.index(2)), e.index(perRow));
+        column = e.mul(arith::XOrIOp::create(b, e.loc, chunk, phase),
+                       e.index(elements));
+      }
+      copy.dest = {row, column};
       setFlat(e, e.min(e.add(base, row), last), dims, sizes, copy.ivs);
       copies.push_back(copy);
     }
@@ -324,16 +425,38 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   addCopies(linear.weights, bTiles, kBlockCols, kCopyBF16, blockCol, lastCol,
             linear.colDims);
 
-  Value accZero = e.f32(0.0);
-  SmallVector<Value> initAcc(kWarpTilesM * kWarpTilesN * 4, accZero);
+  // The accumulators: mma.sync's as f32 values, wgmma's as the struct its
+  // inline assembly takes and returns.
+  int64_t accumulators = tilesM * tilesN * 4;
+  SmallVector<Value> initAcc;
+  Type i64 = b.getI64Type();
+  Value aShared, bShared;
+  if (wgmma) {
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(accumulators, b.getF32Type()));
+    initAcc.push_back(LLVM::ZeroOp::create(b, e.loc, accType));
+    auto sharedAddress = [&](Value tile) {
+      Value address =
+          memref::ExtractAlignedPointerAsIndexOp::create(b, e.loc, tile);
+      return arith::IndexCastUIOp::create(b, e.loc, i64, address);
+    };
+    aShared = sharedAddress(aTiles);
+    bShared = sharedAddress(bTiles);
+  } else {
+    initAcc.assign(accumulators, e.f32(0.0));
+  }
   int64_t splitDepth = linear.depth / splits;
   Value depthBegin = e.mul(split, e.index(splitDepth));
   Value lastSlice = e.add(depthBegin, e.index(splitDepth - kSlice));
-  // The first stages - 1 slices before the loop; slices past the split's
-  // end copy its last slice again into a stage no later iteration reads
-  // (every iteration commits one group, so the count of groups still in
-  // flight that means "this iteration's slice is in" stays stages - 2).
-  for (int64_t s = 0; s + 1 < stages; ++s)
+  // How far ahead the copies run: stages - 1 slices, or for wgmma, whose
+  // group of a slice stays in flight through the next iteration (its stage
+  // still being read), stages - 2. The first `ahead` slices go out before
+  // the loop; slices past the split's end copy its last slice again into a
+  // stage no later iteration reads (every iteration commits one group, so
+  // the count of groups still in flight that means "this iteration's slice
+  // is in" stays ahead - 1).
+  int64_t ahead = wgmma ? stages - 2 : stages - 1;
+  for (int64_t s = 0; s < ahead; ++s)
     issueSlice(e, op, linear.depthDim, copies,
                e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice),
                e.index(s));
@@ -346,80 +469,62 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     Value depth = loop.getInductionVar();
     Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(kSlice));
     Value stage = e.rem(sliceIndex, e.index(stages));
-    NVVM::CpAsyncWaitGroupOp::create(b, e.loc, stages - 2);
+    NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
+    // wgmma reads shared memory through the async proxy: this thread's
+    // copies (generic proxy) made visible to it.
+    if (wgmma)
+      NVVM::FenceProxyOp::create(
+          b, e.loc,
+          NVVM::ProxyKindAttr::get(b.getContext(),
+                                   NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     // Every thread's copies of this slice are in, and every warp is done
-    // with the previous slice, whose stage the next copies overwrite.
+    // with the stage the next copies overwrite (mma.sync: the previous
+    // slice's; wgmma: the one before, whose group each warp waited for in
+    // the previous iteration).
     gpu::BarrierOp::create(b, e.loc);
-    Value ahead =
-        e.min(e.add(depth, e.index((stages - 1) * kSlice)), lastSlice);
-    issueSlice(e, op, linear.depthDim, copies, ahead,
-               e.rem(e.add(sliceIndex, e.index(stages - 1)), e.index(stages)));
-    // Fragments from the tiles: a thread's 8 consecutive elements of a row.
-    Value k = e.mul(quadLane, e.index(kPerThread));
-    SmallVector<Value> rowSlices, colSlices;
-    for (int64_t i = 0; i < kWarpTilesM; ++i)
-      for (int64_t h = 0; h < 2; ++h) {
-        Value row =
-            e.add(warpRow, e.add(group, e.index(kTileRows * i + 8 * h)));
-        rowSlices.push_back(vector::LoadOp::create(
-            b, e.loc, VectorType::get({kPerThread}, aType), aTiles,
-            ValueRange{stage, row, k}, /*nontemporal=*/false, llvm::Align(16)));
-      }
-    for (int64_t j = 0; j < kWarpTilesN; ++j) {
-      Value col = e.add(warpCol, e.add(group, e.index(kTileCols * j)));
-      colSlices.push_back(vector::LoadOp::create(
-          b, e.loc, VectorType::get({kPerThread}, b.getBF16Type()), bTiles,
-          ValueRange{stage, col, k}, /*nontemporal=*/false, llvm::Align(16)));
-    }
-    // f32 activations: hi = bf16(x), lo = bf16(x - hi), x to ~16 bits in
-    // two bf16 terms.
-    auto bf16x8 = VectorType::get({kPerThread}, b.getBF16Type());
-    auto f32x8 = VectorType::get({kPerThread}, b.getF32Type());
-    SmallVector<SmallVector<Value>> hi, lo;
-    for (Value x : rowSlices) {
-      if (narrow) {
-        hi.push_back(pairsOf(e, x));
-        continue;
-      }
-      Value high = arith::TruncFOp::create(b, e.loc, bf16x8, x);
-      Value rest = e.sub(x, arith::ExtFOp::create(b, e.loc, f32x8, high));
-      hi.push_back(pairsOf(e, high));
-      lo.push_back(pairsOf(e, arith::TruncFOp::create(b, e.loc, bf16x8, rest)));
-    }
-    SmallVector<SmallVector<Value>> w;
-    for (Value slice : colSlices)
-      w.push_back(pairsOf(e, slice));
+    Value next = e.min(e.add(depth, e.index(ahead * kSlice)), lastSlice);
+    issueSlice(e, op, linear.depthDim, copies, next,
+               e.rem(e.add(sliceIndex, e.index(ahead)), e.index(stages)));
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    for (int64_t step = 0; step < 2; ++step) {
-      int64_t p = 2 * step;
-      for (int64_t i = 0; i < kWarpTilesM; ++i) {
-        // Registers a0..a3: rows g and g + 8 of pair p, then of pair p + 1.
-        int64_t top = 2 * i, bottom = 2 * i + 1;
-        SmallVector<Value> aHi{hi[top][p], hi[bottom][p], hi[top][p + 1],
-                               hi[bottom][p + 1]};
-        for (int64_t j = 0; j < kWarpTilesN; ++j) {
-          SmallVector<Value> bRegs{w[j][p], w[j][p + 1]};
-          MutableArrayRef<Value> tile(&acc[(i * kWarpTilesN + j) * 4], 4);
-          SmallVector<Value> next(tile);
-          if (!narrow) {
-            SmallVector<Value> aLo{lo[top][p], lo[bottom][p], lo[top][p + 1],
-                                   lo[bottom][p + 1]};
-            next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aLo, bRegs, next);
-          }
-          next = llamac::mmaSync(e, NVVM::MMATypes::bf16, aHi, bRegs, next);
-          llvm::copy(next, tile.begin());
-        }
-      }
+    if (wgmma) {
+      // Two k-steps of 16 (32 bytes of each row) as one group; then wait
+      // for the previous slice's group, so that one stays in flight.
+      Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
+      auto at = [&](Value base, int64_t tileRows, int64_t step) {
+        Value stageOffset = arith::MulIOp::create(
+            b, e.loc, stage64,
+            arith::ConstantOp::create(
+                b, e.loc, b.getI64IntegerAttr(tileRows * kSlice * 2)));
+        Value address = arith::AddIOp::create(b, e.loc, base, stageOffset);
+        address = arith::AddIOp::create(
+            b, e.loc, address,
+            arith::ConstantOp::create(b, e.loc,
+                                      b.getI64IntegerAttr(step * 16 * 2)));
+        return llamac::wgmmaDescriptor(e, address);
+      };
+      NVVM::WgmmaFenceAlignedOp::create(b, e.loc);
+      for (int64_t step = 0; step < kSlice / 16; ++step)
+        acc[0] = llamac::wgmmaBf16(e, kBlockCols, at(aShared, kBlockRows, step),
+                                   at(bShared, kBlockCols, step), acc[0]);
+      NVVM::WgmmaGroupSyncAlignedOp::create(b, e.loc);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 1);
+    } else {
+      emitMmaSyncSlice(e, aTiles, bTiles, aType, stage, warpRow, warpCol, group,
+                       quadLane, acc);
     }
     scf::YieldOp::create(b, e.loc, acc);
   }
-  // No copy left in flight when the block ends.
+  // No copy or wgmma left in flight when the block ends.
   NVVM::CpAsyncWaitGroupOp::create(b, e.loc, 0);
+  if (wgmma)
+    NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 0);
 
   // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
-  for (int64_t i = 0; i < kWarpTilesM; ++i)
-    for (int64_t j = 0; j < kWarpTilesN; ++j)
+  for (int64_t i = 0; i < tilesM; ++i)
+    for (int64_t j = 0; j < tilesN; ++j)
       for (int64_t c = 0; c < 4; ++c) {
         Value row =
             e.add(rowBase, e.add(group, e.index(kTileRows * i + 8 * (c / 2))));
@@ -430,7 +535,11 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         auto guard = scf::IfOp::create(b, e.loc, inside, false);
         OpBuilder::InsertionGuard inGuard(b);
         b.setInsertionPointToStart(&guard.getThenRegion().front());
-        Value sum = loop.getResult((i * kWarpTilesN + j) * 4 + c);
+        int64_t index = (i * tilesN + j) * 4 + c;
+        Value sum = wgmma ? LLVM::ExtractValueOp::create(
+                                b, e.loc, loop.getResult(0), index)
+                                .getResult()
+                          : loop.getResult(index);
         if (partial)
           memref::StoreOp::create(b, e.loc, sum, partial,
                                   ValueRange{split, row, col});

@@ -18,6 +18,10 @@ struct TensorCoreLinear {
   unsigned depthDim;
   llvm::SmallVector<unsigned> rowDims, colDims;
   int64_t rows, cols, depth;
+  /// The products as sm_90a warpgroup MMAs (wgmma) reading the block's
+  /// tiles from shared memory, not mma.sync from registers: bf16
+  /// activations only.
+  bool wgmma = false;
 };
 
 /// `op`, a sum over loop `depthDim` of the product of inputs `lhs` and
@@ -31,8 +35,9 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
                                                       mlir::OpOperand *rhs);
 
 /// Replaces `op` by a gpu.launch of warps that each compute a tile of the
-/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), the block's
-/// operand tiles staged in shared memory by cp.async. bf16 activations
+/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), or of one
+/// warpgroup a block with wgmma (m64n128k16), the block's operand tiles
+/// staged in shared memory by cp.async. bf16 activations
 /// take one mma a tile; f32 activations are split into two bf16 terms (hi +
 /// lo), each multiplied by the exact bf16 weights, so the products keep ~16
 /// bits (an f32 layer within ~1e-5, not bf16's ~4e-3). Too few tiles to fill

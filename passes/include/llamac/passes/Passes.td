@@ -381,6 +381,11 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "GEMMs with bf16 activations as sm_90a warpgroup MMAs (wgmma, "
+           "operands from shared memory) instead of mma.sync">,
+  ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
@@ -441,7 +446,10 @@ def LlamaMergeKernelModules : Pass<"llama-merge-kernel-modules",
     start-up). This moves them all into the first module, renamed
     `@llamac_kernels`; each kernel takes its old module's (unique) name,
     globals cloned into several modules are kept once, and every
-    `gpu.launch_func` is pointed at the kernel's new symbol.
+    `gpu.launch_func` is pointed at the kernel's new symbol. Each kernel's
+    workgroup buffers get an `llvm.align` (the lowering would align them
+    only to their element): 16 bytes (cp.async's 16-byte copies), 1,024
+    for buffers of 1 KiB or more (wgmma's swizzled tiles).
     ```mlir
     // Before
     gpu.module @f_kernel_0 { gpu.func @f_kernel(...) kernel {...} }

@@ -43,6 +43,9 @@ struct CudaPipelineOptions {
   // (one mma a tile, as PyTorch and llama.cpp); false: f32 activations as
   // bf16 hi + lo terms (two mmas, ~16 bits).
   bool bf16GemmActivations = true;
+  // sm_90: those GEMMs as warpgroup MMAs (wgmma, sm_90a PTX) instead of
+  // mma.sync. Off: slower with the present tiles (KERNEL_NOTES, session 14).
+  bool wgmma = false;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an
