@@ -366,9 +366,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value colBase = e.add(blockCol, warpCol);
 
   // The block's tiles: its rows of the activations and columns of the
-  // weights, a slice of the depth each, in shared memory. For wgmma, as
-  // the tensor cores read them: 8-row x 16-byte core matrices, those of a
-  // row group consecutive along the depth.
+  // weights, a slice of the depth each, in shared memory (for wgmma with
+  // the 16-byte chunks of each row swizzled, see below).
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Type aType = getElementTypeOrSelf(linear.activations->get().getType());
@@ -456,6 +455,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // the count of groups still in flight that means "this iteration's slice
   // is in" stays ahead - 1).
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
+  assert(ahead >= 1 && "bf16 tiles leave room for four stages");
   for (int64_t s = 0; s < ahead; ++s)
     issueSlice(e, op, linear.depthDim, copies,
                e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice),
