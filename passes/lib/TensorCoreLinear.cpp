@@ -23,8 +23,9 @@
 // one warpgroup: the tiles are stored as the tensor cores read them (the
 // 64-byte swizzle, Wgmma.h) and each slice is two wgmma.m64n128k16 reading
 // both operands from shared memory, one slice's group kept in flight. Off
-// by default: with these tiles and cp.async it was slower than mma.sync on
-// an H200 (KERNEL_NOTES, session 14).
+// by default: on an H200 these GEMMs are faster than mma.sync's alone, but
+// the executable as a whole was slower (its other kernels slowed down;
+// KERNEL_NOTES, session 14).
 //
 //===----------------------------------------------------------------------===//
 #include "TensorCoreLinear.h"

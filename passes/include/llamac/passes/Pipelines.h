@@ -44,7 +44,7 @@ struct CudaPipelineOptions {
   // bf16 hi + lo terms (two mmas, ~16 bits).
   bool bf16GemmActivations = true;
   // sm_90: those GEMMs as warpgroup MMAs (wgmma, sm_90a PTX) instead of
-  // mma.sync. Off: slower with the present tiles (KERNEL_NOTES, session 14).
+  // mma.sync. Off: the executable was slower (KERNEL_NOTES, session 14).
   bool wgmma = false;
 };
 
