@@ -23,8 +23,15 @@ struct Emitter {
   mlir::OpBuilder &b;
   mlir::Location loc;
 
+  /// Integers (index, i64 addresses) take the integer ops, else float.
+  static bool isInteger(mlir::Value x) {
+    return mlir::getElementTypeOrSelf(x.getType()).isIntOrIndex();
+  }
   mlir::Value index(int64_t v) {
     return mlir::arith::ConstantIndexOp::create(b, loc, v);
+  }
+  mlir::Value i64(int64_t v) {
+    return mlir::arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
   }
   mlir::Value f32(double v) {
     return mlir::arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
@@ -33,17 +40,17 @@ struct Emitter {
     return f32(-std::numeric_limits<double>::infinity());
   }
   mlir::Value add(mlir::Value x, mlir::Value y) {
-    if (mlir::isa<mlir::IndexType>(x.getType()))
+    if (isInteger(x))
       return mlir::arith::AddIOp::create(b, loc, x, y);
     return mlir::arith::AddFOp::create(b, loc, x, y);
   }
   mlir::Value mul(mlir::Value x, mlir::Value y) {
-    if (mlir::isa<mlir::IndexType>(x.getType()))
+    if (isInteger(x))
       return mlir::arith::MulIOp::create(b, loc, x, y);
     return mlir::arith::MulFOp::create(b, loc, x, y);
   }
   mlir::Value sub(mlir::Value x, mlir::Value y) {
-    if (mlir::isa<mlir::IndexType>(x.getType()))
+    if (isInteger(x))
       return mlir::arith::SubIOp::create(b, loc, x, y);
     return mlir::arith::SubFOp::create(b, loc, x, y);
   }

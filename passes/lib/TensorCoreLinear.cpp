@@ -403,13 +403,13 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
                        ArrayRef<unsigned> dims) {
     int64_t perRow = kSlice / elements;
     int64_t perThread = tileRows * perRow / kBlockThreads;
+    Value chunk = e.rem(tid, e.index(perRow));
+    Value depthOffset = e.mul(chunk, e.index(elements));
     for (int64_t c = 0; c < perThread; ++c) {
       Value row =
           e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
-      Value chunk = e.rem(tid, e.index(perRow));
-      TileCopy copy{operand, noIvs, {}, Value(), tile, elements};
-      copy.depthOffset = e.mul(chunk, e.index(elements));
-      Value column = copy.depthOffset;
+      TileCopy copy{operand, noIvs, {}, depthOffset, tile, elements};
+      Value column = depthOffset;
       if (wgmma) {
         Value phase = e.rem(e.div(row, e.index(2)), e.index(perRow));
         column = e.mul(arith::XOrIOp::create(b, e.loc, chunk, phase),
@@ -494,16 +494,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       // for the previous slice's group, so that one stays in flight.
       Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
       auto at = [&](Value base, int64_t tileRows, int64_t step) {
-        Value stageOffset = arith::MulIOp::create(
-            b, e.loc, stage64,
-            arith::ConstantOp::create(
-                b, e.loc, b.getI64IntegerAttr(tileRows * kSlice * 2)));
-        Value address = arith::AddIOp::create(b, e.loc, base, stageOffset);
-        address = arith::AddIOp::create(
-            b, e.loc, address,
-            arith::ConstantOp::create(b, e.loc,
-                                      b.getI64IntegerAttr(step * 16 * 2)));
-        return llamac::wgmmaDescriptor(e, address);
+        Value stageOffset = e.mul(stage64, e.i64(tileRows * kSlice * 2));
+        Value address = e.add(base, stageOffset);
+        Value stepOffset = e.i64(step * 16 * 2);
+        return llamac::wgmmaDescriptor(e, e.add(address, stepOffset));
       };
       NVVM::WgmmaFenceAlignedOp::create(b, e.loc);
       for (int64_t step = 0; step < kSlice / 16; ++step)

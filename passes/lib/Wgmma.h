@@ -28,17 +28,14 @@ namespace llamac {
 /// 512-byte aligned (base offset 0); the start of k-step i is `address` +
 /// 32 i, as if unswizzled: the hardware swizzles the address bits itself.
 inline mlir::Value wgmmaDescriptor(Emitter &e, mlir::Value address) {
-  auto i64 = [&](int64_t v) {
-    return mlir::arith::ConstantOp::create(e.b, e.loc,
-                                           e.b.getI64IntegerAttr(v));
-  };
   mlir::Value start = mlir::arith::ShRUIOp::create(
       e.b, e.loc,
-      mlir::arith::AndIOp::create(e.b, e.loc, address, i64(0x3FFFF)), i64(4));
+      mlir::arith::AndIOp::create(e.b, e.loc, address, e.i64(0x3FFFF)),
+      e.i64(4));
   uint64_t fields =
       (uint64_t{1} << 16) | (uint64_t{512 >> 4} << 32) | (uint64_t{2} << 62);
   return mlir::arith::OrIOp::create(e.b, e.loc, start,
-                                    i64(static_cast<int64_t>(fields)));
+                                    e.i64(static_cast<int64_t>(fields)));
 }
 
 /// acc + a b for a 64 x n x 16 tile, A (64 x 16) and B (n x 16) both

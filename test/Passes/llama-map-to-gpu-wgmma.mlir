@@ -21,8 +21,8 @@
 // CHECK-LABEL: func.func @prefill_wgmma
 // CHECK: %[[ZERO:.*]] = llvm.mlir.zero : !llvm.struct<({{(f32, )+}}f32)>
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c1, %{{.*}} = %c1) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1) module(@prefill_wgmma_op_mma) function(@prefill_wgmma_op_mma) workgroup(%[[AT:.*]] : memref<4x64x32xbf16, #gpu.address_space<workgroup>>, %[[BT:.*]] : memref<4x128x32xbf16, #gpu.address_space<workgroup>>)
-// CHECK: %[[ROW:.*]] = arith.divui %[[TID:arg[0-9]+]], %c4 : index
-// CHECK: %[[CHUNK:.*]] = arith.remui %[[TID]], %c4 : index
+// CHECK: %[[CHUNK:.*]] = arith.remui %[[TID:arg[0-9]+]], %c4 : index
+// CHECK: %[[ROW:.*]] = arith.divui %[[TID]], %c4 : index
 // CHECK: %[[PAIR:.*]] = arith.divui %[[ROW]], %c2 : index
 // CHECK: %[[PHASE:.*]] = arith.remui %[[PAIR]], %c4 : index
 // CHECK: %[[SWIZZLED:.*]] = arith.xori %[[CHUNK]], %[[PHASE]] : index
