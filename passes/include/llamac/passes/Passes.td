@@ -287,11 +287,15 @@ def LlamaFuseElementwise : Pass<"llama-fuse-elementwise", "::mlir::ModuleOp"> {
     generalized first) is fused into it (`linalg::fuseElementwiseOps`): the
     consumer computes the producer's value where it reads it. On a GPU
     that is one kernel fewer and no intermediate buffer, e.g. the new key's
-    RoPE and its copy into the KV cache (with one kv head; with several,
-    the attention's reshape that splits the heads out stands between
-    them). Reductions are left alone on
-    either side (a producer folded into a linear layer would be recomputed
-    for every output row).
+    RoPE and its copy into the KV cache. Whole-tensor reshapes between the
+    two (`extract_slice` of all of a tensor, `expand_shape`,
+    `collapse_shape`: the attention's split of the merged q/k/v row into
+    kv heads) do not stop it: the consumer reads the producer's tensor
+    itself through a map that reindexes the reshape (row-major: linearized,
+    then split by the producer's shape; simplified by the loops' static
+    ranges: head h, element e of a `[1, 1, kv * 64]` row at `(0, 0,
+    h * 64 + e)`). Reductions are left alone on either side (a producer
+    folded into a linear layer would be recomputed for every output row).
     ```mlir
     // Before
     %r = linalg.generic {["parallel", "parallel"]} ins(%k, %cos, %sin ..) { rope }
