@@ -103,14 +103,15 @@ cl::opt<int64_t> compilePrefillChunk(
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::GemmPrecision> compileGemmPrecision(
     "gemm-precision",
-    cl::desc("GPU targets: the activations' precision in the prefill's "
-             "tensor-core GEMMs"),
+    cl::desc("GPU targets: the activations' precision in the linear "
+             "layers with bf16 weights"),
     cl::values(clEnumValN(llamac::GemmPrecision::BF16, "bf16",
-                          "rounded to bf16, one mma a tile, as PyTorch and "
-                          "llama.cpp (default)"),
+                          "rounded to bf16 (one mma a tile; decode's GEMVs "
+                          "read half the bytes), as PyTorch and llama.cpp "
+                          "(default)"),
                clEnumValN(llamac::GemmPrecision::F32, "f32",
-                          "kept to ~16 bits as two bf16 terms (2x the "
-                          "tensor-core work)")),
+                          "prefill: kept to ~16 bits as two bf16 terms (2x "
+                          "the tensor-core work); decode: f32")),
     cl::init(llamac::GemmPrecision::BF16), cl::sub(compileCommand),
     cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(

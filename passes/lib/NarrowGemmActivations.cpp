@@ -54,15 +54,53 @@ std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
   return linear;
 }
 
+/// `op`'s f32 activations if it is a GEMV over bf16 weights (one
+/// reduction loop, a body `out + a * b`, one input f32 and the other bf16)
+/// whose activations a sole elementwise op computes, into which the
+/// rounding will fold; null otherwise.
+OpOperand *foldableGemvActivations(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
+    return nullptr;
+  Block *body = op.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value out = body->getArguments().back();
+  if (!add || (add.getLhs() != out && add.getRhs() != out))
+    return nullptr;
+  auto [lhs, rhs] = llamac::productOfInputs(
+      op, add.getLhs() == out ? add.getRhs() : add.getLhs());
+  if (!lhs || !rhs)
+    return nullptr;
+  auto elementOf = [](OpOperand *o) {
+    return getElementTypeOrSelf(o->get().getType());
+  };
+  if (elementOf(lhs).isBF16())
+    std::swap(lhs, rhs);
+  if (!elementOf(lhs).isF32() || !elementOf(rhs).isBF16())
+    return nullptr;
+  auto producer = lhs->get().getDefiningOp<linalg::GenericOp>();
+  if (!producer || producer->getNumResults() != 1 || !lhs->get().hasOneUse() ||
+      producer.getNumParallelLoops() != producer.getNumLoops())
+    return nullptr;
+  return lhs;
+}
+
 /// `linear`'s activations rounded to bf16 by an elementwise op before it,
 /// and its body widening them back where it reads them.
 void narrowActivations(IRRewriter &rewriter, linalg::GenericOp op,
-                       OpOperand *activations) {
-  Location loc = op.getLoc();
+                       OpOperand *activations, bool afterProducer) {
   Value x = activations->get();
   auto type = cast<RankedTensorType>(x.getType());
   Type bf16 = rewriter.getBF16Type();
-  rewriter.setInsertionPoint(op);
+  // Right after the producer it folds into, where nothing (the logits'
+  // fill) stands between the RMSNorm's reduction and its scaling, and
+  // named after it (the kernel they become).
+  Location loc = afterProducer ? x.getLoc() : op.getLoc();
+  if (afterProducer)
+    rewriter.setInsertionPointAfterValue(x);
+  else
+    rewriter.setInsertionPoint(op);
   Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(), bf16);
   AffineMap identity = rewriter.getMultiDimIdentityMap(type.getRank());
   auto round = linalg::GenericOp::create(
@@ -87,15 +125,20 @@ void narrowActivations(IRRewriter &rewriter, linalg::GenericOp op,
 struct LlamaNarrowGemmActivations
     : public llamac::impl::LlamaNarrowGemmActivationsBase<
           LlamaNarrowGemmActivations> {
+  using LlamaNarrowGemmActivationsBase::LlamaNarrowGemmActivationsBase;
   void runOnOperation() override {
-    SmallVector<std::pair<linalg::GenericOp, OpOperand *>> linears;
+    // (op, its activations, whether a GEMV's)
+    SmallVector<std::tuple<linalg::GenericOp, OpOperand *, bool>> linears;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<llamac::TensorCoreLinear> linear = matchF32Linear(op))
-        linears.emplace_back(op, linear->activations);
+        linears.emplace_back(op, linear->activations, false);
+      else if (OpOperand *activations =
+                   gemvs ? foldableGemvActivations(op) : nullptr)
+        linears.emplace_back(op, activations, true);
     });
     IRRewriter rewriter(&getContext());
-    for (auto [op, activations] : linears)
-      narrowActivations(rewriter, op, activations);
+    for (auto [op, activations, gemv] : linears)
+      narrowActivations(rewriter, op, activations, gemv);
   }
 };
 

@@ -118,8 +118,12 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   pm.addPass(llamac::createLlamaMergeSiblingLinears());
   // The o and down projections straight onto the residual stream.
   pm.addPass(llamac::createLlamaAccumulateResiduals());
-  if (options.bf16GemmActivations)
-    pm.addPass(llamac::createLlamaNarrowGemmActivations());
+  if (options.bf16GemmActivations) {
+    // Decode's GEMVs too: half the activation bytes each warp reads.
+    LlamaNarrowGemmActivationsOptions narrow;
+    narrow.gemvs = true;
+    pm.addPass(llamac::createLlamaNarrowGemmActivations(narrow));
+  }
   // Elementwise chains as one op (the new key's RoPE and its cache copy).
   pm.addPass(llamac::createLlamaFuseElementwise());
   pm.addPass(createCanonicalizerPass());

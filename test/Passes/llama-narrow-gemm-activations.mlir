@@ -1,5 +1,6 @@
 // RUN: llamac-opt %s -split-input-file --llama-narrow-gemm-activations | FileCheck %s
 // RUN: llamac-opt %s -split-input-file --llama-narrow-gemm-activations --llama-fuse-elementwise | FileCheck %s --check-prefix=FUSED
+// RUN: llamac-opt %s -split-input-file --llama-narrow-gemm-activations=gemvs=true | FileCheck %s --check-prefix=GEMV
 
 #x = affine_map<(b, n, s, k) -> (b, s, k)>
 #w = affine_map<(b, n, s, k) -> (n, k)>
@@ -43,6 +44,11 @@ func.func @prefill(%x: tensor<1x16x64xf32>, %w: tensor<128x64xbf16>, %out: tenso
 // What stays on the CUDA cores keeps f32 activations: a decode step's one
 // token (a GEMV), f32 weights, a depth that is not a multiple of 32.
 // CHECK-LABEL: func.func @not_tensor_core
+// With gemvs too: the GEMV's activations are an argument, no op to fold the
+// rounding into (its own kernel would cost more than it saves).
+// GEMV-LABEL: func.func @not_tensor_core
+// GEMV-NOT:     arith.truncf
+// GEMV:         return
 // CHECK-NOT:     arith.truncf
 // CHECK-NOT:     tensor.empty
 // CHECK:         return %{{.*}}, %{{.*}}, %{{.*}} :
@@ -112,4 +118,49 @@ func.func @fused_into_norm(%h: tensor<1x16x64xf32>, %g: tensor<64xbf16>, %w: ten
     linalg.yield %s : f32
   } -> tensor<1x16x128xf32>
   return %y : tensor<1x16x128xf32>
+}
+
+// -----
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+#id = affine_map<(b, s, k) -> (b, s, k)>
+#g = affine_map<(b, s, k) -> (k)>
+
+// gemvs=true: a decode GEMV whose activations an RMSNorm-like scaling
+// computes reads them rounded to bf16, the rounding placed right after the
+// scaling (before the fill of the GEMV's output, which would otherwise
+// stand between the norm's parts once bufferized); without the option the
+// GEMV keeps f32 (the CHECK prefix: the default run).
+// GEMV-LABEL: func.func @decode_gemv
+// GEMV:         %[[N:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1x64xf32>)
+// GEMV:         %[[XB:.*]] = linalg.generic {{.*}} ins(%[[N]] : tensor<1x1x64xf32>) outs(%{{.*}} : tensor<1x1x64xbf16>)
+// GEMV:           arith.truncf
+// GEMV:         linalg.fill
+// GEMV:         linalg.generic {{.*}} ins(%[[XB]], %{{.*}} : tensor<1x1x64xbf16>, tensor<128x64xbf16>)
+// CHECK-LABEL: func.func @decode_gemv
+// CHECK-NOT:     arith.truncf
+// FUSED-LABEL: func.func @decode_gemv
+func.func @decode_gemv(%h: tensor<1x1x64xf32>, %g: tensor<64xbf16>, %w: tensor<128x64xbf16>) -> tensor<1x1x128xf32> {
+  %e = tensor.empty() : tensor<1x1x64xf32>
+  %n = linalg.generic {indexing_maps = [#id, #g, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%h, %g : tensor<1x1x64xf32>, tensor<64xbf16>) outs(%e : tensor<1x1x64xf32>) {
+  ^bb0(%in: f32, %gain: bf16, %o: f32):
+    %wide = arith.extf %gain : bf16 to f32
+    %p = arith.mulf %in, %wide : f32
+    linalg.yield %p : f32
+  } -> tensor<1x1x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %oe = tensor.empty() : tensor<1x1x128xf32>
+  %out = linalg.fill ins(%zero : f32) outs(%oe : tensor<1x1x128xf32>) -> tensor<1x1x128xf32>
+  %y = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%n, %w : tensor<1x1x64xf32>, tensor<128x64xbf16>) outs(%out : tensor<1x1x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %x = arith.extf %b : bf16 to f32
+    %p = arith.mulf %a, %x : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x128xf32>
+  return %y : tensor<1x1x128xf32>
 }

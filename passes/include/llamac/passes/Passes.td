@@ -251,19 +251,23 @@ def LlamaAccumulateResiduals : Pass<"llama-accumulate-residuals",
 
 def LlamaNarrowGemmActivations : Pass<"llama-narrow-gemm-activations",
                                       "::mlir::ModuleOp"> {
-  let summary = "Round the f32 activations of tensor-core linear layers to "
-                "bf16";
+  let summary = "Round the f32 activations of bf16 linear layers to bf16";
   let description = [{
     On tensors, for a GPU: each linear layer over two or more tokens with
     bf16 weights (what llama-map-to-gpu runs on mma.sync; decode's one-token
-    GEMVs are left alone) reads its activations rounded to bf16 (round to
+    GEMVs with the `gemvs` option, below) reads its activations rounded to bf16 (round to
     nearest even) by an elementwise op put before it, so that one bf16 mma
     a tile does what f32 activations need two for (their hi + lo terms),
     and half the bytes cross into shared memory. The products and sums stay
     f32. This is what PyTorch's bf16 models and llama.cpp's CUDA GEMMs do;
     llama-fuse-elementwise then folds the rounding into the op that
     computes the activations (the RMSNorm's scaling, SwiGLU), which writes
-    bf16 itself.
+    bf16 itself. With `gemvs`, a GEMV over bf16 weights whose activations
+    such an op computes reads them rounded too (the rounding placed right
+    after that op, named after it): each of its warps re-reads the
+    activations for every weight row it takes, 2 bytes an element instead
+    of 4 (the attention's output, which no elementwise op computes, stays
+    f32: a rounding kernel of its own would cost more than it saves).
     ```mlir
     // Before
     %y = linalg.generic {..} ins(%x, %w : tensor<1x128x512xf32>, tensor<768x512xbf16>) ..
@@ -274,6 +278,13 @@ def LlamaNarrowGemmActivations : Pass<"llama-narrow-gemm-activations",
       ^bb0(%a: bf16, %b: bf16, %acc: f32): .. mulf (extf %a), (extf %b) ..
     ```
   }];
+  let options = [
+    Option<"gemvs", "gemvs", "bool", /*default=*/"false",
+           "Also the one-token GEMVs with bf16 weights whose activations an "
+           "elementwise op computes (the RMSNorms' scaling, SwiGLU): the "
+           "rounding folds into that op, and every warp of the GEMV reads "
+           "2 bytes of activations an element instead of 4">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }
