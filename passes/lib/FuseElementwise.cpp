@@ -80,6 +80,14 @@ struct FoldWholeReshapeRoundTrip : OpRewritePattern<tensor::ExpandShapeOp> {
   }
 };
 
+/// `op` as a linalg.generic: itself, or a named op generalized in place.
+FailureOr<linalg::GenericOp> generalized(PatternRewriter &rewriter,
+                                         linalg::LinalgOp op) {
+  if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+    return generic;
+  return linalg::generalizeNamedOp(rewriter, op);
+}
+
 /// Whether `slice` takes all of a statically shaped tensor (dropping unit
 /// dims at most): its elements in row-major order are the source's.
 bool takesWhole(tensor::ExtractSliceOp slice) {
@@ -198,14 +206,10 @@ struct ReadThroughReshapes : OpInterfaceRewritePattern<linalg::LinalgOp> {
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))
       return rewriter.notifyMatchFailure(op, "dynamic loops");
-    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-    if (!generic) {
-      FailureOr<linalg::GenericOp> generalized =
-          linalg::generalizeNamedOp(rewriter, op);
-      if (failed(generalized))
-        return failure();
-      generic = *generalized;
-    }
+    FailureOr<linalg::GenericOp> asGeneric = generalized(rewriter, op);
+    if (failed(asGeneric))
+      return failure();
+    linalg::GenericOp generic = *asGeneric;
     OpOperand *input = reshapedInput(generic);
     Value source = wholeReshapeSource(input->get());
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
@@ -230,24 +234,21 @@ struct FuseSoleProducer : OpInterfaceRewritePattern<linalg::LinalgOp> {
     if (!fusableInput(consumer))
       return rewriter.notifyMatchFailure(consumer, "nothing to fuse");
     // Named elementwise ops (the cache's transposes) as generics first.
-    bool generalized = !isa<linalg::GenericOp>(consumer);
-    if (generalized) {
-      FailureOr<linalg::GenericOp> generic =
-          linalg::generalizeNamedOp(rewriter, consumer);
-      if (failed(generic))
-        return failure();
-      consumer = *generic;
-    }
+    bool named = !isa<linalg::GenericOp>(consumer);
+    FailureOr<linalg::GenericOp> generic = generalized(rewriter, consumer);
+    if (failed(generic))
+      return failure();
+    consumer = *generic;
     // A change made (the generalization) is success even where no fusion
     // follows; an unchanged op must fail, or the driver would loop.
     OpOperand *input = fusableInput(consumer);
     if (!input)
-      return success(generalized);
+      return success(named);
     Operation *producer = input->get().getDefiningOp();
     FailureOr<linalg::ElementwiseOpFusionResult> fused =
         linalg::fuseElementwiseOps(rewriter, input);
     if (failed(fused))
-      return success(generalized);
+      return success(named);
     for (auto [old, replacement] : fused->replacements)
       rewriter.replaceUsesWithIf(old, replacement, [&](OpOperand &use) {
         return use.getOwner() != producer;
