@@ -26,21 +26,26 @@ using namespace mlir;
 
 namespace {
 
-/// `op` as a tensor-core linear layer with f32 activations: one reduction
-/// loop, a body `out + a * b` (either widened), and shapes and types that
-/// llama-map-to-gpu runs on mma.sync.
-std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
+/// The two inputs `op` multiplies if it is a linear layer on tensors: one
+/// reduction loop, a body `out + a * b` (either widened); nulls if not.
+std::pair<OpOperand *, OpOperand *> linearInputs(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
-    return std::nullopt;
+    return {nullptr, nullptr};
   Block *body = op.getBody();
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
   Value out = body->getArguments().back();
   if (!add || (add.getLhs() != out && add.getRhs() != out))
-    return std::nullopt;
-  auto [lhs, rhs] = llamac::productOfInputs(
-      op, add.getLhs() == out ? add.getRhs() : add.getLhs());
+    return {nullptr, nullptr};
+  return llamac::productOfInputs(op, add.getLhs() == out ? add.getRhs()
+                                                         : add.getLhs());
+}
+
+/// `op` as a tensor-core linear layer with f32 activations: a linear layer
+/// whose shapes and types llama-map-to-gpu runs on mma.sync.
+std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
+  auto [lhs, rhs] = linearInputs(op);
   if (!lhs || !rhs)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -54,22 +59,11 @@ std::optional<llamac::TensorCoreLinear> matchF32Linear(linalg::GenericOp op) {
   return linear;
 }
 
-/// `op`'s f32 activations if it is a GEMV over bf16 weights (one
-/// reduction loop, a body `out + a * b`, one input f32 and the other bf16)
-/// whose activations a sole elementwise op computes, into which the
-/// rounding will fold; null otherwise.
+/// `op`'s f32 activations if it is a linear layer over bf16 weights (one
+/// input f32, the other bf16) whose activations a sole elementwise op
+/// computes, into which the rounding will fold; null otherwise.
 OpOperand *foldableGemvActivations(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
-    return nullptr;
-  Block *body = op.getBody();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  Value out = body->getArguments().back();
-  if (!add || (add.getLhs() != out && add.getRhs() != out))
-    return nullptr;
-  auto [lhs, rhs] = llamac::productOfInputs(
-      op, add.getLhs() == out ? add.getRhs() : add.getLhs());
+  auto [lhs, rhs] = linearInputs(op);
   if (!lhs || !rhs)
     return nullptr;
   auto elementOf = [](OpOperand *o) {

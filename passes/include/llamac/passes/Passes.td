@@ -262,7 +262,8 @@ def LlamaNarrowGemmActivations : Pass<"llama-narrow-gemm-activations",
     f32. This is what PyTorch's bf16 models and llama.cpp's CUDA GEMMs do;
     llama-fuse-elementwise then folds the rounding into the op that
     computes the activations (the RMSNorm's scaling, SwiGLU), which writes
-    bf16 itself. With `gemvs`, a GEMV over bf16 weights whose activations
+    bf16 itself. With `gemvs`, any other linear layer over bf16 weights
+    (decode's GEMVs, on the CUDA cores) whose activations
     such an op computes reads them rounded too (the rounding placed right
     after that op, named after it): each of its warps re-reads the
     activations for every weight row it takes, 2 bytes an element instead
@@ -280,8 +281,9 @@ def LlamaNarrowGemmActivations : Pass<"llama-narrow-gemm-activations",
   }];
   let options = [
     Option<"gemvs", "gemvs", "bool", /*default=*/"false",
-           "Also the one-token GEMVs with bf16 weights whose activations an "
-           "elementwise op computes (the RMSNorms' scaling, SwiGLU): the "
+           "Also the other linear layers with bf16 weights (decode's "
+           "one-token GEMVs) whose activations an elementwise op computes "
+           "(the RMSNorms' scaling, SwiGLU): the "
            "rounding folds into that op, and every warp of the GEMV reads "
            "2 bytes of activations an element instead of 4">
   ];
