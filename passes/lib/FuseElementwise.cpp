@@ -11,6 +11,7 @@
 // per output row.
 //
 //===----------------------------------------------------------------------===//
+#include "LinalgIndexing.h"
 #include "llamac/passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -32,27 +33,28 @@ bool isAllParallel(linalg::LinalgOp op) {
   return op.getNumLoops() == op.getNumParallelLoops();
 }
 
-/// The elementwise generic, read by `operand`'s owner alone, that computes
-/// the tensor `operand` reads.
-linalg::GenericOp soleElementwiseProducer(OpOperand &operand) {
-  auto producer = operand.get().getDefiningOp<linalg::GenericOp>();
-  if (!producer || !isAllParallel(producer) || producer->getNumResults() != 1 ||
-      !producer->getResult(0).hasOneUse())
-    return {};
-  return producer;
-}
-
 /// The first input of an elementwise linalg op on tensors that a
 /// sole elementwise producer can fuse into.
 OpOperand *fusableInput(linalg::LinalgOp consumer) {
   if (!consumer.hasPureTensorSemantics() || !isAllParallel(consumer))
     return nullptr;
   for (OpOperand *input : consumer.getDpsInputOperands())
-    if (soleElementwiseProducer(*input) &&
+    if (llamac::soleElementwiseProducer(input->get()) &&
         (!isa<linalg::GenericOp>(consumer) ||
          linalg::areElementwiseOpsFusable(input)))
       return input;
   return nullptr;
+}
+
+/// Whether `slice` takes all of a statically shaped tensor (dropping unit
+/// dims at most): its elements in row-major order are the source's.
+bool takesWhole(tensor::ExtractSliceOp slice) {
+  auto type = cast<RankedTensorType>(slice.getSource().getType());
+  return type.hasStaticShape() && slice.getStaticSizes() == type.getShape() &&
+         llvm::all_of(slice.getStaticOffsets(),
+                      [](int64_t o) { return o == 0; }) &&
+         llvm::all_of(slice.getStaticStrides(),
+                      [](int64_t s) { return s == 1; });
 }
 
 /// `expand_shape(extract_slice(x))` that gives back all of `x` in its own
@@ -67,13 +69,7 @@ struct FoldWholeReshapeRoundTrip : OpRewritePattern<tensor::ExpandShapeOp> {
     if (!slice)
       return rewriter.notifyMatchFailure(expand, "not of an extract_slice");
     Value whole = slice.getSource();
-    auto type = cast<RankedTensorType>(whole.getType());
-    if (expand.getType() != type || !type.hasStaticShape() ||
-        slice.getStaticSizes() != type.getShape() ||
-        !llvm::all_of(slice.getStaticOffsets(),
-                      [](int64_t o) { return o == 0; }) ||
-        !llvm::all_of(slice.getStaticStrides(),
-                      [](int64_t s) { return s == 1; }))
+    if (expand.getType() != whole.getType() || !takesWhole(slice))
       return rewriter.notifyMatchFailure(expand, "not the whole tensor back");
     rewriter.replaceOp(expand, whole);
     return success();
@@ -86,17 +82,6 @@ FailureOr<linalg::GenericOp> generalized(PatternRewriter &rewriter,
   if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
     return generic;
   return linalg::generalizeNamedOp(rewriter, op);
-}
-
-/// Whether `slice` takes all of a statically shaped tensor (dropping unit
-/// dims at most): its elements in row-major order are the source's.
-bool takesWhole(tensor::ExtractSliceOp slice) {
-  auto type = cast<RankedTensorType>(slice.getSource().getType());
-  return type.hasStaticShape() && slice.getStaticSizes() == type.getShape() &&
-         llvm::all_of(slice.getStaticOffsets(),
-                      [](int64_t o) { return o == 0; }) &&
-         llvm::all_of(slice.getStaticStrides(),
-                      [](int64_t s) { return s == 1; });
 }
 
 /// The tensor that `value` reshapes through single-use whole-tensor
@@ -193,8 +178,7 @@ struct ReadThroughReshapes : OpInterfaceRewritePattern<linalg::LinalgOp> {
   static OpOperand *reshapedInput(linalg::LinalgOp op) {
     for (OpOperand *input : op.getDpsInputOperands())
       if (Value source = wholeReshapeSource(input->get());
-          source && source.getDefiningOp<linalg::GenericOp>() &&
-          soleElementwiseProducer(*source.getUses().begin()))
+          source && llamac::soleElementwiseProducer(source))
         return input;
     return nullptr;
   }

@@ -29,6 +29,17 @@ inline mlir::OpOperand *inputBehind(mlir::linalg::LinalgOp op,
   return op.isDpsInput(operand) ? operand : nullptr;
 }
 
+/// The all-parallel linalg.generic of one result that computes `value`,
+/// where nothing else reads that result (one use: the reader can compute
+/// it itself); null if none.
+inline mlir::linalg::GenericOp soleElementwiseProducer(mlir::Value value) {
+  auto producer = value.getDefiningOp<mlir::linalg::GenericOp>();
+  if (!producer || producer.getNumParallelLoops() != producer.getNumLoops() ||
+      producer->getNumResults() != 1 || !value.hasOneUse())
+    return {};
+  return producer;
+}
+
 /// The two inputs whose product `contribution` is (`mulf(a, b)`, each
 /// directly or widened), in a body of nothing but extf, mulf and addf: a
 /// linear layer's `out + x * w`. Nulls if not.

@@ -73,11 +73,7 @@ OpOperand *foldableGemvActivations(linalg::GenericOp op) {
     std::swap(lhs, rhs);
   if (!elementOf(lhs).isF32() || !elementOf(rhs).isBF16())
     return nullptr;
-  auto producer = lhs->get().getDefiningOp<linalg::GenericOp>();
-  if (!producer || producer->getNumResults() != 1 || !lhs->get().hasOneUse() ||
-      producer.getNumParallelLoops() != producer.getNumLoops())
-    return nullptr;
-  return lhs;
+  return llamac::soleElementwiseProducer(lhs->get()) ? lhs : nullptr;
 }
 
 /// `linear`'s activations rounded to bf16 by an elementwise op before it,
