@@ -114,6 +114,17 @@ void emitTensorCoreAttendKernel(Emitter &e, mlir::llama::FlashAttentionOp op,
                                 mlir::Value partialSum, mlir::Value partialAcc,
                                 const std::string &name);
 
+/// Whether the one-launch cluster form (FlashAttentionCluster.cpp, sm_90)
+/// serves a plan: keys split on the CUDA cores (decode), and each warp's
+/// query heads' parts fitting its registers.
+bool fitsClusterAttention(const FlashPlan &p);
+
+/// The one-launch cluster form: a thread block cluster per (query, kv
+/// head) whose blocks' partial results meet in distributed shared memory;
+/// writes the normalized output.
+void emitClusterAttendKernel(Emitter &e, mlir::llama::FlashAttentionOp op,
+                             const FlashPlan &p, const std::string &name);
+
 } // namespace llamac
 
 #endif // LLAMAC_PASSES_FLASHATTENTIONKERNELS_H

@@ -301,7 +301,8 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
 } // namespace
 
 LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
-                                             KernelNamer &namer) {
+                                             KernelNamer &namer,
+                                             bool clusters) {
   if (!op.getResult().empty())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -316,6 +317,11 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
   FlashPlan p = planFlash(op);
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
+  if (clusters && llamac::fitsClusterAttention(p)) {
+    llamac::emitClusterAttendKernel(e, op, p, namer.name(op, "flash_cluster"));
+    op->erase();
+    return success();
+  }
   Value partialMax, partialSum, partialAcc;
   int64_t entries = p.maxSplits * p.seq * p.heads;
   if (p.maxSplits > 1) {

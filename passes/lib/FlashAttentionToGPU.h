@@ -9,9 +9,10 @@ class KernelNamer;
 
 /// Replaces a llama.flash_attention on buffers by a gpu.launch of its
 /// one-pass attention (and, where the keys are split among warps, a second
-/// launch that combines the splits).
+/// launch that combines the splits; with `clusters` (sm_90) where the
+/// cluster form fits, one launch whose blocks combine on the chip).
 mlir::LogicalResult mapFlashAttentionToGPU(mlir::llama::FlashAttentionOp op,
-                                           KernelNamer &namer);
+                                           KernelNamer &namer, bool clusters);
 } // namespace llamac
 
 #endif // LLAMAC_PASSES_FLASHATTENTIONTOGPU_H

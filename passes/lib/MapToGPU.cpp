@@ -746,7 +746,7 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });
     for (llama::FlashAttentionOp op : attentions)
-      if (failed(llamac::mapFlashAttentionToGPU(op, namer)))
+      if (failed(llamac::mapFlashAttentionToGPU(op, namer, clusters)))
         return signalPassFailure();
     SmallVector<llama::ArgmaxRowsOp> argmaxes;
     module.walk([&](llama::ArgmaxRowsOp op) { argmaxes.push_back(op); });

@@ -130,6 +130,7 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   addBufferization(pm);
   LlamaMapToGPUOptions mapping;
   mapping.wgmma = wgmma;
+  mapping.clusters = options.chip == "sm_90";
   pm.addPass(llamac::createLlamaMapToGPU(mapping));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -41,6 +41,7 @@ constexpr int CU_GRAPH_MEM_ATTR_USED_MEM_HIGH = 1;
 constexpr int CU_GRAPH_MEM_ATTR_RESERVED_MEM_HIGH = 3;
 constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 constexpr int CU_LIMIT_STACK_SIZE = 0;
+constexpr int CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
 constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
 // cuda.h's launch configuration for cuLaunchKernelEx, same layout.
@@ -50,6 +51,9 @@ struct CUlaunchAttribute {
   union {
     char bytes[64];
     int programmaticStreamSerializationAllowed;
+    struct {
+      unsigned x, y, z;
+    } clusterDim;
   } value;
 };
 struct CUlaunchConfig {

@@ -24,6 +24,7 @@
 #include "CudaSession.h"
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -51,6 +52,58 @@ bool load(Session &s, LazyModule &m) {
          s.check(s.driver->cuModuleLoadDataEx(&m.module, m.ptx, 0, nullptr,
                                               nullptr),
                  "loading the kernels' PTX (cuModuleLoadDataEx)");
+}
+
+struct Dims {
+  intptr_t x, y, z;
+};
+
+/// One launch on the session's stream: through cuLaunchKernelEx where it
+/// overlaps the kernel before (programmatic dependent launch) or runs in
+/// clusters, else cuLaunchKernel.
+void launch(void *function, std::optional<Dims> cluster, Dims grid, Dims block,
+            int32_t sharedBytes, void **params, void **extra) {
+  Session &s = session();
+  if (!function || !s.error.empty())
+    return;
+  if (cluster && !s.driver->cuLaunchKernelEx) {
+    s.error = "the NVIDIA driver is too old: this executable launches thread "
+              "block clusters, which need cuLaunchKernelEx (CUDA 12.3)";
+    return;
+  }
+  if (s.overlapLaunches || cluster) {
+    CUlaunchAttribute attributes[2] = {};
+    unsigned count = 0;
+    if (s.overlapLaunches) {
+      attributes[count].id =
+          CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+      attributes[count++].value.programmaticStreamSerializationAllowed = 1;
+    }
+    if (cluster) {
+      attributes[count].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+      attributes[count++].value.clusterDim = {
+          static_cast<unsigned>(cluster->x), static_cast<unsigned>(cluster->y),
+          static_cast<unsigned>(cluster->z)};
+    }
+    CUlaunchConfig config = {static_cast<unsigned>(grid.x),
+                             static_cast<unsigned>(grid.y),
+                             static_cast<unsigned>(grid.z),
+                             static_cast<unsigned>(block.x),
+                             static_cast<unsigned>(block.y),
+                             static_cast<unsigned>(block.z),
+                             static_cast<unsigned>(sharedBytes),
+                             s.stream,
+                             attributes,
+                             count};
+    s.check(s.driver->cuLaunchKernelEx(
+                &config, static_cast<CUfunction>(function), params, extra),
+            "cuLaunchKernelEx");
+    return;
+  }
+  s.check(s.driver->cuLaunchKernel(static_cast<CUfunction>(function), grid.x,
+                                   grid.y, grid.z, block.x, block.y, block.z,
+                                   sharedBytes, s.stream, params, extra),
+          "cuLaunchKernel");
 }
 
 } // namespace
@@ -106,33 +159,21 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t sharedBytes, void * /*stream*/,
                       void **params, void **extra, size_t /*paramsCount*/) {
-  Session &s = session();
-  if (!function || !s.error.empty())
-    return;
-  if (s.overlapLaunches) {
-    CUlaunchAttribute overlap = {};
-    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    overlap.value.programmaticStreamSerializationAllowed = 1;
-    CUlaunchConfig config = {static_cast<unsigned>(gridX),
-                             static_cast<unsigned>(gridY),
-                             static_cast<unsigned>(gridZ),
-                             static_cast<unsigned>(blockX),
-                             static_cast<unsigned>(blockY),
-                             static_cast<unsigned>(blockZ),
-                             static_cast<unsigned>(sharedBytes),
-                             s.stream,
-                             &overlap,
-                             1};
-    s.check(s.driver->cuLaunchKernelEx(&config,
-                                       static_cast<CUfunction>(function),
-                                       params, extra),
-            "cuLaunchKernelEx");
-    return;
-  }
-  s.check(s.driver->cuLaunchKernel(
-              static_cast<CUfunction>(function), gridX, gridY, gridZ, blockX,
-              blockY, blockZ, sharedBytes, s.stream, params, extra),
-          "cuLaunchKernel");
+  launch(function, {}, {gridX, gridY, gridZ}, {blockX, blockY, blockZ},
+         sharedBytes, params, extra);
+}
+
+// A launch of thread block clusters (sm_90: the decode attention's blocks
+// that combine their results in each other's shared memory).
+void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
+                             intptr_t clusterY, intptr_t clusterZ,
+                             intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                             intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                             int32_t sharedBytes, void * /*stream*/,
+                             void **params, void **extra,
+                             size_t /*paramsCount*/) {
+  launch(function, Dims{clusterX, clusterY, clusterZ}, {gridX, gridY, gridZ},
+         {blockX, blockY, blockZ}, sharedBytes, params, extra);
 }
 
 void *mgpuStreamCreate() { return session().stream; }

@@ -402,6 +402,10 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "GEMMs with bf16 activations as sm_90a warpgroup MMAs (wgmma, "
            "operands from shared memory) instead of mma.sync">,
+    Option<"clusters", "clusters", "bool", /*default=*/"false",
+           "sm_90: decode's attention as one launch of thread block "
+           "clusters whose blocks combine their splits of the keys in "
+           "distributed shared memory, instead of a second kernel">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
