@@ -116,7 +116,8 @@ struct Driver {
   CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
   CUresult (*cuGraphDestroy)(CUgraph);
   // CUDA 12.3: launches that overlap the kernel before (sm_90's
-  // programmatic dependent launch, also inside graphs); null before.
+  // programmatic dependent launch, also inside graphs) or run in thread
+  // block clusters; null before.
   CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
                                void **);
   // For LLAMAC_GPU_MEMORY_REPORT (CUDA 11.4); null before.

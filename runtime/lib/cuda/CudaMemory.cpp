@@ -48,8 +48,13 @@ int minimumDriverFor(int64_t arch) {
   case 80:
   case 86:
     return 11020; // PTX 7.0 / 7.1; cuMemAllocAsync
+  case 89:
+    return 11080; // PTX 7.8
   default:
-    return 11080; // PTX 7.8: sm_89, sm_90
+    // sm_90: PTX 7.8, and thread block cluster launches (decode's
+    // attention) through cuLaunchKernelEx, which the runtime takes from
+    // CUDA 12.3 on (programmatic dependent launch inside graphs).
+    return 12030;
   }
 }
 
