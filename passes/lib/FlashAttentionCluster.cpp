@@ -166,18 +166,11 @@ void emitClusterAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   Value begin = e.mul(e.add(e.mul(rank, e.index(W)), warp), chunk);
   Value end = e.min(e.add(begin, chunk), visibleEnd);
 
-  auto vecType = VectorType::get({E}, f32);
+  // The lane's part of each query head's query.
   SmallVector<Value> q;
-  for (int64_t r = 0; r < R; ++r) {
-    Value head = e.add(e.mul(kvHead, e.index(R)), e.index(r));
-    SmallVector<Value> parts;
-    for (int64_t i = 0; i < E; ++i)
-      parts.push_back(e.mul(
-          memref::LoadOp::create(e.b, e.loc, op.getQ(),
-                                 ValueRange{s, head, e.add(first, e.index(i))}),
-          e.f32(op.getScale().convertToFloat())));
-    q.push_back(vector::FromElementsOp::create(e.b, e.loc, vecType, parts));
-  }
+  for (int64_t r = 0; r < R; ++r)
+    q.push_back(loadScaledQuery(
+        e, op, s, e.add(e.mul(kvHead, e.index(R)), e.index(r)), first, E));
 
   // Step 1: per query head, a running (max, sum, acc) as iteration values.
   Value zeros = e.splat(e.f32(0.0), E);
@@ -189,88 +182,35 @@ void emitClusterAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   {
     OpBuilder::InsertionGuard inLoop(e.b);
     e.b.setInsertionPointToStart(loop.getBody());
-    Value step = loop.getInductionVar();
-    // Every row's loads first, without branches (see the CUDA-core form).
-    Value lastRow = e.sub(len, one);
-    SmallVector<Value> valid, keys, values;
-    for (int64_t u = 0; u < U; ++u) {
-      Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
-      valid.push_back(e.lt(row, end));
-      Value loadRow = e.min(row, lastRow);
-      keys.push_back(
-          loadRun(e, op.getKeys(), ValueRange{kvHead, loadRow, first}, E));
-      values.push_back(
-          loadRun(e, op.getValues(), ValueRange{kvHead, loadRow, first}, E));
-    }
+    RowLoads rows = loadRows(e, op, loop.getInductionVar(), end, len, kvHead,
+                             rowInStep, first, U, L, E);
     SmallVector<Value> yields;
     for (int64_t r = 0; r < R; ++r) {
-      Value runningMax = loop.getRegionIterArgs()[3 * r];
-      Value runningSum = loop.getRegionIterArgs()[3 * r + 1];
-      Value acc = loop.getRegionIterArgs()[3 * r + 2];
-      SmallVector<Value> scores;
-      Value stepMax = runningMax;
-      for (int64_t u = 0; u < U; ++u) {
-        Value dot = vector::ReductionOp::create(
-            e.b, e.loc, vector::CombiningKind::ADD, e.mul(q[r], keys[u]));
-        for (int64_t offset = L / 2; offset >= 1; offset /= 2)
-          dot = e.add(dot, e.shuffleXor(dot, offset));
-        scores.push_back(e.select(valid[u], dot, e.minusInf()));
-        stepMax = e.max(stepMax, scores.back());
-      }
-      Value ref = e.reference(stepMax);
-      Value rescale = e.exp(e.sub(runningMax, ref));
-      Value sum = e.mul(runningSum, rescale);
-      acc = e.mul(acc, e.splat(rescale, E));
-      for (int64_t u = 0; u < U; ++u) {
-        Value weight = e.exp(e.sub(scores[u], ref));
-        sum = e.add(sum, weight);
-        acc = vector::FMAOp::create(e.b, e.loc, e.splat(weight, E), values[u],
-                                    acc);
-      }
-      yields.append({stepMax, sum, acc});
+      OnlineSoftmax next = attendRows(e, q[r], rows,
+                                      {loop.getRegionIterArgs()[3 * r],
+                                       loop.getRegionIterArgs()[3 * r + 1],
+                                       loop.getRegionIterArgs()[3 * r + 2]},
+                                      L, E);
+      yields.append({next.max, next.sum, next.acc});
     }
     scf::YieldOp::create(e.b, e.loc, yields);
   }
 
-  // The warp's lane groups read different keys: merge them, then lane
-  // group 0 writes the warp's partial of each head.
+  // The warp's lane groups merged, then lane group 0 writes the warp's
+  // partial of each head.
   for (int64_t r = 0; r < R; ++r) {
-    Value runningMax = loop.getResult(3 * r),
-          runningSum = loop.getResult(3 * r + 1),
-          acc = loop.getResult(3 * r + 2);
-    for (int64_t offset = L; offset < 32; offset *= 2) {
-      Value otherMax = e.shuffleXor(runningMax, offset);
-      Value otherSum = e.shuffleXor(runningSum, offset);
-      SmallVector<Value> otherParts;
-      for (int64_t i = 0; i < E; ++i)
-        otherParts.push_back(e.shuffleXor(
-            vector::ExtractOp::create(e.b, e.loc, acc, i), offset));
-      Value otherAcc =
-          vector::FromElementsOp::create(e.b, e.loc, vecType, otherParts);
-      Value merged = e.max(runningMax, otherMax);
-      Value ref = e.reference(merged);
-      Value mine = e.exp(e.sub(runningMax, ref));
-      Value theirs = e.exp(e.sub(otherMax, ref));
-      runningSum = e.add(e.mul(runningSum, mine), e.mul(otherSum, theirs));
-      acc = e.add(e.mul(acc, e.splat(mine, E)),
-                  e.mul(otherAcc, e.splat(theirs, E)));
-      runningMax = merged;
-    }
+    OnlineSoftmax warpState =
+        mergeLaneGroups(e,
+                        {loop.getResult(3 * r), loop.getResult(3 * r + 1),
+                         loop.getResult(3 * r + 2)},
+                        L, E);
     Value at = e.add(e.mul(warp, e.index(R)), e.index(r));
     auto writes = scf::IfOp::create(e.b, e.loc, e.eq(rowInStep, e.index(0)),
                                     /*withElseRegion=*/false);
     OpBuilder::InsertionGuard inIf(e.b);
     e.b.setInsertionPointToStart(&writes.getThenRegion().front());
-    Value base = e.add(e.mul(at, e.index(D)), first);
-    for (int64_t i = 0; i < E; ++i)
-      memref::StoreOp::create(e.b, e.loc,
-                              vector::ExtractOp::create(e.b, e.loc, acc, i),
-                              warpAcc, ValueRange{e.add(base, e.index(i))});
-    auto lane0 = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
-                                   /*withElseRegion=*/false);
-    e.b.setInsertionPointToStart(&lane0.getThenRegion().front());
-    memref::StoreOp::create(e.b, e.loc, runningMax, warpMax, ValueRange{at});
-    memref::StoreOp::create(e.b, e.loc, runningSum, warpSum, ValueRange{at});
+    storePartial(e, warpState, lane, warpMax, warpSum, warpAcc, at,
+                 e.add(e.mul(at, e.index(D)), first), E);
   }
   gpu::BarrierOp::create(e.b, e.loc);
 

@@ -131,14 +131,7 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   Value end = e.min(e.add(begin, chunk), visibleEnd);
 
   // The lane's part of the query, scaled once.
-  auto vecType = VectorType::get({E}, e.b.getF32Type());
-  SmallVector<Value> qParts;
-  for (int64_t i = 0; i < E; ++i)
-    qParts.push_back(e.mul(
-        memref::LoadOp::create(e.b, e.loc, op.getQ(),
-                               ValueRange{s, h, e.add(first, e.index(i))}),
-        e.f32(op.getScale().convertToFloat())));
-  Value q = vector::FromElementsOp::create(e.b, e.loc, vecType, qParts);
+  Value q = llamac::loadScaledQuery(e, op, s, h, first, E);
 
   Value zeros = e.splat(e.f32(0.0), E);
   auto loop = scf::ForOp::create(e.b, e.loc, begin, end, e.index(P * p.unroll),
@@ -146,69 +139,18 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   {
     OpBuilder::InsertionGuard inLoop(e.b);
     e.b.setInsertionPointToStart(loop.getBody());
-    Value step = loop.getInductionVar();
-    Value runningMax = loop.getRegionIterArgs()[0];
-    Value runningSum = loop.getRegionIterArgs()[1];
-    Value acc = loop.getRegionIterArgs()[2];
-    // All rows' loads first, without branches (a load under a branch would
-    // wait before the branch joins): a row past the end loads the last key
-    // (any valid row), and its score is -inf, so its weight is 0. Every
-    // lane takes the same trips, as the shuffles need.
-    Value lastRow = e.sub(len, e.index(1));
-    SmallVector<Value> valid, keys, values;
-    for (int64_t u = 0; u < p.unroll; ++u) {
-      Value row = e.add(e.add(step, e.index(u * P)), rowInStep);
-      valid.push_back(e.lt(row, end));
-      Value loadRow = e.min(row, lastRow);
-      keys.push_back(llamac::loadRun(e, op.getKeys(),
-                                     ValueRange{kvHead, loadRow, first}, E));
-      values.push_back(llamac::loadRun(e, op.getValues(),
-                                       ValueRange{kvHead, loadRow, first}, E));
-    }
-    // Scores: the lane group's dot products, summed over its lanes.
-    SmallVector<Value> scores;
-    Value stepMax = runningMax;
-    for (int64_t u = 0; u < p.unroll; ++u) {
-      Value dot = vector::ReductionOp::create(
-          e.b, e.loc, vector::CombiningKind::ADD, e.mul(q, keys[u]));
-      for (int64_t offset = L / 2; offset >= 1; offset /= 2)
-        dot = e.add(dot, e.shuffleXor(dot, offset));
-      scores.push_back(e.select(valid[u], dot, e.minusInf()));
-      stepMax = e.max(stepMax, scores.back());
-    }
-    Value ref = e.reference(stepMax);
-    Value rescale = e.exp(e.sub(runningMax, ref));
-    Value sum = e.mul(runningSum, rescale);
-    acc = e.mul(acc, e.splat(rescale, E));
-    for (int64_t u = 0; u < p.unroll; ++u) {
-      Value weight = e.exp(e.sub(scores[u], ref));
-      sum = e.add(sum, weight);
-      acc =
-          vector::FMAOp::create(e.b, e.loc, e.splat(weight, E), values[u], acc);
-    }
-    scf::YieldOp::create(e.b, e.loc, ValueRange{stepMax, sum, acc});
+    llamac::RowLoads rows =
+        llamac::loadRows(e, op, loop.getInductionVar(), end, len, kvHead,
+                         rowInStep, first, p.unroll, L, E);
+    llamac::OnlineSoftmax next = llamac::attendRows(
+        e, q, rows,
+        {loop.getRegionIterArgs()[0], loop.getRegionIterArgs()[1],
+         loop.getRegionIterArgs()[2]},
+        L, E);
+    scf::YieldOp::create(e.b, e.loc, ValueRange{next.max, next.sum, next.acc});
   }
-  Value runningMax = loop.getResult(0), runningSum = loop.getResult(1),
-        acc = loop.getResult(2);
-  // The lane groups' rows were different keys: merge them.
-  for (int64_t offset = L; offset < 32; offset *= 2) {
-    Value otherMax = e.shuffleXor(runningMax, offset);
-    Value otherSum = e.shuffleXor(runningSum, offset);
-    SmallVector<Value> otherParts;
-    for (int64_t i = 0; i < E; ++i)
-      otherParts.push_back(
-          e.shuffleXor(vector::ExtractOp::create(e.b, e.loc, acc, i), offset));
-    Value otherAcc =
-        vector::FromElementsOp::create(e.b, e.loc, vecType, otherParts);
-    Value merged = e.max(runningMax, otherMax);
-    Value ref = e.reference(merged);
-    Value mine = e.exp(e.sub(runningMax, ref));
-    Value theirs = e.exp(e.sub(otherMax, ref));
-    runningSum = e.add(e.mul(runningSum, mine), e.mul(otherSum, theirs));
-    acc = e.add(e.mul(acc, e.splat(mine, E)),
-                e.mul(otherAcc, e.splat(theirs, E)));
-    runningMax = merged;
-  }
+  llamac::OnlineSoftmax warpState = llamac::mergeLaneGroups(
+      e, {loop.getResult(0), loop.getResult(1), loop.getResult(2)}, L, E);
 
   // Lane group 0 writes (every group holds the same after the merge).
   auto writes = scf::IfOp::create(e.b, e.loc, e.eq(rowInStep, e.index(0)),
@@ -216,23 +158,15 @@ void emitAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   e.b.setInsertionPointToStart(&writes.getThenRegion().front());
   if (p.maxSplits == 1) {
     // Key 0 is visible to every query: the sum is positive.
-    Value normalized = e.div(acc, e.splat(runningSum, E));
+    Value normalized = e.div(warpState.acc, e.splat(warpState.sum, E));
     for (int64_t i = 0; i < E; ++i)
       memref::StoreOp::create(
           e.b, e.loc, vector::ExtractOp::create(e.b, e.loc, normalized, i),
           op.getInit(), ValueRange{s, h, e.add(first, e.index(i))});
     return;
   }
-  Value base = e.add(e.mul(item, e.index(D)), first);
-  for (int64_t i = 0; i < E; ++i)
-    memref::StoreOp::create(e.b, e.loc,
-                            vector::ExtractOp::create(e.b, e.loc, acc, i),
-                            partialAcc, ValueRange{e.add(base, e.index(i))});
-  auto lane0 = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
-                                 /*withElseRegion=*/false);
-  e.b.setInsertionPointToStart(&lane0.getThenRegion().front());
-  memref::StoreOp::create(e.b, e.loc, runningMax, partialMax, ValueRange{item});
-  memref::StoreOp::create(e.b, e.loc, runningSum, partialSum, ValueRange{item});
+  llamac::storePartial(e, warpState, lane, partialMax, partialSum, partialAcc,
+                       item, e.add(e.mul(item, e.index(D)), first), E);
 }
 
 /// Kernel 2: out[s, h, d] = sum_k w_k acc_k[d] / sum_k w_k sum_k over the
