@@ -100,9 +100,12 @@ void forRange(Emitter &e, Value from, Value to, int64_t step, Body body) {
 } // namespace
 
 bool fitsClusterAttention(const FlashPlan &p) {
+  // The warps' and the block's partials (maximum, sum, weighted sum of
+  // each query head) in static shared memory, at most 48 KiB a block.
   int64_t group = p.heads / p.kvHeads;
+  int64_t sharedBytes = 4 * (clusterWarps(p) + 1) * group * (p.headDim + 2);
   return !p.tensorCores && p.maxSplits > 1 && clusterLaneGroup(p) > 0 &&
-         group * p.headDim <= 4096;
+         sharedBytes <= 48 * 1024;
 }
 
 void emitClusterAttendKernel(Emitter &e, llama::FlashAttentionOp op,

@@ -67,3 +67,20 @@ func.func @mqa_wide(%q: memref<1x16x128xf32>, %k: memref<1x?x128xf32, strided<[4
   llama.flash_attention ins(%q, %k, %v : memref<1x16x128xf32>, memref<1x?x128xf32, strided<[4096, 128, 1]>>, memref<1x?x128xf32, strided<[4096, 128, 1], offset: 4096>>) outs(%o : memref<1x16x128xf32>) scale 0.0883883 loc("model.layers.0.self_attn")
   return
 }
+
+// -----
+
+// 16 query heads of head_dim 64 on each kv head: their rows fit the
+// registers (a row over 32 lanes, 2 elements a lane), but 16 warps'
+// partials of 16 heads would take 70 KiB of shared memory (the limit is
+// 48): the two kernels.
+// CHECK-LABEL: func.func @wide_group
+// CHECK:       gpu.launch blocks
+// CHECK-SAME:  module(@wide_group_layers_0_self_attn_flash)
+// CHECK:       gpu.launch blocks
+// CHECK-SAME:  module(@wide_group_layers_0_self_attn_flash_combine)
+// CHECK-NOT:   clusters
+func.func @wide_group(%q: memref<1x32x64xf32>, %k: memref<2x?x64xf32, strided<[4096, 64, 1]>>, %v: memref<2x?x64xf32, strided<[4096, 64, 1], offset: 8192>>, %o: memref<1x32x64xf32>) {
+  llama.flash_attention ins(%q, %k, %v : memref<1x32x64xf32>, memref<2x?x64xf32, strided<[4096, 64, 1]>>, memref<2x?x64xf32, strided<[4096, 64, 1], offset: 8192>>) outs(%o : memref<1x32x64xf32>) scale 0.125 loc("model.layers.0.self_attn")
+  return
+}
