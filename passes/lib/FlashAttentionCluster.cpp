@@ -88,6 +88,22 @@ void clusterBarrier(Emitter &e) {
   NVVM::ClusterWaitOp::create(e.b, e.loc, e.b.getUnitAttr());
 }
 
+/// Partial results combined in order: each one's sum and weighted sum
+/// rescaled to their common maximum and added.
+OnlineSoftmax combineInOrder(Emitter &e, ArrayRef<OnlineSoftmax> parts) {
+  Value maximum = e.minusInf();
+  for (const OnlineSoftmax &part : parts)
+    maximum = e.max(maximum, part.max);
+  Value ref = e.reference(maximum);
+  Value sum = e.f32(0.0), acc = e.f32(0.0);
+  for (const OnlineSoftmax &part : parts) {
+    Value weight = e.exp(e.sub(part.max, ref));
+    sum = e.add(sum, e.mul(weight, part.sum));
+    acc = e.add(acc, e.mul(weight, part.acc));
+  }
+  return {maximum, sum, acc};
+}
+
 /// A loop over `[from, to)` step `step` whose body `body(iv)` builds in it.
 template <typename Body>
 void forRange(Emitter &e, Value from, Value to, int64_t step, Body body) {
@@ -220,32 +236,23 @@ void emitClusterAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   // Step 2: the block's partial, element (r, d) by thread, warps in order.
   forRange(e, tid, e.index(R * D), T, [&](Value f) {
     Value r = e.div(f, e.index(D));
-    SmallVector<Value> maxima;
-    Value maximum = e.minusInf();
+    SmallVector<OnlineSoftmax> parts;
     for (int64_t w = 0; w < W; ++w) {
       Value at = e.add(e.index(w * R), r);
-      maxima.push_back(memref::LoadOp::create(e.b, e.loc, warpMax, at));
-      maximum = e.max(maximum, maxima.back());
+      parts.push_back({memref::LoadOp::create(e.b, e.loc, warpMax, at),
+                       memref::LoadOp::create(e.b, e.loc, warpSum, at),
+                       memref::LoadOp::create(e.b, e.loc, warpAcc,
+                                              e.add(e.index(w * R * D), f))});
     }
-    Value ref = e.reference(maximum);
-    Value sum = e.f32(0.0), acc = e.f32(0.0);
-    for (int64_t w = 0; w < W; ++w) {
-      Value at = e.add(e.index(w * R), r);
-      Value weight = e.exp(e.sub(maxima[w], ref));
-      sum = e.add(
-          sum, e.mul(weight, memref::LoadOp::create(e.b, e.loc, warpSum, at)));
-      acc = e.add(acc, e.mul(weight, memref::LoadOp::create(
-                                         e.b, e.loc, warpAcc,
-                                         e.add(e.index(w * R * D), f))));
-    }
-    memref::StoreOp::create(e.b, e.loc, acc, blockAcc, ValueRange{f});
+    OnlineSoftmax combined = combineInOrder(e, parts);
+    memref::StoreOp::create(e.b, e.loc, combined.acc, blockAcc, ValueRange{f});
     auto first =
         scf::IfOp::create(e.b, e.loc, e.eq(e.rem(f, e.index(D)), e.index(0)),
                           /*withElseRegion=*/false);
     OpBuilder::InsertionGuard inIf(e.b);
     e.b.setInsertionPointToStart(&first.getThenRegion().front());
-    memref::StoreOp::create(e.b, e.loc, maximum, blockMax, ValueRange{r});
-    memref::StoreOp::create(e.b, e.loc, sum, blockSum, ValueRange{r});
+    memref::StoreOp::create(e.b, e.loc, combined.max, blockMax, ValueRange{r});
+    memref::StoreOp::create(e.b, e.loc, combined.sum, blockSum, ValueRange{r});
   });
   clusterBarrier(e);
 
@@ -256,27 +263,19 @@ void emitClusterAttendKernel(Emitter &e, llama::FlashAttentionOp op,
   Value sliceEnd = e.min(e.add(sliceBegin, e.index(perBlock)), e.index(R * D));
   forRange(e, e.add(sliceBegin, tid), sliceEnd, T, [&](Value f) {
     Value r = e.div(f, e.index(D)), d = e.rem(f, e.index(D));
-    SmallVector<Value> maxima, sums, accs;
-    Value maximum = e.minusInf();
+    SmallVector<OnlineSoftmax> parts;
     for (int64_t c = 0; c < C; ++c) {
       Value from =
           arith::ConstantOp::create(e.b, e.loc, e.b.getI32IntegerAttr(c));
-      maxima.push_back(loadFromBlock(e, blockMax, r, from));
-      sums.push_back(loadFromBlock(e, blockSum, r, from));
-      accs.push_back(loadFromBlock(e, blockAcc, f, from));
-      maximum = e.max(maximum, maxima.back());
+      parts.push_back({loadFromBlock(e, blockMax, r, from),
+                       loadFromBlock(e, blockSum, r, from),
+                       loadFromBlock(e, blockAcc, f, from)});
     }
-    Value ref = e.reference(maximum);
-    Value sum = e.f32(0.0), acc = e.f32(0.0);
-    for (int64_t c = 0; c < C; ++c) {
-      Value weight = e.exp(e.sub(maxima[c], ref));
-      sum = e.add(sum, e.mul(weight, sums[c]));
-      acc = e.add(acc, e.mul(weight, accs[c]));
-    }
+    OnlineSoftmax combined = combineInOrder(e, parts);
     // Key 0 is visible to every query: the sum is positive.
     Value head = e.add(e.mul(kvHead, e.index(R)), r);
-    memref::StoreOp::create(e.b, e.loc, e.div(acc, sum), op.getInit(),
-                            ValueRange{s, head, d});
+    memref::StoreOp::create(e.b, e.loc, e.div(combined.acc, combined.sum),
+                            op.getInit(), ValueRange{s, head, d});
   });
   // Step 4: no block leaves while another may still read its memory.
   clusterBarrier(e);
