@@ -297,7 +297,11 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
 
   mlir::PassManager plan(&context);
   instrument(plan);
-  buildHostPlanningPipeline(plan);
+  HostPipelineOptions planning;
+  planning.foldNormGains = isCudaTarget(options.target) &&
+                           options.gemmPrecision.value_or(
+                               GemmPrecision::BF16) == GemmPrecision::BF16;
+  buildHostPlanningPipeline(plan, planning);
   if (Error e = runPipeline(plan, **module, "planning"))
     return e;
   auto layout = readWeightLayout(**module);

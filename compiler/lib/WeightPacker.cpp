@@ -1,11 +1,14 @@
 //===- WeightPacker.cpp - checkpoint tensors -> the weights blob -*- C++ -*-===//
 #include "llamac/compiler/WeightPacker.h"
 #include "llamac/compiler/Payload.h"
+#include "llamac/frontend/FloatBits.h"
 
 #include "llama/LlamaOps.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Process.h"
+
+#include <vector>
 
 using namespace llamac;
 using llvm::Error;
@@ -57,13 +60,49 @@ llvm::Expected<WeightLayout> llamac::readWeightLayout(mlir::ModuleOp module) {
     mlir::RankedTensorType type = param.getTensorType();
     uint64_t bytes = type.getNumElements() *
                      ((type.getElementTypeBitWidth() + 7) / 8);
+    std::string columnScale;
+    if (auto scale = param.getColumnScaleAttr())
+      columnScale = scale.getValue().str();
     layout.weights.push_back({param.getSymName().str(), *param.getOffset(),
-                              bytes});
+                              bytes, std::move(columnScale)});
   }
   llvm::sort(layout.weights, [](const PlannedWeight &a, const PlannedWeight &b) {
     return a.offset < b.offset;
   });
   return layout;
+}
+
+/// W[n, k] * g[k] for each row n of `weight`, in W's dtype (the columns
+/// scaled by an RMSNorm's gains, see llama-fold-norm-gains).
+static Error writeColumnScaled(llvm::raw_ostream &out,
+                               const Checkpoint &checkpoint,
+                               const PlannedWeight &weight,
+                               const LocatedTensor &tensor,
+                               ProgressBar &progress) {
+  std::optional<LocatedTensor> scale = checkpoint.find(weight.columnScale);
+  const TensorInfo &info = *tensor.info;
+  if (!scale || info.shape.size() != 2 || scale->info->shape.size() != 1 ||
+      scale->info->shape[0] != info.shape[1])
+    return fail("internal error: checkpoint tensor '" + weight.columnScale +
+                "' cannot scale the columns of '" + weight.name + "'");
+  const uint8_t *gains = scale->file->data(*scale->info).data();
+  unsigned gainSize = dtypeSize(scale->info->dtype);
+  std::vector<float> gain(info.shape[1]);
+  for (size_t k = 0; k < gain.size(); ++k)
+    gain[k] = loadAsFloat(gains + k * gainSize, scale->info->dtype);
+  llvm::ArrayRef<uint8_t> bytes = tensor.file->data(info);
+  unsigned size = dtypeSize(info.dtype);
+  uint64_t rowBytes = gain.size() * size;
+  std::vector<uint8_t> row(rowBytes);
+  for (uint64_t at = 0; at < bytes.size(); at += rowBytes) {
+    for (size_t k = 0; k < gain.size(); ++k)
+      storeRounded(row.data() + k * size, info.dtype,
+                   loadAsFloat(bytes.data() + at + k * size, info.dtype) *
+                       gain[k]);
+    out.write(reinterpret_cast<const char *>(row.data()), rowBytes);
+    progress.update(weight.offset + at + rowBytes);
+  }
+  return Error::success();
 }
 
 Error llamac::packWeights(llvm::raw_ostream &out, const Checkpoint &checkpoint,
@@ -77,6 +116,13 @@ Error llamac::packWeights(llvm::raw_ostream &out, const Checkpoint &checkpoint,
                   "' does not match the planned weight");
     writeZeros(out, weight.offset - written);
     llvm::ArrayRef<uint8_t> bytes = tensor->file->data(*tensor->info);
+    if (!weight.columnScale.empty()) {
+      if (Error error =
+              writeColumnScaled(out, checkpoint, weight, *tensor, progress))
+        return error;
+      written = weight.offset + weight.bytes;
+      continue;
+    }
     // Written in slices so that the progress bar moves on large tensors.
     constexpr uint64_t kSlice = 16u << 20;
     for (uint64_t at = 0; at < bytes.size(); at += kSlice) {

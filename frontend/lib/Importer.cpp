@@ -80,7 +80,8 @@ void ModelBuilder::declareParams(ModuleOp module) {
                                       elementType(context_, info.dtype));
     paramTypes_[tensor.name] = type;
     llama::ParamOp::create(builder_, loc(tensor.name), tensor.name, type,
-                           /*offset=*/IntegerAttr());
+                           /*offset=*/IntegerAttr(),
+                           /*column_scale=*/FlatSymbolRefAttr());
   }
 }
 

@@ -270,6 +270,214 @@ void emitRowReductionThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
   emitBody(b, loc, op, ivs, given);
 }
 
+/// A GEMV whose activations are an RMSNorm without gains (see
+/// llama-fold-norm-gains): `scaling` writes x * f(s), f a function of s
+/// alone, s = `squares`' sum of x^2 over the row, and x is the output of
+/// `producer`, a GEMV (the residual stream after o or down). The producer
+/// also writes x rounded to bf16 (`shadow`); the GEMV's warps read that
+/// copy instead of the norm's output, add up its squares in the dot's loop
+/// (from the same loads) and multiply each dot by f of that sum; the
+/// norm's kernel goes. Each dot then differs from the dot of the rounded x
+/// * f(s) by rounding only. Two grid-wide waits fewer a decode layer, the
+/// same activation bytes a warp (the f32 x itself measured slower: twice
+/// the loads in flight, fewer warps an SM at their registers).
+struct NormScale {
+  mutable linalg::LinalgOp squares, scaling, producer; // (accessors not const)
+  llamac::NormInput input; // the GEMV's read of the norm, the shadow
+  BlockArgument sumArg;    // scaling's block argument for s
+  Value factor;            // f(s) in scaling's body
+};
+
+/// f(`sum`), cloned from the norm's body.
+Value emitNormFactor(OpBuilder &b, const NormScale &norm, Value sum) {
+  IRMapping mapping;
+  mapping.map(norm.sumArg, sum);
+  Block *body = norm.scaling.getBlock();
+  for (Operation &inner : body->without_terminator()) {
+    if (mapping.contains(norm.factor))
+      break;
+    bool fromSum = llvm::all_of(inner.getOperands(), [&](Value operand) {
+      return mapping.contains(operand) ||
+             operand.getParentBlock() != body; // defined above the op
+    });
+    if (fromSum)
+      b.clone(inner, mapping);
+  }
+  return mapping.lookup(norm.factor);
+}
+
+/// Whether `op` (or an op in its regions) uses `buffer` or a view of it.
+bool usesBuffer(Operation *op, Value buffer) {
+  WalkResult found = op->walk([&](Operation *inner) {
+    for (Value operand : inner->getOperands())
+      if (llamac::rootOf(operand) == buffer)
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
+/// The last op before `op` in its block that uses `buffer`, or null.
+Operation *previousUser(Value buffer, Operation *op) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode())
+    if (usesBuffer(prev, buffer))
+      return prev;
+  return nullptr;
+}
+
+/// Whether `buffer`'s contents are not read after `op`: the next op that
+/// uses it deallocates it or overwrites every element without reading it.
+bool deadAfter(Value buffer, Operation *op) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode()) {
+    if (!usesBuffer(next, buffer))
+      continue;
+    if (isa<memref::DeallocOp>(next))
+      return true;
+    auto writer = dyn_cast<linalg::LinalgOp>(next);
+    if (!writer || writer.getNumDpsInits() != 1 ||
+        writer.getDpsInitOperand(0)->get() != buffer ||
+        writer.payloadUsesValueFromOperand(writer.getDpsInitOperand(0)) ||
+        writer.getNumReductionLoops() != 0 ||
+        !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0))
+             .isPermutation())
+      return false;
+    return llvm::none_of(writer.getDpsInputOperands(), [&](OpOperand *in) {
+      return llamac::rootOf(in->get()) == buffer;
+    });
+  }
+  return true;
+}
+
+/// Whether `value` (in `body`) is computed from `arg` and values defined
+/// outside `body` alone.
+bool computedFrom(Value value, BlockArgument arg, Block *body) {
+  if (value == arg || value.getParentBlock() != body)
+    return true;
+  Operation *def = value.getDefiningOp();
+  return def && def->getNumRegions() == 0 &&
+         llvm::all_of(def->getOperands(), [&](Value operand) {
+           return computedFrom(operand, arg, body);
+         });
+}
+
+std::optional<NormScale>
+normScaleOf(linalg::LinalgOp dot, const LaunchPlan &plan,
+            const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
+  if (!plan.warpReduction || !plan.dot || plan.tensorCore ||
+      plan.dot->lhs == plan.dot->rhs)
+    return std::nullopt;
+  bool lhsIsWeights = llamac::isModelWeights(plan.dot->lhs->get());
+  if (lhsIsWeights == llamac::isModelWeights(plan.dot->rhs->get()))
+    return std::nullopt;
+  OpOperand *normed = lhsIsWeights ? plan.dot->rhs : plan.dot->lhs;
+  Value normedBuffer = normed->get();
+  if (!normedBuffer.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  // The norm's scaling: x * f(s), elementwise, by identity maps.
+  auto scaling =
+      dyn_cast_or_null<linalg::LinalgOp>(previousUser(normedBuffer, dot));
+  MLIRContext *ctx = dot.getContext();
+  if (!scaling || scaling.getNumDpsInputs() != 2 ||
+      scaling.getNumDpsInits() != 1 ||
+      scaling.getDpsInitOperand(0)->get() != normedBuffer ||
+      scaling.getNumLoops() != 3 || scaling.getNumReductionLoops() != 0 ||
+      scaling.getIndexingMapsArray() !=
+          SmallVector<AffineMap>{
+              AffineMap::getMultiDimIdentityMap(3, ctx),
+              AffineMap::getMultiDimMapWithTargets(3, {0, 1}, ctx),
+              AffineMap::getMultiDimIdentityMap(3, ctx)})
+    return std::nullopt;
+  Block *body = scaling.getBlock();
+  BlockArgument xArg = body->getArgument(0), sumArg = body->getArgument(1);
+  Value result = cast<linalg::YieldOp>(body->getTerminator()).getOperand(0);
+  if (auto trunc = result.getDefiningOp<arith::TruncFOp>())
+    result = trunc.getIn();
+  auto mul = result.getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != body)
+    return std::nullopt;
+  Value factor = mul.getLhs() == xArg ? mul.getRhs() : mul.getLhs();
+  if ((mul.getLhs() != xArg && mul.getRhs() != xArg) || factor == xArg ||
+      !computedFrom(factor, sumArg, body))
+    return std::nullopt;
+  Value x = scaling.getDpsInputOperand(0)->get();
+  Value sums = scaling.getDpsInputOperand(1)->get();
+  if (!sums.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  // The sum of squares: a dot of x with itself along the row, from zero.
+  auto squares =
+      dyn_cast_or_null<linalg::LinalgOp>(previousUser(sums, scaling));
+  auto squaresPlan = squares ? plans.find(squares) : plans.end();
+  if (squaresPlan == plans.end())
+    return std::nullopt;
+  const LaunchPlan &sp = squaresPlan->second;
+  if (!sp.warpReduction || !sp.dot || sp.dot->lhs != sp.dot->rhs ||
+      sp.dot->lhs->get() != x || !sp.initIsIdentity ||
+      squares.getNumDpsInputs() != 1 ||
+      squares.getDpsInitOperand(0)->get() != sums ||
+      squares.getIndexingMapsArray() !=
+          SmallVector<AffineMap>{
+              AffineMap::getMultiDimIdentityMap(3, ctx),
+              AffineMap::getMultiDimMapWithTargets(3, {0, 1}, ctx)})
+    return std::nullopt;
+  // x unchanged from the squares to the dot, which does not write it; the
+  // norm's buffers not read after the dot.
+  Value xRoot = llamac::rootOf(x);
+  for (Operation *op = squares->getNextNode(); op != dot.getOperation();
+       op = op->getNextNode()) {
+    if (op == scaling.getOperation() || isMemoryEffectFree(op) ||
+        isa<memref::AllocOp, memref::DeallocOp>(op) || llamac::isMemRefView(op))
+      continue;
+    auto other = dyn_cast<linalg::LinalgOp>(op);
+    if (!other || llvm::any_of(other.getDpsInitsMutable(), [&](OpOperand &o) {
+          return llamac::rootOf(o.get()) == xRoot;
+        }))
+      return std::nullopt;
+  }
+  if (llvm::any_of(
+          dot.getDpsInitsMutable(),
+          [&](OpOperand &o) { return llamac::rootOf(o.get()) == xRoot; }) ||
+      !deadAfter(normedBuffer, dot) || !deadAfter(sums, scaling))
+    return std::nullopt;
+  NormScale norm{squares, scaling, {}, {normed, x}, sumArg, factor};
+  // The norm's output in f32 (f32 weights): the GEMV reads x itself.
+  Type element = cast<MemRefType>(normedBuffer.getType()).getElementType();
+  if (element == cast<MemRefType>(x.getType()).getElementType())
+    return norm;
+  // Else x's writer: the last op before the squares that writes it, a GEMV
+  // (warp per output, not on tensor cores) whose output x is, all of it;
+  // the ops between only read x.
+  linalg::LinalgOp producer;
+  for (Operation *op = squares->getPrevNode(); op && !producer;
+       op = op->getPrevNode()) {
+    if (!usesBuffer(op, xRoot) || isa<memref::DeallocOp>(op))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp)
+      return std::nullopt;
+    if (llvm::none_of(linalgOp.getDpsInitsMutable(), [&](OpOperand &o) {
+          return llamac::rootOf(o.get()) == xRoot;
+        }))
+      continue; // a reader
+    producer = linalgOp;
+  }
+  auto producerPlan = producer ? plans.find(producer) : plans.end();
+  auto xType = cast<MemRefType>(x.getType());
+  if (producerPlan == plans.end() || !producerPlan->second.warpReduction ||
+      !producerPlan->second.dot || producerPlan->second.tensorCore ||
+      producer.getNumDpsInits() != 1 ||
+      producer.getDpsInitOperand(0)->get() != x ||
+      !xType.getLayout().isIdentity() || !xType.getElementType().isF32())
+    return std::nullopt;
+  AffineMap outMap =
+      producer.getMatchingIndexingMap(producer.getDpsInitOperand(0));
+  if (!outMap.isProjectedPermutation() ||
+      outMap.getNumResults() != xType.getRank() ||
+      producerPlan->second.threadDims.size() != size_t(xType.getRank()))
+    return std::nullopt;
+  norm.producer = producer;
+  return norm;
+}
+
 /// A GEMV whose output only the next elementwise op reads, through views
 /// that each take a run of its rows (SwiGLU's gate and up halves of the
 /// merged gate+up projection): the consumer's warps compute the rows they
@@ -283,6 +491,8 @@ struct DotEpilogue {
   SmallVector<std::pair<OpOperand *, SmallVector<int64_t>>> reads;
   /// The dot's loop that indexes each dimension of its output.
   SmallVector<unsigned> outputDims;
+  /// The dot's norm, if it applies one (NormScale).
+  const NormScale *norm = nullptr;
 };
 
 /// The consumer's body with a warp per output element: the warp computes
@@ -310,25 +520,30 @@ void emitDotThenBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
       dotIvs[d] = b.createOrFold<arith::AddIOp>(
           loc, index, arith::ConstantIndexOp::create(b, loc, offset));
   }
+  const NormScale *norm = epilogue.norm;
   SmallVector<Value> sums =
       emitWarpSums(b, loc, dot, *plan.warpReduction, plan.dot, /*parts=*/1,
                    lane, c0, inRange, rowIvs, /*serialDims=*/{}, /*sizes=*/{},
-                   /*weightsEarly=*/true);
+                   /*weightsEarly=*/true, norm ? &norm->input : nullptr);
   Value isLane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
   auto store =
       scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, inRange, isLane0),
                         /*withElseRegion=*/false);
   b.setInsertionPointToStart(&store.getThenRegion().front());
+  Value factor = norm ? emitNormFactor(b, *norm, sums.back()) : Value();
   IRMapping given;
   for (auto [read, sum] : llvm::zip(epilogue.reads, sums))
-    given.map(op.getBlock()->getArgument(read.first->getOperandNumber()), sum);
+    given.map(op.getBlock()->getArgument(read.first->getOperandNumber()),
+              factor ? arith::MulFOp::create(b, loc, sum, factor) : sum);
   emitBody(b, loc, op, ivs, given);
 }
 
 LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
                           KernelNamer &namer, const RowReduction *row = nullptr,
-                          const DotEpilogue *epilogue = nullptr) {
+                          const DotEpilogue *epilogue = nullptr,
+                          const NormScale *norm = nullptr,
+                          Value shadow = nullptr) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -386,9 +601,14 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
     if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
       operand.set(b.clone(*global)->getResult(0));
   if (warpReduction)
-    emitWarpReduction(b, loc, op, *warpReduction, dot, plan.parts,
-                      plan.initIsIdentity, launch, block, total, threadDims,
-                      serialDims, sizes);
+    emitWarpReduction(
+        b, loc, op, *warpReduction, dot, plan.parts, plan.initIsIdentity,
+        launch, block, total, threadDims, serialDims, sizes,
+        norm ? &norm->input : nullptr,
+        [&](OpBuilder &nb, Value sum) {
+          return emitNormFactor(nb, *norm, sum);
+        },
+        shadow);
   else if (row)
     emitRowReductionThenBody(b, loc, op, *row, launch, block, total, threadDims,
                              sizes);
@@ -700,28 +920,69 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
         plan.initIsIdentity = true;
       }
     }
+    llvm::DenseSet<Operation *> readerComputes;
+    // Norms that the GEMV reading them applies itself: not launched.
+    llvm::DenseMap<Operation *, NormScale> normScales; // by GEMV
+    llvm::DenseMap<Operation *, Value> shadows;        // by producer
+    for (linalg::LinalgOp op : ops)
+      if (std::optional<NormScale> norm = normScaleOf(op, plans[op], plans)) {
+        readerComputes.insert(norm->squares);
+        readerComputes.insert(norm->scaling);
+        if (norm->producer) {
+          // x rounded as the norm's output was, allocated before its
+          // producer (freed after its last reader, below).
+          OpBuilder b(norm->producer);
+          auto xType = cast<MemRefType>(norm->input.input.getType());
+          auto alloc = memref::AllocOp::create(
+              b, norm->producer.getLoc(),
+              MemRefType::get(xType.getShape(),
+                              getElementTypeOrSelf(norm->input.normed->get())),
+              b.getI64IntegerAttr(64));
+          norm->input.input = alloc;
+          shadows[norm->producer] = alloc;
+        }
+        normScales[op] = *norm;
+      }
     // Reductions whose reader computes their rows itself: not launched.
     llvm::DenseMap<Operation *, RowReduction> rowReductions; // by reader
-    llvm::DenseSet<Operation *> readerComputes;
     for (linalg::LinalgOp op : ops)
-      if (OpOperand *read = rowReductionReader(op, plans[op], plans)) {
+      if (readerComputes.contains(op))
+        continue;
+      else if (OpOperand *read = rowReductionReader(op, plans[op], plans)) {
         rowReductions[read->getOwner()] = RowReduction{op, &plans[op], read};
         readerComputes.insert(op);
       }
     // GEMVs whose reader computes their rows itself: not launched either.
     llvm::DenseMap<Operation *, DotEpilogue> dotEpilogues; // by reader
     for (linalg::LinalgOp op : ops) {
-      if (readerComputes.contains(op))
+      // (A producer of a copy of x stores it from its own kernel.)
+      if (readerComputes.contains(op) || shadows.contains(op))
         continue;
       std::optional<DotEpilogue> epilogue =
           dotEpilogueReader(op, plans[op], plans);
       if (!epilogue)
         continue;
       Operation *reader = epilogue->reads.front().first->getOwner();
-      if (rowReductions.contains(reader) || dotEpilogues.contains(reader))
+      if (rowReductions.contains(reader) || dotEpilogues.contains(reader) ||
+          readerComputes.contains(reader))
         continue;
+      auto norm = normScales.find(op);
+      if (norm != normScales.end())
+        epilogue->norm = &norm->second;
       dotEpilogues[reader] = std::move(*epilogue);
       readerComputes.insert(op);
+    }
+    // Each copy of x freed after the kernel that reads it.
+    for (auto &[dot, norm] : normScales) {
+      if (!norm.producer)
+        continue;
+      Operation *reader = dot;
+      for (auto &[consumer, epilogue] : dotEpilogues)
+        if (epilogue.dot.getOperation() == dot)
+          reader = consumer;
+      OpBuilder b(reader->getContext());
+      b.setInsertionPointAfter(reader);
+      memref::DeallocOp::create(b, reader->getLoc(), norm.input.input);
     }
     KernelNamer namer;
     for (linalg::LinalgOp op : ops) {
@@ -733,15 +994,26 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
         continue;
       auto row = rowReductions.find(op);
       auto epilogue = dotEpilogues.find(op);
+      auto norm = normScales.find(op);
       if (failed(mapToLaunch(
               op, plans[op], namer,
               row == rowReductions.end() ? nullptr : &row->second,
-              epilogue == dotEpilogues.end() ? nullptr : &epilogue->second)))
+              epilogue == dotEpilogues.end() ? nullptr : &epilogue->second,
+              norm == normScales.end() ? nullptr : &norm->second,
+              shadows.lookup(op))))
         return signalPassFailure();
       if (row != rowReductions.end())
         eraseComputedInReader(row->second.reduction);
-      if (epilogue != dotEpilogues.end())
+      const NormScale *applied =
+          norm != normScales.end() ? &norm->second : nullptr;
+      if (epilogue != dotEpilogues.end()) {
+        applied = epilogue->second.norm;
         eraseComputedInReader(epilogue->second.dot);
+      }
+      if (applied) {
+        eraseComputedInReader(applied->scaling);
+        eraseComputedInReader(applied->squares);
+      }
     }
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });

@@ -73,7 +73,13 @@ struct LlamaOverlapLaunches
                                          NVVM::GridDepActionKind::wait);
         }
         // Without the overlap, launches wait for the kernel before anyway.
-        kernel.walk([](llama::AwaitEarlierKernelsOp op) { op->erase(); });
+        // The markers' register hint stays, as the kernel's.
+        kernel.walk([&](llama::AwaitEarlierKernelsOp op) {
+          if (std::optional<uint32_t> blocks = op.getMinBlocksPerSm())
+            kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                            OpBuilder(op).getI32IntegerAttr(*blocks));
+          op->erase();
+        });
       }
     }
   }

@@ -74,6 +74,8 @@ void addLLVMLowering(OpPassManager &pm) {
 
 void llamac::buildHostPlanningPipeline(OpPassManager &pm,
                                        const HostPipelineOptions &options) {
+  if (options.foldNormGains)
+    pm.addPass(llamac::createLlamaFoldNormGains());
   LlamaPlanWeightsOptions plan;
   plan.alignment = options.weightAlignment;
   pm.addPass(createLlamaPlanWeights(plan));
@@ -223,7 +225,10 @@ void llamac::registerPipelines() {
       "Lower the llama dialect to the LLVM dialect with PTX kernels for an "
       "NVIDIA GPU (the pipeline of llamac compile --target sm_NN)",
       [](OpPassManager &pm, const CudaPipelineCLOptions &cl) {
-        buildHostPlanningPipeline(pm);
+        HostPipelineOptions planning;
+        planning.foldNormGains =
+            cl.gemmPrecision == CudaPipelineCLOptions::GemmPrecision::BF16;
+        buildHostPlanningPipeline(pm, planning);
         CudaPipelineOptions options;
         options.chip = cl.chip;
         options.ptxFeatures = ptxFeaturesForChip(cl.chip);

@@ -121,12 +121,20 @@ struct LaneDot {
   int64_t tripsPerPart, unroll;
   bool exact; // every trip of every lane within the reduction
   Value first;
+  const NormInput *norm = nullptr;
+
+  /// The buffer `input` is read from.
+  Value sourceOf(OpOperand *input) const {
+    return norm && input == norm->normed ? norm->input : input->get();
+  }
 };
 } // namespace
 
 static LaneDot planLaneDot(OpBuilder &b, Location loc, const VectorDot &dot,
-                           int64_t parts, Value lane, Value part) {
+                           int64_t parts, Value lane, Value part,
+                           const NormInput *norm) {
   LaneDot ld;
+  ld.norm = norm;
   ld.tripsPerPart = (tripsOf(dot) + parts - 1) / parts;
   ld.unroll = kDotUnroll;
   while (ld.tripsPerPart % ld.unroll)
@@ -143,14 +151,15 @@ static LaneDot planLaneDot(OpBuilder &b, Location loc, const VectorDot &dot,
   return ld;
 }
 
-/// kDotLanes elements of `input` from loop indices `ivs`, in its own type.
+/// kDotLanes elements of `input` (read from `source`) from loop indices
+/// `ivs`, in its own type.
 static Value loadLanes(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                       OpOperand *input, ArrayRef<Value> ivs) {
-  auto type = cast<MemRefType>(input->get().getType());
+                       OpOperand *input, Value source, ArrayRef<Value> ivs) {
+  auto type = cast<MemRefType>(source.getType());
   Type element = type.getElementType();
   auto vectorType = VectorType::get({kDotLanes}, element);
   return vector::LoadOp::create(
-      b, loc, vectorType, input->get(), operandIndices(b, loc, op, input, ivs),
+      b, loc, vectorType, source, operandIndices(b, loc, op, input, ivs),
       /*nontemporal=*/false,
       llvm::Align(kDotLanes * element.getIntOrFloatBitWidth() / 8));
 }
@@ -170,6 +179,7 @@ static Value loadTrip(OpBuilder &b, Location loc, linalg::LinalgOp op,
                       const VectorDot &dot, const LaneDot &ld, OpOperand *input,
                       Value trip, SmallVectorImpl<Value> &ivs,
                       bool branchless) {
+  Value source = ld.sourceOf(input);
   Value k = arith::AddIOp::create(
       b, loc,
       arith::MulIOp::create(b, loc, trip,
@@ -177,26 +187,27 @@ static Value loadTrip(OpBuilder &b, Location loc, linalg::LinalgOp op,
       ld.first);
   if (ld.exact) {
     ivs[dot.dim] = k;
-    return loadLanes(b, loc, op, input, ivs);
+    return loadLanes(b, loc, op, input, source, ivs);
   }
   Value length = arith::ConstantIndexOp::create(b, loc, dot.length);
   Value inRange =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, length);
   auto type = VectorType::get(
-      {kDotLanes}, cast<MemRefType>(input->get().getType()).getElementType());
+      {kDotLanes}, cast<MemRefType>(source.getType()).getElementType());
   if (branchless) {
     ivs[dot.dim] = arith::MinUIOp::create(
         b, loc, k,
         arith::ConstantIndexOp::create(b, loc, dot.length - kDotLanes));
     return arith::SelectOp::create(b, loc, inRange,
-                                   loadLanes(b, loc, op, input, ivs),
+                                   loadLanes(b, loc, op, input, source, ivs),
                                    zerosLike(b, loc, type));
   }
   ivs[dot.dim] = k;
   auto guard = scf::IfOp::create(
       b, loc, inRange,
       [&](OpBuilder &tb, Location) {
-        scf::YieldOp::create(tb, loc, loadLanes(tb, loc, op, input, ivs));
+        scf::YieldOp::create(tb, loc,
+                             loadLanes(tb, loc, op, input, source, ivs));
       },
       [&](OpBuilder &eb, Location) {
         scf::YieldOp::create(eb, loc, zerosLike(eb, loc, type));
@@ -221,11 +232,36 @@ static Value accumulateTrips(OpBuilder &b, Location loc, Value acc,
   return acc;
 }
 
+/// The normed input's lanes among a trip's operands (those of the first
+/// row: the activations do not depend on the row).
+static Value normedLanes(const VectorDot &dot, const LaneDot &ld,
+                         std::pair<Value, Value> operands) {
+  return dot.lhs == ld.norm->normed ? operands.first : operands.second;
+}
+
+/// `acc` (a scalar: a vector of 8 would cost 7 more registers a lane in
+/// kernels that registers already bound) plus the sum of the squares of x's
+/// lanes at each trip, in trip order.
+static Value accumulateSquares(OpBuilder &b, Location loc, Value acc,
+                               ArrayRef<Value> lanes) {
+  for (Value x : lanes) {
+    Value f32 = toF32Lanes(b, loc, x);
+    Value squares = arith::MulFOp::create(b, loc, f32, f32);
+    acc = arith::AddFOp::create(
+        b, loc, acc,
+        vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, squares,
+                                    arith::FastMathFlags::reassoc |
+                                        arith::FastMathFlags::contract));
+  }
+  return acc;
+}
+
 /// The lane's partial sums of a VectorDot over trips [fromTrip,
 /// tripsPerPart) at each of `rowIvs` (outputs that differ in thread dims
-/// only), starting from `inits` (the sums of the trips before). The rows'
-/// loads of a trip go out together; an input that does not depend on the
-/// row (the activations) is loaded once (CSE).
+/// only), starting from `inits` (the sums of the trips before; with a
+/// norm, then the sum of squares). The rows' loads of a trip go out
+/// together; an input that does not depend on the row (the activations) is
+/// loaded once (CSE).
 static SmallVector<Value>
 emitLaneDots(OpBuilder &b, Location loc, linalg::LinalgOp op,
              const VectorDot &dot, const LaneDot &ld, ValueRange inits,
@@ -256,13 +292,23 @@ emitLaneDots(OpBuilder &b, Location loc, linalg::LinalgOp op,
     for (auto [acc, rowOperands] :
          llvm::zip(loop.getRegionIterArgs(), operands))
       sums.push_back(accumulateTrips(b, loc, acc, rowOperands));
+    if (ld.norm) {
+      SmallVector<Value> lanes;
+      for (int64_t u = 0; u < ld.unroll; ++u)
+        lanes.push_back(normedLanes(dot, ld, operands.front()[u]));
+      sums.push_back(
+          accumulateSquares(b, loc, loop.getRegionIterArgs().back(), lanes));
+    }
     scf::YieldOp::create(b, loc, sums);
   }
   SmallVector<Value> sums;
   for (Value acc : loop.getResults())
-    sums.push_back(vector::ReductionOp::create(
-        b, loc, vector::CombiningKind::ADD, acc,
-        arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    sums.push_back(isa<VectorType>(acc.getType())
+                       ? vector::ReductionOp::create(
+                             b, loc, vector::CombiningKind::ADD, acc,
+                             arith::FastMathFlags::reassoc |
+                                 arith::FastMathFlags::contract)
+                       : acc); // the squares' sum
   return sums;
 }
 
@@ -272,8 +318,9 @@ emitLaneDots(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// these loads overlap the end of the previous kernel. The other input's
 /// share is read after the wait, and the first iteration's FMAs done there
 /// (in the same block as the loads, so that LLVM keeps them in place).
-/// Returns the lane's sums of those trips, one for each of `rowIvs`, or
-/// none where neither input (or both) is the weights.
+/// Returns the lane's sums of those trips, one for each of `rowIvs` (with a
+/// norm, then the sum of squares), or none where neither input (or both)
+/// is the weights.
 static SmallVector<Value>
 emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
                     const VectorDot &dot, const LaneDot &ld,
@@ -290,52 +337,70 @@ emitFirstTripsEarly(OpBuilder &b, Location loc, linalg::LinalgOp op,
       rowEarly.push_back(loadTrip(b, loc, op, dot, ld, weights,
                                   arith::ConstantIndexOp::create(b, loc, u),
                                   ivs, /*branchless=*/true));
-  llama::AwaitEarlierKernelsOp::create(b, loc);
+  // Its loads in flight bound a GEMV: with a norm's squares, ask for 3
+  // blocks of kBlockSize an SM (at most 80 registers a thread), which
+  // ptxas would otherwise exceed (92 in the 1B's gate+up: 2 blocks). Not
+  // for the others, which fit: ptxas then spends registers up to the bound
+  // (the 1B's down: 47 -> 64, 5 blocks -> 4).
+  llama::AwaitEarlierKernelsOp::create(
+      b, loc,
+      ld.norm ? b.getI32IntegerAttr(kMinDotBlocksPerSM) : IntegerAttr());
   auto accType = VectorType::get({kDotLanes}, b.getF32Type());
-  SmallVector<Value> sums;
+  SmallVector<Value> sums, lates;
   for (auto [ivs, rowEarly] : llvm::zip(rowIvs, early)) {
     SmallVector<std::pair<Value, Value>> operands;
     for (int64_t u = 0; u < ld.unroll; ++u) {
       Value late = loadTrip(b, loc, op, dot, ld, other,
                             arith::ConstantIndexOp::create(b, loc, u), ivs,
                             /*branchless=*/false);
+      if (lates.size() < size_t(ld.unroll))
+        lates.push_back(late);
       operands.push_back(lhsIsWeights ? std::pair{rowEarly[u], late}
                                       : std::pair{late, rowEarly[u]});
     }
     sums.push_back(
         accumulateTrips(b, loc, zerosLike(b, loc, accType), operands));
   }
+  // The activations are the other input (never the weights).
+  if (ld.norm)
+    sums.push_back(accumulateSquares(
+        b, loc, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)),
+        lates));
   return sums;
 }
 
-SmallVector<Value> emitWarpSums(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                                const WarpReduction &reduction,
-                                const std::optional<VectorDot> &dot,
-                                int64_t parts, Value lane, Value part,
-                                Value inRange,
-                                ArrayRef<SmallVector<Value>> rowIvs,
-                                ArrayRef<unsigned> serialDims,
-                                ArrayRef<Value> sizes, bool weightsEarly) {
+SmallVector<Value>
+emitWarpSums(OpBuilder &b, Location loc, linalg::LinalgOp op,
+             const WarpReduction &reduction,
+             const std::optional<VectorDot> &dot, int64_t parts, Value lane,
+             Value part, Value inRange, ArrayRef<SmallVector<Value>> rowIvs,
+             ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes,
+             bool weightsEarly, const NormInput *norm) {
   assert((dot || rowIvs.size() == 1) && "several rows only of a dot");
+  assert((dot || !norm) && "a norm's input only in a dot");
   Value c32 = arith::ConstantIndexOp::create(b, loc, 32);
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
-  const size_t rows = rowIvs.size();
+  // The rows' sums, then (with a norm) the sum of squares.
+  const size_t rows = rowIvs.size() + (norm ? 1 : 0);
 
   std::optional<LaneDot> laneDot;
   SmallVector<Value> dotInits;
   int64_t fromTrip = 0;
   if (dot) {
-    laneDot = planLaneDot(b, loc, *dot, parts, lane, part);
+    laneDot = planLaneDot(b, loc, *dot, parts, lane, part, norm);
     SmallVector<SmallVector<Value>> earlyIvs(rowIvs);
     if (weightsEarly)
       dotInits = emitFirstTripsEarly(b, loc, op, *dot, *laneDot, earlyIvs);
     if (!dotInits.empty())
       fromTrip = laneDot->unroll;
-    else
+    else {
       dotInits.assign(
-          rows,
+          rowIvs.size(),
           zerosLike(b, loc, VectorType::get({kDotLanes}, b.getF32Type())));
+      if (norm)
+        dotInits.push_back(identity);
+    }
   }
 
   SmallVector<Type> sumTypes(rows, b.getF32Type());
@@ -433,7 +498,10 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
                        const std::optional<VectorDot> &dot, int64_t parts,
                        bool initIsIdentity, gpu::LaunchOp launch, Value block,
                        Value total, ArrayRef<unsigned> threadDims,
-                       ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes) {
+                       ArrayRef<unsigned> serialDims, ArrayRef<Value> sizes,
+                       const NormInput *norm,
+                       function_ref<Value(OpBuilder &, Value)> normFactor,
+                       Value shadow) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   // With split-k, consecutive warps take the parts of one output (parts
   // divides the warps of a block, so no output straddles two blocks).
@@ -448,10 +516,11 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
   }
   SmallVector<Value> ivs(op.getNumLoops());
   delinearize(b, loc, flat, threadDims, sizes, ivs);
-  Value sum = emitWarpSums(b, loc, op, reduction, dot, parts, lane, part,
-                           inRange, {ivs}, serialDims, sizes,
-                           /*weightsEarly=*/true)
-                  .front();
+  SmallVector<Value> warpSums =
+      emitWarpSums(b, loc, op, reduction, dot, parts, lane, part, inRange,
+                   {ivs}, serialDims, sizes, /*weightsEarly=*/true, norm);
+  Value sum = warpSums.front();
+  Value squares = norm ? warpSums.back() : Value();
   Operation *combiner = reduction.combiner;
   Value identity = identityOf(b, loc, combiner);
   Value isLane0 =
@@ -461,40 +530,59 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op,
     // The warps' sums in shared memory; after the barrier, the output's
     // first warp combines its parts' sums in order.
     Value sums = leaveWarpSums(b, loc, launch, isLane0, warp, sum);
+    Value squareSums =
+        norm ? leaveWarpSums(b, loc, launch, isLane0, warp, squares) : Value();
     writes = arith::AndIOp::create(
         b, loc, writes,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, part, c0));
-    auto gather = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, writes,
+    SmallVector<Type> gathered(norm ? 2 : 1, b.getF32Type());
+    auto gather = scf::IfOp::create(b, loc, gathered, writes,
                                     /*withElseRegion=*/true);
     OpBuilder::InsertionGuard inGather(b);
     b.setInsertionPointToStart(&gather.getElseRegion().front());
-    scf::YieldOp::create(b, loc, identity);
+    scf::YieldOp::create(b, loc, SmallVector<Value>(gathered.size(), identity));
     b.setInsertionPointToStart(&gather.getThenRegion().front());
-    Value combined = sum;
+    Value combined = sum, combinedSquares = squares;
     for (int64_t i = 1; i < parts; ++i) {
       Value index = arith::AddIOp::create(
           b, loc, warp, arith::ConstantIndexOp::create(b, loc, i));
       combined =
           combine(b, combiner, combined,
                   memref::LoadOp::create(b, loc, sums, ValueRange{index}));
+      if (norm)
+        combinedSquares = arith::AddFOp::create(
+            b, loc, combinedSquares,
+            memref::LoadOp::create(b, loc, squareSums, ValueRange{index}));
     }
-    scf::YieldOp::create(b, loc, combined);
+    SmallVector<Value> results = {combined};
+    if (norm)
+      results.push_back(combinedSquares);
+    scf::YieldOp::create(b, loc, results);
     sum = gather.getResult(0);
+    if (norm)
+      squares = gather.getResult(1);
   }
   auto store = scf::IfOp::create(b, loc, writes, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&store.getThenRegion().front());
+  if (norm)
+    sum = arith::MulFOp::create(b, loc, sum, normFactor(b, squares));
   OpOperand *init = op.getDpsInitOperand(0);
   // Serial dims do not index the output: any value (0) will do for them.
   for (unsigned d : serialDims)
     ivs[d] = c0;
   SmallVector<Value> indices = operandIndices(b, loc, op, init, ivs);
-  if (initIsIdentity) {
-    memref::StoreOp::create(b, loc, sum, init->get(), indices);
-    return;
+  Value result = sum;
+  if (!initIsIdentity) {
+    Value old = memref::LoadOp::create(b, loc, init->get(), indices);
+    result = combine(b, combiner, old, sum);
   }
-  Value old = memref::LoadOp::create(b, loc, init->get(), indices);
-  memref::StoreOp::create(b, loc, combine(b, combiner, old, sum), init->get(),
-                          indices);
+  memref::StoreOp::create(b, loc, result, init->get(), indices);
+  if (shadow) {
+    Type element = cast<MemRefType>(shadow.getType()).getElementType();
+    memref::StoreOp::create(b, loc,
+                            arith::TruncFOp::create(b, loc, element, result),
+                            shadow, indices);
+  }
 }
 
 } // namespace llamac

@@ -65,6 +65,10 @@ constexpr int64_t kDotUnroll = 4;
 /// the same on the 8B).
 constexpr int64_t kMinWarps = 4096;
 constexpr int64_t kWarpsPerBlock = kBlockSize / 32;
+/// Blocks of a GEMV that applies a norm an SM should hold at once (its
+/// bytes in flight): ptxas is asked to fit the registers to that (80 a
+/// thread at 256).
+constexpr int32_t kMinDotBlocksPerSM = 3;
 
 inline int64_t tripsOf(const VectorDot &dot) {
   return (dot.length + kDotStride - 1) / kDotStride;
@@ -89,6 +93,15 @@ WarpPlace placeWarp(mlir::OpBuilder &b, mlir::Location loc,
                     mlir::gpu::LaunchOp launch, mlir::Value block,
                     mlir::Value total);
 
+/// A dot whose activations are an RMSNorm's output without gains (x times a
+/// factor of its row): it reads `input` (x) where it would read `normed`,
+/// by the same indices, and each lane also adds up the squares of what it
+/// reads (see llama-map-to-gpu's NormScale).
+struct NormInput {
+  mlir::OpOperand *normed;
+  mlir::Value input;
+};
+
 /// A warp's share of a warp reduction's outputs at each of `rowIvs` (the
 /// thread dims set; several only for a dot): part `part` of `parts`,
 /// summed over the warp's lanes by shuffles; the identity where `inRange`
@@ -96,15 +109,16 @@ WarpPlace placeWarp(mlir::OpBuilder &b, mlir::Location loc,
 /// barrier). `weightsEarly`: a dot's first weights are read before the wait
 /// for the previous kernel (emitFirstTripsEarly), which must then be at the
 /// kernel's top level. `serialDims` and `sizes` (the reduction loops and
-/// every loop's size) are read only where there is no dot.
-mlir::SmallVector<mlir::Value>
-emitWarpSums(mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::LinalgOp op,
-             const WarpReduction &reduction,
-             const std::optional<VectorDot> &dot, int64_t parts,
-             mlir::Value lane, mlir::Value part, mlir::Value inRange,
-             mlir::ArrayRef<mlir::SmallVector<mlir::Value>> rowIvs,
-             mlir::ArrayRef<unsigned> serialDims,
-             mlir::ArrayRef<mlir::Value> sizes, bool weightsEarly);
+/// every loop's size) are read only where there is no dot. With `norm` (a
+/// dot's), the warp's sum of the squares of its share of x follows the
+/// rows' sums.
+mlir::SmallVector<mlir::Value> emitWarpSums(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::LinalgOp op,
+    const WarpReduction &reduction, const std::optional<VectorDot> &dot,
+    int64_t parts, mlir::Value lane, mlir::Value part, mlir::Value inRange,
+    mlir::ArrayRef<mlir::SmallVector<mlir::Value>> rowIvs,
+    mlir::ArrayRef<unsigned> serialDims, mlir::ArrayRef<mlir::Value> sizes,
+    bool weightsEarly, const NormInput *norm = nullptr);
 
 /// Lane 0 of each warp of `launch`'s block leaves the warp's `sum` in
 /// shared memory at [warp]; a barrier follows. Returns that memory.
@@ -119,13 +133,21 @@ mlir::Value leaveWarpSums(mlir::OpBuilder &b, mlir::Location loc,
 /// warp combines its lanes by shuffles; split warps leave their sums in
 /// shared memory for the first warp of their output, which combines them
 /// in order (the same result every run). Lane 0 of that warp folds the sum
-/// into the output, or stores it where the output holds the identity.
+/// into the output, or stores it where the output holds the identity. With
+/// `norm`, the sum is first multiplied by `normFactor` of the sum of squares
+/// (split warps' squares added in the same order as their sums). With
+/// `shadow` (a buffer shaped as the output), each output's new value is also
+/// stored there, rounded to its element type (a bf16 copy for a NormInput).
 void emitWarpReduction(
     mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::LinalgOp op,
     const WarpReduction &reduction, const std::optional<VectorDot> &dot,
     int64_t parts, bool initIsIdentity, mlir::gpu::LaunchOp launch,
     mlir::Value block, mlir::Value total, mlir::ArrayRef<unsigned> threadDims,
-    mlir::ArrayRef<unsigned> serialDims, mlir::ArrayRef<mlir::Value> sizes);
+    mlir::ArrayRef<unsigned> serialDims, mlir::ArrayRef<mlir::Value> sizes,
+    const NormInput *norm = nullptr,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> normFactor =
+        nullptr,
+    mlir::Value shadow = nullptr);
 
 } // namespace llamac
 

@@ -61,7 +61,7 @@ LogicalResult EmbeddingOp::verify() {
 
 LogicalResult RMSNormOp::verify() {
   int64_t hidden = getInput().getType().getDimSize(2);
-  int64_t weight = getWeight().getType().getDimSize(0);
+  int64_t weight = getWeight() ? getWeight().getType().getDimSize(0) : hidden;
   if (weight != hidden)
     return emitOpError() << "weight has " << weight
                          << " elements but the input's hidden dim is "

@@ -63,19 +63,27 @@ struct RMSNormLowering : OpConversionPattern<llama::RMSNormOp> {
                      Value sq = arith::MulFOp::create(b, l, args[0], args[0], fm);
                      return arith::AddFOp::create(b, l, args[1], sq, fm);
                    });
-    // x * rsqrt(mean + eps) * weight, in transformers' order.
+    // x * rsqrt(mean + eps) * weight, in transformers' order; without a
+    // weight, x times a factor of its row alone (which llama-map-to-gpu
+    // can apply after a GEMV that reads x instead).
     double eps = op.getEpsilon().convertToDouble();
     Value init = empty(rewriter, loc, type.getShape(), rewriter.getF32Type());
+    SmallVector<Value> inputs = {adaptor.getInput(), sums};
+    SmallVector<AffineMap> maps = {map3(ctx, {0, 1, 2}), map3(ctx, {0, 1})};
+    if (Value weight = adaptor.getWeight()) {
+      inputs.push_back(weight);
+      maps.push_back(map3(ctx, {2}));
+    }
     Value result = generic(
-        rewriter, loc, init, {adaptor.getInput(), sums, adaptor.getWeight()},
-        {map3(ctx, {0, 1, 2}), map3(ctx, {0, 1}), map3(ctx, {2})},
-        map3(ctx, {0, 1, 2}), 3, {},
-        [&](OpBuilder &b, Location l, ValueRange args) {
+        rewriter, loc, init, inputs, maps, map3(ctx, {0, 1, 2}), 3, {},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value n = arith::ConstantOp::create(b, l, b.getF32FloatAttr(hidden));
           Value e = arith::ConstantOp::create(b, l, b.getF32FloatAttr(eps));
           Value mean = arith::DivFOp::create(b, l, args[1], n);
           Value r = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, mean, e));
           Value normed = arith::MulFOp::create(b, l, args[0], r);
+          if (args.size() == 3) // the inputs and the output
+            return normed;
           return arith::MulFOp::create(b, l, normed, toF32(b, l, args[2]));
         });
     rewriter.replaceOp(op, result);

@@ -21,6 +21,9 @@ struct PlannedWeight {
   std::string name; ///< The checkpoint tensor.
   uint64_t offset;  ///< In the blob.
   uint64_t bytes;
+  /// A [in] tensor that multiplies each row of this [out, in] one (the
+  /// param's column_scale, set by llama-fold-norm-gains), or empty.
+  std::string columnScale;
 };
 
 struct WeightLayout {

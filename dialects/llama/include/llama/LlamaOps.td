@@ -46,10 +46,16 @@ def Llama_ParamOp : Llama_Op<"param", [Symbol, HasParent<"::mlir::ModuleOp">]> {
 
     `offset`, set by `llama-plan-weights`, is the byte offset of the tensor
     in the packed weights blob that the executable carries.
+
+    `column_scale`, set by `llama-fold-norm-gains`, names a `[in_features]`
+    param by which the packer multiplies each row of this `[out, in]`
+    matrix elementwise (an RMSNorm's gains, `W * diag(g)`), rounding to the
+    stored type.
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<Llama_FloatTensor>:$type,
-                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$offset);
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$offset,
+                       OptionalAttr<FlatSymbolRefAttr>:$column_scale);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
@@ -100,17 +106,20 @@ def Llama_RMSNormOp : Llama_Op<"rms_norm", [Pure, AllTypesMatch<["input", "resul
   let summary = "Root-mean-square layer normalization";
   let description = [{
     `result = input / sqrt(mean(input^2, last dim) + epsilon) * weight`,
-    with the weight of shape `[hidden]`.
+    with the weight of shape `[hidden]`. Without a weight (its gains moved
+    into the next linear layers' weights by `llama-fold-norm-gains`), the
+    gain is 1.
 
     ```mlir
     %y = llama.rms_norm %x, %w eps 1.0e-05 : tensor<1x8x4096xf32>, tensor<4096xbf16>
+    %z = llama.rms_norm %x eps 1.0e-05 : tensor<1x8x4096xf32>
     ```
   }];
-  let arguments = (ins Llama_Activation:$input, Llama_Vector:$weight,
+  let arguments = (ins Llama_Activation:$input, Optional<Llama_Vector>:$weight,
                        F64Attr:$epsilon);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight `eps` $epsilon attr-dict `:` type($input) `,` type($weight)
+    $input (`,` $weight^)? `eps` $epsilon attr-dict `:` type($input) (`,` type($weight)^)?
   }];
   let hasVerifier = 1;
 }
@@ -329,12 +338,18 @@ def Llama_AwaitEarlierKernelsOp : Llama_Op<"await_earlier_kernels"> {
     programmatic dependent launch drop it. It has unknown memory effects,
     so that nothing moves across it.
 
+    `min_blocks_per_sm`: the kernel's blocks that an SM should hold at once
+    (its loads in flight bound it); llama-overlap-launches passes it on as
+    the kernel's `nvvm.minctasm` (PTX `.minnctapersm`), so that ptxas keeps
+    the registers a thread to what that many blocks leave, on every arch.
+
     ```mlir
     %w = vector.load %weights[%row, %k] : memref<3072x2048xbf16>, vector<8xbf16>
-    llama.await_earlier_kernels
+    llama.await_earlier_kernels {min_blocks_per_sm = 3 : i32}
     %x = vector.load %x[%k] : memref<2048xf32>, vector<8xf32>
     ```
   }];
+  let arguments = (ins OptionalAttr<ConfinedAttr<I32Attr, [IntPositive]>>:$min_blocks_per_sm);
   let assemblyFormat = "attr-dict";
 }
 

@@ -61,6 +61,33 @@ def LlamaOutlineKernels : Pass<"llama-outline-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def LlamaFoldNormGains : Pass<"llama-fold-norm-gains", "::mlir::ModuleOp"> {
+  let summary = "Move RMSNorm gains into the weights of the linear layers "
+                "that read the norm";
+  let description = [{
+    On the llama dialect: `linear(rms_norm(x, g), W)` is `linear(rms_norm(x),
+    W * diag(g))`. Where every reader of every norm with gains `g` is a
+    linear layer whose weight no other op reads (not tied to the
+    embeddings, not read without the norm) and is stored in f32 or bf16
+    (not f16: its models compute in f32, and W * g rounded to f16 would
+    move their logits by ~2.5e-4), those weights' params get
+    `column_scale = @g` (the packer writes `W[n, k] * g[k]`, rounded to the
+    stored type) and the norms lose their gains. A norm without gains is its
+    input times a factor of its row alone, which llama-map-to-gpu applies
+    after a decode GEMV that reads the norm's input itself: the norm's
+    kernel goes.
+
+    ```mlir
+    // Before
+    %h = llama.rms_norm %x, %g eps 1.0e-05 : tensor<1x1x64xf32>, tensor<64xf32>
+    %q = llama.linear %h, %wq : ...
+    // After (llama.param @wq ... {column_scale = @g})
+    %h = llama.rms_norm %x eps 1.0e-05 : tensor<1x1x64xf32>
+    %q = llama.linear %h, %wq : ...
+    ```
+  }];
+}
+
 def LlamaPlanWeights : Pass<"llama-plan-weights", "::mlir::ModuleOp"> {
   let summary = "Assign each llama.param its byte offset in the packed weights blob";
   let description = [{

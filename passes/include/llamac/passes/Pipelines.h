@@ -13,6 +13,10 @@ namespace llamac {
 
 struct HostPipelineOptions {
   int64_t weightAlignment = 64;
+  // RMSNorm gains into the next linear layers' weights
+  // (llama-fold-norm-gains): for the CUDA targets with bf16 GEMM
+  // activations, whose decode GEMVs then apply the norm themselves.
+  bool foldNormGains = false;
 };
 
 /// llama dialect -> LLVM dialect for the host CPU: the planning phase then
@@ -20,8 +24,9 @@ struct HostPipelineOptions {
 void buildHostPipeline(mlir::OpPassManager &pm,
                        const HostPipelineOptions &options = {});
 
-/// Phase 1, decisions recorded in the IR: the weights layout. The weight
-/// packer reads the result before phase 2 drops the params.
+/// Phase 1, decisions recorded in the IR: the weights layout (and which
+/// weights the packer scales). The weight packer reads the result before
+/// phase 2 drops the params.
 void buildHostPlanningPipeline(mlir::OpPassManager &pm,
                                const HostPipelineOptions &options = {});
 
