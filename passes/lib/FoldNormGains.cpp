@@ -1,5 +1,4 @@
-//===- FoldNormGains.cpp - RMSNorm gains into the next weights ---*- C++
-//-*-===//
+//===- FoldNormGains.cpp - RMSNorm gains into the next weights -*- C++ -*-===//
 //
 // linear(rms_norm(x, g), W) = linear(rms_norm(x), W * diag(g)): the packer
 // scales the weights' columns, and the norm is left as x times a factor of

@@ -422,21 +422,22 @@ normScaleOf(linalg::LinalgOp dot, const LaunchPlan &plan,
   // x unchanged from the squares to the dot, which does not write it; the
   // norm's buffers not read after the dot.
   Value xRoot = llamac::rootOf(x);
+  auto writesX = [&](linalg::LinalgOp op) {
+    return llvm::any_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+      return llamac::rootOf(init.get()) == xRoot;
+    });
+  };
   for (Operation *op = squares->getNextNode(); op != dot.getOperation();
        op = op->getNextNode()) {
     if (op == scaling.getOperation() || isMemoryEffectFree(op) ||
         isa<memref::AllocOp, memref::DeallocOp>(op) || llamac::isMemRefView(op))
       continue;
     auto other = dyn_cast<linalg::LinalgOp>(op);
-    if (!other || llvm::any_of(other.getDpsInitsMutable(), [&](OpOperand &o) {
-          return llamac::rootOf(o.get()) == xRoot;
-        }))
+    if (!other || writesX(other))
       return std::nullopt;
   }
-  if (llvm::any_of(
-          dot.getDpsInitsMutable(),
-          [&](OpOperand &o) { return llamac::rootOf(o.get()) == xRoot; }) ||
-      !deadAfter(normedBuffer, dot) || !deadAfter(sums, scaling))
+  if (writesX(dot) || !deadAfter(normedBuffer, dot) ||
+      !deadAfter(sums, scaling))
     return std::nullopt;
   NormScale norm{squares, scaling, {}, {normed, x}, sumArg, factor};
   // The norm's output in f32 (f32 weights): the GEMV reads x itself.
@@ -454,9 +455,7 @@ normScaleOf(linalg::LinalgOp dot, const LaunchPlan &plan,
     auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
     if (!linalgOp)
       return std::nullopt;
-    if (llvm::none_of(linalgOp.getDpsInitsMutable(), [&](OpOperand &o) {
-          return llamac::rootOf(o.get()) == xRoot;
-        }))
+    if (!writesX(linalgOp))
       continue; // a reader
     producer = linalgOp;
   }
@@ -924,6 +923,8 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     // Norms that the GEMV reading them applies itself: not launched.
     llvm::DenseMap<Operation *, NormScale> normScales; // by GEMV
     llvm::DenseMap<Operation *, Value> shadows;        // by producer
+    // The kernel that reads each copy of x: the GEMV's, or its reader's.
+    llvm::DenseMap<Operation *, Operation *> copyReaders; // by GEMV
     for (linalg::LinalgOp op : ops)
       if (std::optional<NormScale> norm = normScaleOf(op, plans[op], plans)) {
         readerComputes.insert(norm->squares);
@@ -940,6 +941,7 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
               b.getI64IntegerAttr(64));
           norm->input.input = alloc;
           shadows[norm->producer] = alloc;
+          copyReaders[op] = op;
         }
         normScales[op] = *norm;
       }
@@ -967,22 +969,20 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
           readerComputes.contains(reader))
         continue;
       auto norm = normScales.find(op);
-      if (norm != normScales.end())
+      if (norm != normScales.end()) {
         epilogue->norm = &norm->second;
+        if (copyReaders.contains(op))
+          copyReaders[op] = reader;
+      }
       dotEpilogues[reader] = std::move(*epilogue);
       readerComputes.insert(op);
     }
     // Each copy of x freed after the kernel that reads it.
-    for (auto &[dot, norm] : normScales) {
-      if (!norm.producer)
-        continue;
-      Operation *reader = dot;
-      for (auto &[consumer, epilogue] : dotEpilogues)
-        if (epilogue.dot.getOperation() == dot)
-          reader = consumer;
+    for (auto &[dot, reader] : copyReaders) {
       OpBuilder b(reader->getContext());
       b.setInsertionPointAfter(reader);
-      memref::DeallocOp::create(b, reader->getLoc(), norm.input.input);
+      memref::DeallocOp::create(b, reader->getLoc(),
+                                normScales.at(dot).input.input);
     }
     KernelNamer namer;
     for (linalg::LinalgOp op : ops) {

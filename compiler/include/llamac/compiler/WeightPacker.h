@@ -1,7 +1,8 @@
 //===- WeightPacker.h - checkpoint tensors -> the weights blob --*- C++ -*-===//
 //
 // Streams each tensor from the mmapped checkpoint into the blob at the
-// offset llama-plan-weights gave it; memory use stays at one page of zeros
+// offset llama-plan-weights gave it (a weight with a column_scale scaled a
+// row at a time); memory use stays at one page of zeros and one row
 // however large the model.
 //
 //===----------------------------------------------------------------------===//
