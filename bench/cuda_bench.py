@@ -265,7 +265,7 @@ def main():
     ap.add_argument("--llamac", required=True)
     ap.add_argument("--workdir", default="/tmp/llamac-cuda-bench")
     ap.add_argument("--models", default="llama-3.2-1b,llama-3-8b")
-    ap.add_argument("--prefill-chunk", type=int, default=128)
+    ap.add_argument("--prefill-chunk", type=int, default=512)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per llamac run")
     ap.add_argument("--skip-transformers", action="store_true")
     ap.add_argument("--eager", action="store_true",

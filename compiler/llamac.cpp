@@ -99,8 +99,15 @@ cl::opt<int64_t> compileCtxSize(
 cl::opt<int64_t> compilePrefillChunk(
     "prefill-chunk",
     cl::desc("Prompt tokens per prefill call (default 16 for the host, "
-             "128 for a GPU, or the context size if smaller)"),
+             "512 for a GPU, or the context size if smaller)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<bool> compileLogitsAll(
+    "logits-all",
+    cl::desc("Prefill computes the logits of every prompt token, so that "
+             "--logits-out gets them from the prompt's chunks (default: the "
+             "last token's only; --logits-out then runs the prompt a token "
+             "at a time)"),
+    cl::init(false), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::GemmPrecision> compileGemmPrecision(
     "gemm-precision",
     cl::desc("GPU targets: the activations' precision in the linear "
@@ -208,6 +215,7 @@ int runCompile(const char *argv0) {
     options.prefillChunk = compilePrefillChunk;
   if (compileGemmPrecision.getNumOccurrences())
     options.gemmPrecision = compileGemmPrecision;
+  options.logitsAll = compileLogitsAll;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

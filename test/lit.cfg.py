@@ -25,7 +25,8 @@ config.substitutions.append(("%fuzz_corpus", os.path.join(config.llamac_src_root
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.llamac_tools_dir, config.llvm_tools_dir]
-tools = ["llamac", "llamac-opt", "fake-model-exe", "fake-model-batch2-exe"]
+tools = ["llamac", "llamac-opt", "fake-model-exe", "fake-model-batch2-exe",
+         "fake-model-lastrow-exe"]
 if config.enable_fuzzers:
     config.available_features.add("fuzzers")
     tools += ["fuzz-safetensors-header", "fuzz-hf-config"]

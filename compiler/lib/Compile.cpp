@@ -149,6 +149,7 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   info.ctx_size = ctxSize;
   info.batch = opt.batch;
   info.prefill_chunk = prefillChunk;
+  info.prefill_logits_rows = opt.logitsAll ? prefillChunk : 1;
   info.bos_token_id = config.getBosTokenId();
   llvm::ArrayRef<int64_t> eos = config.getEosTokenIds();
   info.num_eos = std::min<int64_t>(eos.size(), LLAMAC_MAX_EOS);
@@ -268,8 +269,9 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (prefillChunk > *ctxSize)
     return fail(llvm::formatv("--prefill-chunk {0} exceeds the context size {1}",
                               prefillChunk, *ctxSize));
-  importOptions.entryPoints = {{"llamac_decode", 1},
-                               {"llamac_prefill", prefillChunk}};
+  importOptions.entryPoints = {
+      {"llamac_decode", 1},
+      {"llamac_prefill", prefillChunk, /*lastRowLogits=*/!options.logitsAll}};
   auto module = importCheckpoint(context, **checkpoint, importOptions);
   if (!module)
     return module.takeError();

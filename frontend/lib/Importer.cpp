@@ -163,32 +163,48 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
   const LlamaConfig &c = config_;
   seq_ = entry.seqLen;
   auto tokens = RankedTensorType::get({batch_, seq_}, builder_.getI32Type());
+  // positions[b]: the first token's; lengths[b]: the tokens of sequence b
+  // in this call (the rest of its row of `tokens` is padding).
   auto positions = RankedTensorType::get({batch_}, builder_.getI64Type());
+  auto lengths = positions;
   auto cache = RankedTensorType::get(
       {c.numLayers, 2, batch_, c.numKVHeads, ctxSize_, c.headDim},
       builder_.getF32Type());
-  auto logits = activation(c.vocabSize);
-  auto funcType = builder_.getFunctionType({tokens, positions, cache},
-                                           {logits, tokens, cache});
+  const bool lastRow = entry.lastRowLogits && seq_ > 1;
+  const int64_t logitsRows = lastRow ? 1 : seq_;
+  auto logits = RankedTensorType::get({batch_, logitsRows, c.vocabSize},
+                                      builder_.getF32Type());
+  auto nextIds =
+      RankedTensorType::get({batch_, logitsRows}, builder_.getI32Type());
+  auto funcType = builder_.getFunctionType({tokens, positions, lengths, cache},
+                                           {logits, nextIds, cache});
   builder_.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(builder_, loc(entry.name), entry.name,
                                    funcType);
   Block *body = func.addEntryBlock();
   builder_.setInsertionPointToStart(body);
 
-  Value cacheValue = body->getArgument(2);
+  Value cacheValue = body->getArgument(3);
   Value x = llama::EmbeddingOp::create(
       builder_, loc("model.embed_tokens"), activation(c.hiddenSize),
       weight("model.embed_tokens.weight"), body->getArgument(0));
   for (int64_t layer = 0; layer < c.numLayers; ++layer)
     x = decoderLayer(layer, x, body->getArgument(1), cacheValue);
+  if (lastRow) {
+    // Generation samples from the last row: the rest of the chunk's rows
+    // need no norm and no lm_head (a 128k vocabulary's is the largest GEMM).
+    seq_ = 1;
+    x = llama::LastRowsOp::create(builder_, loc("model.last_rows"),
+                                  activation(c.hiddenSize), x,
+                                  body->getArgument(2));
+  }
   x = rmsNorm(x, "model.norm.weight", loc("model.norm"));
   Value out = linear(x,
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
   // The greedy choice beside the logits: a GPU then reads back one id.
-  Value next = llama::ArgmaxOp::create(builder_, loc("greedy"), tokens, out);
+  Value next = llama::ArgmaxOp::create(builder_, loc("greedy"), nextIds, out);
   func::ReturnOp::create(builder_, loc(entry.name),
                          ValueRange{out, next, cacheValue});
 }

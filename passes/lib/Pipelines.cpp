@@ -208,9 +208,8 @@ struct CudaPipelineCLOptions
   Option<bool> wgmma{
       *this, "wgmma",
       llvm::cl::desc("sm_90: the GEMMs with bf16 activations as sm_90a "
-                     "warpgroup MMAs (faster alone, but the executable was "
-                     "slower: docs/KERNEL_NOTES.md, session 14)"),
-      llvm::cl::init(false)};
+                     "warpgroup MMAs instead of mma.sync (default on)"),
+      llvm::cl::init(true)};
 };
 } // namespace
 

@@ -129,6 +129,10 @@ bool isReplayable(Operation &op) {
   if (isa<gpu::WaitOp, gpu::DeallocOp, memref::DeallocOp, memref::GetGlobalOp,
           func::ReturnOp>(op))
     return true;
+  // Constants of any dialect (the wgmma kernels' zero accumulator, an
+  // llvm.mlir.zero, is hoisted here by CSE; outlining sinks it back).
+  if (op.hasTrait<OpTrait::ConstantLike>())
+    return true;
   return isViewOrIndexArithmetic(&op) && !isa<memref::DimOp>(op);
 }
 

@@ -256,25 +256,38 @@ std::string usage(const char *program, const llamac_model_info &model) {
       "prompt, then generates up to -n tokens.\n"
       "\n"
       "options:\n"
-      "  -p, --prompt TEXT      the prompt as text (needs a tokenizer; adds BOS)\n"
-      "      --tokens IDS       the prompt as token ids, e.g. 1,5,9, used exactly\n"
+      "  -p, --prompt TEXT      the prompt as text (needs a tokenizer; adds "
+      "BOS)\n"
+      "      --tokens IDS       the prompt as token ids, e.g. 1,5,9, used "
+      "exactly\n"
       "                         as given (no BOS added)\n"
-      "  -n, --n-predict N      tokens to generate (default: %lld, or what the\n"
-      "                         context leaves if less; 0 = only process the prompt)\n"
+      "  -n, --n-predict N      tokens to generate (default: %lld, or what "
+      "the\n"
+      "                         context leaves if less; 0 = only process the "
+      "prompt)\n"
       "  -c, --ctx-size N       context size, 1..%lld: prompt + -n must fit\n"
       "                         (default: %lld, the compiled size)\n"
       "      --temp F           temperature, >= 0 (default: 0.8; 0 = greedy)\n"
-      "      --top-k N          keep the N most likely tokens (default: 40; 0 = off)\n"
-      "      --top-p F          nucleus sampling, in (0, 1] (default: 0.95; 1 = off)\n"
+      "      --top-k N          keep the N most likely tokens (default: 40; 0 "
+      "= off)\n"
+      "      --top-p F          nucleus sampling, in (0, 1] (default: 0.95; 1 "
+      "= off)\n"
       "      --seed N           sampling seed (default: -1 = from the clock)\n"
       "      --logits-out FILE  write the logits of every position the model\n"
       "                         processed to FILE, a float32 .npy of shape\n"
-      "                         [rows, %lld]: one row per prompt token, then one\n"
-      "                         per generated token fed back (a sampled EOS is\n"
-      "                         not fed back, so it has no row)\n"
-      "      --weights FILE     read the weights payload from FILE (default: the\n"
+      "                         [rows, %lld]: one row per prompt token, then "
+      "one\n"
+      "                         per generated token fed back (a sampled EOS "
+      "is\n"
+      "                         not fed back, so it has no row); an "
+      "executable\n"
+      "                         compiled without --logits-all computes the\n"
+      "                         prompt's rows a token at a time\n"
+      "      --weights FILE     read the weights payload from FILE (default: "
+      "the\n"
       "                         end of this executable, else EXE.weights)\n"
-      "      --ignore-eos       keep generating after an end-of-sequence token\n"
+      "      --ignore-eos       keep generating after an end-of-sequence "
+      "token\n"
       "  -h, --help             print this help and exit\n"
       "      --version          print the version and exit\n"
       "\n"
@@ -291,13 +304,17 @@ std::string versionText(const llamac_model_info &model) {
   return format(
       "llamac runtime " LLAMAC_RUNTIME_VERSION
       " (model ABI %d, payload format %d)\n"
-      "model: vocab %lld, context %lld, batch %lld, prefill chunk %lld, "
-      "%lld layers, hidden %lld, %lld heads (%lld kv) of %lld\n",
+      "model: vocab %lld, context %lld, batch %lld, prefill chunk %lld "
+      "(logits of %s), %lld layers, hidden %lld, %lld heads (%lld kv) of "
+      "%lld\n",
       LLAMAC_ABI_VERSION, LLAMAC_PAYLOAD_VERSION,
       static_cast<long long>(model.vocab_size),
       static_cast<long long>(model.ctx_size),
       static_cast<long long>(model.batch),
       static_cast<long long>(model.prefill_chunk),
+      model.prefill_logits_rows == 1 && model.prefill_chunk > 1
+          ? "the last token"
+          : "every token",
       static_cast<long long>(model.num_layers),
       static_cast<long long>(model.hidden_size),
       static_cast<long long>(model.num_heads),

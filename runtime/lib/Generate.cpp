@@ -58,6 +58,7 @@ Status Generator::decode(int32_t token, int64_t position, bool readLogits,
   // Decode reads tokens as [batch, 1].
   std::fill(m.tokens, m.tokens + info_.batch, token);
   std::fill(m.positions, m.positions + info_.batch, position);
+  std::fill(m.lengths, m.lengths + info_.batch, 1);
   if (Status s = m.run(model_.decode, info_.replayable & LLAMAC_REPLAYABLE_DECODE);
       !s.ok())
     return s;
@@ -75,17 +76,21 @@ Status Generator::prefill(const int32_t *tokens, int64_t count,
     std::fill(row + count, row + chunk, 0); // padding; its logits are unused
   }
   std::fill(m.positions, m.positions + info_.batch, position);
+  std::fill(m.lengths, m.lengths + info_.batch, count);
   if (Status s =
           m.run(model_.prefill, info_.replayable & LLAMAC_REPLAYABLE_PREFILL);
       !s.ok())
     return s;
+  // The last token's row: row count - 1 where every token has one, else
+  // the one row the call wrote (compiled without --logits-all).
+  const int64_t last = info_.prefill_logits_rows == chunk ? count - 1 : 0;
   if (!readLogits)
-    return m.readNext(count - 1, out.next);
+    return m.readNext(last, out.next);
   if (allRows)
     return m.readLogits(0, count, out.rows);
-  if (Status s = m.readLogits(count - 1, 1, out.rows); !s.ok())
+  if (Status s = m.readLogits(last, 1, out.rows); !s.ok())
     return s;
-  out.rows += (count - 1) * info_.vocab_size; // rows[r] at r * vocab
+  out.rows += last * info_.vocab_size; // rows[r] at r * vocab
   return Status::success();
 }
 
@@ -95,13 +100,18 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
   const int64_t length = static_cast<int64_t>(prompt.size());
   const int64_t chunk = info_.prefill_chunk;
   const int64_t vocab = info_.vocab_size;
+  // Every row's logits (--logits-out) from an executable whose prefill
+  // writes the last row's only: the prompt goes through decode.
+  const bool prefillGivesRows =
+      !callbacks.onRow || info_.prefill_logits_rows == chunk;
   int64_t position = 0;
   while (position < length) {
     const int64_t remaining = length - position;
     // Prefill writes all `chunk` positions into the cache, padding included,
     // so it needs room for the whole chunk in the compiled context; a single
     // token is cheaper through decode, which computes one row, not `chunk`.
-    if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size) {
+    if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size &&
+        prefillGivesRows) {
       const int64_t count = std::min(chunk, remaining);
       const bool allRows = bool(callbacks.onRow);
       if (Status s = prefill(prompt.data() + position, count, position,

@@ -44,14 +44,23 @@ Status checkModel(const llamac_model_info &m) {
   if (m.replayable & ~int64_t{LLAMAC_REPLAYABLE_DECODE |
                               LLAMAC_REPLAYABLE_PREFILL})
     return badField("replayable", m.replayable);
-  // The logits buffer of one prefill call: batch * chunk * vocab floats.
+  if (m.prefill_logits_rows != 1 && m.prefill_logits_rows != m.prefill_chunk)
+    return badField("prefill_logits_rows", m.prefill_logits_rows);
+  // The tokens of one prefill call: batch * chunk int32.
+  size_t tokens = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
+                             static_cast<size_t>(m.prefill_chunk), &tokens) ||
+      __builtin_mul_overflow(tokens, sizeof(int32_t), &tokens))
+    return badField("prefill_chunk", m.prefill_chunk);
+  // The logits buffer of one prefill call: batch * rows * vocab floats.
   size_t logits = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
-                             static_cast<size_t>(m.prefill_chunk), &logits) ||
+                             static_cast<size_t>(m.prefill_logits_rows),
+                             &logits) ||
       __builtin_mul_overflow(logits, static_cast<size_t>(m.vocab_size),
                              &logits) ||
       __builtin_mul_overflow(logits, sizeof(float), &logits))
-    return badField("prefill_chunk", m.prefill_chunk);
+    return badField("prefill_logits_rows", m.prefill_logits_rows);
   return Status::success();
 }
 

@@ -20,7 +20,8 @@ public:
             "KV cache");
         !s.ok())
       return s;
-    if (Status s = logitsBuffer_.allocate(batch * chunk * vocab * sizeof(float),
+    const size_t rows = static_cast<size_t>(info.prefill_logits_rows);
+    if (Status s = logitsBuffer_.allocate(batch * rows * vocab * sizeof(float),
                                           "logits buffer");
         !s.ok())
       return s;
@@ -32,7 +33,11 @@ public:
                                              "positions buffer");
         !s.ok())
       return s;
-    if (Status s = nextBuffer_.allocate(batch * chunk * sizeof(int32_t),
+    if (Status s =
+            lengthsBuffer_.allocate(batch * sizeof(int64_t), "lengths buffer");
+        !s.ok())
+      return s;
+    if (Status s = nextBuffer_.allocate(batch * rows * sizeof(int32_t),
                                         "next-token buffer");
         !s.ok())
       return s;
@@ -44,13 +49,15 @@ public:
     logits = logitsBuffer_.as<float>();
     tokens = tokensBuffer_.as<int32_t>();
     positions = positionsBuffer_.as<int64_t>();
+    lengths = lengthsBuffer_.as<int64_t>();
     next = nextBuffer_.as<int32_t>();
     workspace = workspaceBuffer_.as<uint8_t>();
     weights = weightsSection;
     return Status::success();
   }
   Status run(EntryPoint entry, bool /*replayable*/) override {
-    entry(tokens, positions, kvCache, weights, logits, next, workspace);
+    entry(tokens, positions, lengths, kvCache, weights, logits, next,
+          workspace);
     return Status::success();
   }
   Status readLogits(int64_t, int64_t, const float *&rows) override {
@@ -64,7 +71,7 @@ public:
 
 private:
   Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_,
-      nextBuffer_, workspaceBuffer_;
+      lengthsBuffer_, nextBuffer_, workspaceBuffer_;
 };
 
 } // namespace

@@ -41,22 +41,25 @@ gemm_f32() {
   local dir="$1" flags="$2"; shift 2
   case "$flags" in *"--dtype bf16"*) ;; *) return 0 ;; esac
   echo 2e-2 > "$dir/max-rel-l2"
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-gemm-f32" --target sm_90 --gemm-precision f32 "$@"
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-gemm-f32" --target sm_90 --gemm-precision f32 --logits-all "$@"
 }
 for entry in "${CONFIGS[@]}"; do
   name="${entry%%|*}"; flags="${entry#*|}"
   dir="$OUT/$name"
   # shellcheck disable=SC2086
   "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" $flags >/dev/null
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8
+  # --logits-all: the prompt's rows come from the prefill chunks (the
+  # default executable, sm_90-last, computes the last row's only).
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 64 --prefill-chunk 8
   gemm_f32 "$dir" "$flags" --ctx-size 64 --prefill-chunk 8
   # Chunks of 16: the prompt's attention on the tensor cores (a full chunk
   # and a padded one), checked against the same reference.
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16 --logits-all
   # and of 24: the second 16-query block half past the chunk (loaded
   # clamped, not stored).
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk24" --target sm_90 --ctx-size 64 --prefill-chunk 24
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk24" --target sm_90 --ctx-size 64 --prefill-chunk 24 --logits-all
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
   # Kept for the comparison with transformers on the device, except the
@@ -69,8 +72,9 @@ LONG_PROMPT="$("$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150
 long_prompt_config() {
   local dir="$OUT/$1"; shift
   "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" "$@" --max-pos 256 --dtype bf16 >/dev/null
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 256 --prefill-chunk 128
   gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
   echo "$LONG_PROMPT" > "$dir/prompt.txt"
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$LONG_PROMPT" -n 32 \

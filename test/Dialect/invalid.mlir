@@ -230,3 +230,19 @@ func.func @argmax_rows_mixed(%logits: tensor<1x4x32xf32>, %ids: memref<1x4xi32>)
   llama.argmax_rows ins(%logits : tensor<1x4x32xf32>) outs(%ids : memref<1x4xi32>)
   return
 }
+
+// -----
+
+func.func @last_rows_lengths(%x: tensor<2x3x16xf32>, %n: tensor<1xi64>) {
+  // expected-error @+1 {{'llama.last_rows' op lengths must have one entry a sequence (2), got 1}}
+  %y = llama.last_rows %x, %n : tensor<2x3x16xf32>, tensor<1xi64> -> tensor<2x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @last_rows_result(%x: tensor<2x3x16xf32>, %n: tensor<2xi64>) {
+  // expected-error @+1 {{'llama.last_rows' op result must be [batch, 1, features] of the input's type 2x3x16, got 2x3x16}}
+  %y = llama.last_rows %x, %n : tensor<2x3x16xf32>, tensor<2xi64> -> tensor<2x3x16xf32>
+  return
+}

@@ -51,6 +51,9 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
     %logits = llama.linear %r, %e : tensor<2x3x16xf32>, tensor<32x16xbf16> -> tensor<2x3x32xf32>
     // CHECK: %[[N:.*]] = llama.argmax %[[L]] : tensor<2x3x32xf32> -> tensor<2x3xi32>
     %next = llama.argmax %logits : tensor<2x3x32xf32> -> tensor<2x3xi32>
+    // Each sequence's last real row (a prefill chunk without --logits-all).
+    // CHECK: llama.last_rows %[[R]], %[[POS]] : tensor<2x3x16xf32>, tensor<2xi64> -> tensor<2x1x16xf32>
+    %last = llama.last_rows %r, %pos : tensor<2x3x16xf32>, tensor<2xi64> -> tensor<2x1x16xf32>
     // CHECK: return %[[L]], %[[N]], %[[KV1]]
     return %logits, %next, %kv1 : tensor<2x3x32xf32>, tensor<2x3xi32>, tensor<1x2x2x2x8x4xf32>
   }

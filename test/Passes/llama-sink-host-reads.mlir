@@ -1,7 +1,7 @@
 // RUN: llamac-opt %s --llama-sink-host-reads | FileCheck %s
 
-// Only @sunk makes the same launches on every call once its read moved.
-// CHECK: module attributes {llama.replayable_entries = ["sunk"]}
+// Only @sunk and @llvm_constant make the same launches on every call once its read moved.
+// CHECK: module attributes {llama.replayable_entries = ["sunk", "llvm_constant"]}
 
 // The position read, its cast and the cache-row view move into the launch
 // that writes the row; the host keeps nothing of them.
@@ -72,5 +72,23 @@ func.func @dynamic_buffer(%positions: memref<1xi64>) {
   %n = arith.index_cast %p : i64 to index
   %t = gpu.alloc (%n) : memref<?xf32>
   gpu.dealloc %t : memref<?xf32>
+  return
+}
+
+// A constant of another dialect on the host (CSE hoists the wgmma kernels'
+// zero accumulator, an llvm.mlir.zero, out of their launches) is the same
+// on every call: the entry stays replayable. (Session 14's wgmma prefill was
+// not, so its kernels read the tokens from pinned host memory.)
+// CHECK-LABEL: func.func @llvm_constant
+// CHECK:       llvm.mlir.zero
+func.func @llvm_constant(%x: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = llvm.mlir.zero : !llvm.struct<(f32, f32)>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %v = llvm.extractvalue %zero[0] : !llvm.struct<(f32, f32)>
+    memref.store %v, %x[%tx] : memref<8xf32>
+    gpu.terminator
+  }
   return
 }

@@ -154,6 +154,21 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult LastRowsOp::verify() {
+  ShapedType input = getInput().getType(), result = getResult().getType();
+  if (getLengths().getType().getDimSize(0) != input.getDimSize(0))
+    return emitOpError() << "lengths must have one entry a sequence ("
+                         << input.getDimSize(0) << "), got "
+                         << shapeStr(getLengths().getType());
+  if (result.getElementType() != input.getElementType() ||
+      result.getDimSize(0) != input.getDimSize(0) ||
+      result.getDimSize(1) != 1 || result.getDimSize(2) != input.getDimSize(2))
+    return emitOpError() << "result must be [batch, 1, features] of the "
+                            "input's type "
+                         << shapeStr(input) << ", got " << shapeStr(result);
+  return success();
+}
+
 LogicalResult ArgmaxOp::verify() {
   ShapedType logits = getLogits().getType(), result = getResult().getType();
   return verifyBatchSeq(*this, "result", result, logits.getDimSize(0),

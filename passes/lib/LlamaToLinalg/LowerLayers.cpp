@@ -45,6 +45,43 @@ struct EmbeddingLowering : OpConversionPattern<llama::EmbeddingOp> {
   }
 };
 
+struct LastRowsLowering : OpConversionPattern<llama::LastRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(llama::LastRowsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto type = op.getResult().getType();
+    Value input = adaptor.getInput();
+    int64_t seq = op.getInput().getType().getDimSize(1);
+    Value init = empty(rewriter, loc, type.getShape(), type.getElementType());
+    // result[b, 0, h] = input[b, clamp(lengths[b] - 1, 0, seq - 1), h]: the
+    // clamp keeps a bad length from reading outside the chunk.
+    Value result = generic(
+        rewriter, loc, init, {adaptor.getLengths()}, {map3(ctx, {0})},
+        map3(ctx, {0, 1, 2}), 3, {},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value last = arith::SubIOp::create(
+              b, l, args[0],
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(1)));
+          last = arith::MaxSIOp::create(
+              b, l, last,
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0)));
+          last = arith::MinSIOp::create(
+              b, l, last,
+              arith::ConstantOp::create(b, l, b.getI64IntegerAttr(seq - 1)));
+          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), last);
+          Value batch = linalg::IndexOp::create(b, l, 0);
+          Value col = linalg::IndexOp::create(b, l, 2);
+          return tensor::ExtractOp::create(b, l, input,
+                                           ValueRange{batch, row, col});
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct RMSNormLowering : OpConversionPattern<llama::RMSNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -163,7 +200,7 @@ Value ElementwiseLowering<llama::AddOp>::compute(OpBuilder &b, Location l,
 } // namespace
 
 void llamac::lowering::populateLayerLowerings(RewritePatternSet &patterns) {
-  patterns.add<EmbeddingLowering, RMSNormLowering, LinearLowering,
-               ElementwiseLowering<llama::SwiGLUOp>,
+  patterns.add<EmbeddingLowering, LastRowsLowering, RMSNormLowering,
+               LinearLowering, ElementwiseLowering<llama::SwiGLUOp>,
                ElementwiseLowering<llama::AddOp>>(patterns.getContext());
 }

@@ -2,8 +2,8 @@
 //
 // Opens the driver, picks device 0, checks it against the arch the kernels
 // were compiled for and against the memory the model needs, uploads the
-// weights and zeroes the KV cache. Tokens and positions are pinned host
-// memory the host writes; for an entry point the compiler marked
+// weights and zeroes the KV cache. Tokens, positions and lengths are pinned
+// host memory the host writes; for an entry point the compiler marked
 // replayable (its kernels read the positions themselves, so every call
 // makes the same launches) each call first copies them to device memory
 // on the stream, and the kernels read that copy (a kernel reading pinned
@@ -16,7 +16,7 @@
 // prefill chunk's 128 rows of a 128k vocabulary are 66 MB, ~1.3 ms over
 // PCIe, where sampling needs one row).
 // A replayable entry point is recorded at load time as a CUDA graph (its
-// two copies, then its kernels), and each call replays it: one launch of
+// three copies, then its kernels), and each call replays it: one launch of
 // the host's instead of hundreds, and no gaps between kernels for the
 // driver to fill. LLAMAC_DISABLE_CUDA_GRAPHS=1 launches directly.
 //
@@ -98,7 +98,7 @@ private:
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
   bool useGraphs_ = false;
   size_t tokensBytes_ = 0, positionsBytes_ = 0;
-  CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
+  CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0, lengthsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
   // For memoryReport: the device, its stream-ordered pool, what was in use
   // before the first allocation, and the buffers' sizes.
@@ -335,6 +335,7 @@ Status CudaMemory::init(const llamac_model_info &info,
 
   const size_t batch = static_cast<size_t>(info.batch);
   const size_t chunk = static_cast<size_t>(info.prefill_chunk);
+  const size_t rows = static_cast<size_t>(info.prefill_logits_rows);
   const size_t vocab = static_cast<size_t>(info.vocab_size);
   const size_t kvBytes =
       static_cast<size_t>(info.kv_cache_floats) * sizeof(float);
@@ -344,7 +345,7 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "cuMemGetInfo");
       !s.ok())
     return s;
-  const size_t logitsBytes = batch * chunk * vocab * sizeof(float);
+  const size_t logitsBytes = batch * rows * vocab * sizeof(float);
   const size_t workspaceBytes = static_cast<size_t>(info.workspace_bytes);
   const size_t needed = weightBytes + kvBytes + logitsBytes + workspaceBytes;
   usedAtStart_ = totalBytes - freeBytes;
@@ -375,12 +376,15 @@ Status CudaMemory::init(const llamac_model_info &info,
   if (Status s = check(d.cuMemsetD8(kv, 0, kvBytes), "zeroing the KV cache");
       !s.ok())
     return s;
-  void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
+  void *tokensHost = nullptr, *positionsHost = nullptr, *lengthsHost = nullptr,
+       *logitsHost = nullptr;
   if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
     return s;
   if (Status s = pinned(batch * sizeof(int64_t), positionsHost); !s.ok())
     return s;
-  if (Status s = pinned(chunk * vocab * sizeof(float), logitsHost); !s.ok())
+  if (Status s = pinned(batch * sizeof(int64_t), lengthsHost); !s.ok())
+    return s;
+  if (Status s = pinned(rows * vocab * sizeof(float), logitsHost); !s.ok())
     return s;
   tokensBytes_ = batch * chunk * sizeof(int32_t);
   positionsBytes_ = batch * sizeof(int64_t);
@@ -392,13 +396,18 @@ Status CudaMemory::init(const llamac_model_info &info,
                        "allocating the positions on the GPU");
       !s.ok())
     return s;
+  if (Status s = check(d.cuMemAlloc(&lengthsOnDevice_, positionsBytes_),
+                       "allocating the lengths on the GPU");
+      !s.ok())
+    return s;
   CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, nextOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
       !s.ok())
     return s;
-  if (Status s = check(d.cuMemAlloc(&nextOnDevice, tokensBytes_),
-                       "allocating the next tokens on the GPU");
+  if (Status s =
+          check(d.cuMemAlloc(&nextOnDevice, batch * rows * sizeof(int32_t)),
+                "allocating the next tokens on the GPU");
       !s.ok())
     return s;
   if (Status s = check(
@@ -412,6 +421,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   kvCache = reinterpret_cast<float *>(kv);
   tokens = static_cast<int32_t *>(tokensHost);
   positions = static_cast<int64_t *>(positionsHost);
+  lengths = static_cast<int64_t *>(lengthsHost);
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
   next = reinterpret_cast<int32_t *>(nextOnDevice);
@@ -490,8 +500,8 @@ Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
   return s;
 }
 
-// A replayable entry's call on the stream: this call's tokens and positions
-// to the device, then the entry's launches, which read them there.
+// A replayable entry's call on the stream: this call's tokens, positions
+// and lengths to the device, then the entry's launches, which read them there.
 void CudaMemory::enqueueReplayable(EntryPoint entry) {
   Session &session = cuda::session();
   session.check(driver_->cuMemcpyHtoDAsync(tokensOnDevice_, tokens,
@@ -500,8 +510,12 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
   session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, positions,
                                            positionsBytes_, session.stream),
                 "copying the positions to the GPU");
+  session.check(driver_->cuMemcpyHtoDAsync(lengthsOnDevice_, lengths,
+                                           positionsBytes_, session.stream),
+                "copying the lengths to the GPU");
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
-        reinterpret_cast<const int64_t *>(positionsOnDevice_), kvCache, weights,
+        reinterpret_cast<const int64_t *>(positionsOnDevice_),
+        reinterpret_cast<const int64_t *>(lengthsOnDevice_), kvCache, weights,
         logits, next, workspace);
 }
 
@@ -514,7 +528,8 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
   if (!replayable) {
-    entry(tokens, positions, kvCache, weights, logits, next, workspace);
+    entry(tokens, positions, lengths, kvCache, weights, logits, next,
+          workspace);
     return finishCall();
   }
   if (!useGraphs_) {
@@ -538,7 +553,7 @@ Status CudaMemory::finishCall() {
   return Status::success();
 }
 
-// Sequence 0's rows come first in the [batch, chunk, vocab] logits.
+// Sequence 0's rows come first in the [batch, rows, vocab] logits.
 Status CudaMemory::readLogits(int64_t first, int64_t count,
                               const float *&rows) {
   const size_t offset = static_cast<size_t>(first) * vocab_;

@@ -20,7 +20,10 @@
  * prints each call to stderr. The next-token output is each row's
  * prediction; FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros), so
  * that only a runtime that takes greedy tokens from that output still
- * predicts right.
+ * predicts right. Built with FAKE_LAST_ROW=1 (fake-model-lastrow-exe) its
+ * prefill writes one row a sequence, the token lengths[b] - 1's, as an
+ * executable compiled without --logits-all; the rows past lengths[b] are
+ * padding and get no logits.
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"
@@ -38,6 +41,9 @@
 #define WEIGHTS 4096
 #define WORKSPACE 1000 /* scribbled over by every call: it is scratch */
 #define EOS_AFTER 13
+#ifndef FAKE_LAST_ROW
+#define FAKE_LAST_ROW 0
+#endif
 
 const llamac_model_info llamac_model = {
     .abi_version = LLAMAC_ABI_VERSION,
@@ -56,6 +62,7 @@ const llamac_model_info llamac_model = {
     .weights_bytes = WEIGHTS,
     .kv_cache_floats = FAKE_BATCH * CTX,
     .workspace_bytes = WORKSPACE,
+    .prefill_logits_rows = FAKE_LAST_ROW ? 1 : CHUNK,
 };
 
 static void die(const char *fmt, ...) {
@@ -104,10 +111,11 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
 }
 
 static void run(const char *what, int64_t s, const int32_t *tokens,
-                const int64_t *positions, float *kv_cache,
-                const uint8_t *weights, float *logits, int32_t *next,
-                uint8_t *workspace) {
-  if (!tokens || !positions || !kv_cache || !logits || !next || !workspace)
+                const int64_t *positions, const int64_t *lengths,
+                float *kv_cache, const uint8_t *weights, float *logits,
+                int32_t *next, uint8_t *workspace) {
+  if (!tokens || !positions || !lengths || !kv_cache || !logits || !next ||
+      !workspace)
     die("%s: a null buffer", what);
   check_weights(weights);
   /* A workspace smaller than asked for faults (or trips a sanitizer). */
@@ -117,8 +125,10 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
     fprintf(stderr, "fake-model: %s at %lld:", what, (long long)positions[0]);
     for (int64_t i = 0; i < s; ++i)
       fprintf(stderr, " %d", tokens[i]);
-    fputc('\n', stderr);
+    fprintf(stderr, " (%lld real)\n", (long long)lengths[0]);
   }
+  const int lastRow = FAKE_LAST_ROW && s > 1;
+  const int64_t rows = lastRow ? 1 : s;
   for (int b = 0; b < FAKE_BATCH; ++b) {
     if (positions[b] + s > CTX)
       die("%s: position %lld + %lld tokens runs past the context %d", what,
@@ -126,25 +136,36 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
     if (positions[b] != positions[0])
       die("%s: sequence %d is at position %lld, sequence 0 at %lld", what, b,
           (long long)positions[b], (long long)positions[0]);
+    if (lengths[b] < 1 || lengths[b] > s)
+      die("%s: sequence %d has length %lld, outside [1, %lld]", what, b,
+          (long long)lengths[b], (long long)s);
     for (int64_t i = 0; i < s; ++i) {
       if (tokens[b * s + i] != tokens[i])
         die("%s: sequence %d has other tokens than sequence 0", what, b);
+      /* Padding is processed too (later calls overwrite its cache rows). */
+      int64_t row = lastRow ? 0 : i;
+      float scratch[VOCAB];
+      int32_t scratchNext;
+      int keep = !lastRow || i == lengths[b] - 1;
       step(b, tokens[b * s + i], positions[b] + i, kv_cache,
-           logits + ((int64_t)b * s + i) * VOCAB, next + (int64_t)b * s + i);
+           keep ? logits + ((int64_t)b * rows + row) * VOCAB : scratch,
+           keep ? next + (int64_t)b * rows + row : &scratchNext);
     }
   }
 }
 
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   float *kv_cache, const uint8_t *weights, float *logits,
-                   int32_t *next, uint8_t *workspace) {
-  run("decode", 1, tokens, positions, kv_cache, weights, logits, next,
+                   const int64_t *lengths, float *kv_cache,
+                   const uint8_t *weights, float *logits, int32_t *next,
+                   uint8_t *workspace) {
+  run("decode", 1, tokens, positions, lengths, kv_cache, weights, logits, next,
       workspace);
 }
 
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    float *kv_cache, const uint8_t *weights, float *logits,
-                    int32_t *next, uint8_t *workspace) {
-  run("prefill", CHUNK, tokens, positions, kv_cache, weights, logits, next,
-      workspace);
+                    const int64_t *lengths, float *kv_cache,
+                    const uint8_t *weights, float *logits, int32_t *next,
+                    uint8_t *workspace) {
+  run("prefill", CHUNK, tokens, positions, lengths, kv_cache, weights, logits,
+      next, workspace);
 }

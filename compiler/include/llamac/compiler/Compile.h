@@ -18,9 +18,11 @@ enum class WeightsPlacement { Auto, Embed, Sidecar };
 
 constexpr int64_t kDefaultPrefillChunk = 16;
 /// On a GPU a prefill chunk's linear layers are tensor-core GEMMs whose
-/// tiles are 64 tokens tall: a chunk of 16 would leave three quarters of
-/// each tile idle and re-read every weight 8x as often per prompt token.
-constexpr int64_t kDefaultCudaPrefillChunk = 128;
+/// tiles are 64 tokens tall, and each chunk reads every weight once: 512
+/// (llama.cpp's default micro-batch) measured 1.5-1.7x the prefill rate of
+/// 128 on an H200 (KERNEL_NOTES, session 18); a shorter prompt still pays
+/// for a whole chunk.
+constexpr int64_t kDefaultCudaPrefillChunk = 512;
 
 /// The activations' precision in a GPU's tensor-core GEMMs (prefill).
 enum class GemmPrecision {
@@ -39,6 +41,9 @@ struct CompileOptions {
   std::optional<int64_t> prefillChunk;
   /// Unset: bf16. A CUDA target's only.
   std::optional<GemmPrecision> gemmPrecision;
+  /// Prefill writes the logits of every prompt token (--logits-out reads
+  /// them); otherwise of each sequence's last one only, as generation needs.
+  bool logitsAll = false;
   int64_t batch = 1;
   WeightsPlacement weights = WeightsPlacement::Auto;
   uint64_t embedLimitBytes = uint64_t(2) << 30; ///< Auto: embed up to this.

@@ -230,6 +230,27 @@ def Llama_AddOp : Llama_Op<"add", [Pure, SameOperandsAndResultType, Commutative]
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
+def Llama_LastRowsOp : Llama_Op<"last_rows", [Pure]> {
+  let summary = "Each sequence's last real row of a chunk";
+  let description = [{
+    `result[b, 0, :] = input[b, lengths[b] - 1, :]`: a prefill chunk's rows
+    past `lengths[b]` are padding, and generation needs the logits of the
+    last real one only, so the final norm and the lm_head run on one row a
+    sequence (`llamac compile --logits-all` keeps every row). A length
+    outside `[1, seq]` is clamped to it (the runtime never passes one).
+
+    ```mlir
+    %last = llama.last_rows %x, %lengths : tensor<1x128x4096xf32>, tensor<1xi64> -> tensor<1x1x4096xf32>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input, Llama_Positions:$lengths);
+  let results = (outs Llama_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $lengths attr-dict `:` type($input) `,` type($lengths) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llama_ArgmaxOp : Llama_Op<"argmax", [Pure]> {
   let summary = "The id of each row's largest logit (greedy decoding)";
   let description = [{

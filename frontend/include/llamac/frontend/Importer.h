@@ -13,6 +13,9 @@ namespace llamac {
 struct EntryPoint {
   std::string name;
   int64_t seqLen;
+  /// The final norm and the lm_head on each sequence's last real row only
+  /// (`lengths[b] - 1`): logits [batch, 1, vocab] instead of one row a token.
+  bool lastRowLogits = false;
 };
 
 struct ImportOptions {

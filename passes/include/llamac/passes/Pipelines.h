@@ -49,8 +49,8 @@ struct CudaPipelineOptions {
   // bf16 hi + lo terms (two mmas, ~16 bits).
   bool bf16GemmActivations = true;
   // sm_90: those GEMMs as warpgroup MMAs (wgmma, sm_90a PTX) instead of
-  // mma.sync. Off: the executable was slower (KERNEL_NOTES, session 14).
-  bool wgmma = false;
+  // mma.sync (KERNEL_NOTES, sessions 14 and 18).
+  bool wgmma = true;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 4
+#define LLAMAC_ABI_VERSION 5
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -48,6 +48,10 @@ typedef struct llamac_model_info {
   int64_t workspace_bytes;  /* the entry points' temporaries, at offsets
                                the compiler planned (llama-plan-workspace);
                                one buffer serves every entry point */
+  int64_t prefill_logits_rows; /* rows of logits (and of next) a prefill call
+                               writes a sequence: prefill_chunk (compiled
+                               with --logits-all: one a token), or 1 (the
+                               last real token's, lengths[b] - 1) */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
@@ -60,23 +64,29 @@ extern const llamac_model_info llamac_model;
 /* Entry points, bare-pointer convention (all shapes are static):
  *   tokens    int32  [batch, S]          token ids, each < vocab_size
  *   positions int64  [batch]             position of tokens[b][0]
+ *   lengths   int64  [batch]             tokens of sequence b in this call,
+ *                                       1 <= lengths[b] <= S; the rest of
+ *                                       its row of tokens is padding
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
- *   logits    float  [batch, S, vocab]   output
- *   next      int32  [batch, S]          output: each row's argmax (the
+ *   logits    float  [batch, R, vocab]   output
+ *   next      int32  [batch, R]          output: each row's argmax (the
  *                                       lowest id among equal maxima; NaN
  *                                       counts as -inf), greedy decoding's
  *                                       choice
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
- * with S = 1 for decode and S = prefill_chunk for prefill. The caller keeps
+ * with S = R = 1 for decode, and S = prefill_chunk, R = prefill_logits_rows
+ * for prefill (R = 1: row 0 is token lengths[b] - 1's). The caller keeps
  * positions[b] + S <= ctx_size. */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   float *kv_cache, const uint8_t *weights, float *logits,
-                   int32_t *next, uint8_t *workspace);
+                   const int64_t *lengths, float *kv_cache,
+                   const uint8_t *weights, float *logits, int32_t *next,
+                   uint8_t *workspace);
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    float *kv_cache, const uint8_t *weights, float *logits,
-                    int32_t *next, uint8_t *workspace);
+                    const int64_t *lengths, float *kv_cache,
+                    const uint8_t *weights, float *logits, int32_t *next,
+                    uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a
  * sidecar file EXE.weights), found through a trailer in the file's last

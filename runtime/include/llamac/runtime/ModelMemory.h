@@ -27,15 +27,17 @@ public:
   virtual ~ModelMemory();
 
   // The buffers of one call: tokens [batch, prefill_chunk], positions
-  // [batch], logits [batch, prefill_chunk, vocab]; written and read by the
-  // host between calls.
+  // [batch], lengths [batch], logits [batch, prefill_logits_rows, vocab];
+  // written and read by the host between calls.
   int32_t *tokens = nullptr;
   int64_t *positions = nullptr;
+  int64_t *lengths = nullptr;
   float *logits = nullptr;
   // The KV cache (zeroed) and the weights as the model reads them.
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
-  // Each row's argmax [batch, prefill_chunk], written with the logits.
+  // Each row's argmax [batch, prefill_logits_rows], written with the
+  // logits.
   int32_t *next = nullptr;
   // The entry points' temporaries (info.workspace_bytes), allocated once.
   uint8_t *workspace = nullptr;
