@@ -19,7 +19,8 @@ compiles it for this GPU, then:
     of the step; then the step's kernel time against its wall time (the
     rest is launch gaps and host work) and against the bandwidth bound.
 With --phase prefill the same for the prompt's chunks (kernels prefill_*;
-a "step" is one chunk of 128 tokens, its wall time from the prefill rate).
+a "step" is one chunk, --prefill-chunk tokens (512, the GPU default), its
+wall time from the prefill rate).
 """
 import argparse
 import collections
@@ -35,9 +36,6 @@ import cuda_bench  # noqa: E402  (checkpoint shapes and writer, roofline)
 
 METRICS = ["gpu__time_duration.sum", "dram__bytes_read.sum", "dram__bytes_write.sum",
            "launch__grid_size", "launch__block_size", "launch__registers_per_thread"]
-
-
-CHUNK = 128
 
 
 def ncu_rows(exe, ids, ncu, phase):
@@ -69,18 +67,20 @@ def main():
     ap.add_argument("--ncu", default="ncu")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--phase", default="decode", choices=["decode", "prefill"])
+    ap.add_argument("--prefill-chunk", type=int, default=512)
     args = ap.parse_args()
+    chunk = args.prefill_chunk
 
     shape = cuda_bench.SHAPES[args.model]
     ckpt = os.path.join(args.workdir, args.model)
     exe = os.path.join(args.workdir, args.model + ".exe")
     cuda_bench.write_checkpoint(ckpt, shape)
     subprocess.run([args.llamac, "compile", ckpt, "-o", exe, "--target", cuda_bench.arch(),
-                    "--ctx-size", str(cuda_bench.CONTEXT), "--prefill-chunk", str(CHUNK)],
+                    "--ctx-size", str(cuda_bench.CONTEXT), "--prefill-chunk", str(chunk)],
                    check=True, timeout=1800)
     ids = cuda_bench.prompt_ids(args.prompt, shape["vocab_size"])
     plain = cuda_bench.run_llamac(exe, ids, cuda_bench.DECODE_STEPS, timeout=600)
-    step_us = 1e6 / plain["decode"] if args.phase == "decode" else 1e6 * CHUNK / plain["prefill"]
+    step_us = 1e6 / plain["decode"] if args.phase == "decode" else 1e6 * chunk / plain["prefill"]
     gbs = cuda_bench.copy_bandwidth_gbs()
     bound_us = cuda_bench.weight_bytes_per_token(shape) / (gbs * 1e3)
 
@@ -101,7 +101,7 @@ def main():
 
     print(f"# {args.model}, {args.prompt}-token prompt, {cuda_bench.torch.cuda.get_device_name(0)}")
     what = (f"decode step (plain run, {cuda_bench.DECODE_STEPS} steps)" if args.phase == "decode"
-            else f"prefill chunk of {CHUNK} (plain run)")
+            else f"prefill chunk of {chunk} (plain run)")
     print(f"{what}: {step_us:.0f} us "
           f"({plain[args.phase]:.1f} tok/s); copy bandwidth {gbs:.0f} GB/s, weights-read bound {bound_us:.0f} us")
     print(f"kernels (ncu, {steps} steps): {launches:.0f} launches, {total_us:.0f} us of kernel time per step "
