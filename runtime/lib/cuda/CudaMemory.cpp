@@ -12,9 +12,10 @@
 // memory, written by the lm_head's kernel in place, and so are each row's
 // argmax and the workspace of the entry points' temporaries (one
 // allocation at load time, the size the compiler planned). readNext copies
-// back greedy's one token id; readLogits the rows the host reads (a
-// prefill chunk's 128 rows of a 128k vocabulary are 66 MB, ~1.3 ms over
-// PCIe, where sampling needs one row).
+// back greedy's one token id; readLogits the rows the host reads (one a
+// call unless the executable was compiled with --logits-all and
+// --logits-out asks for a prompt's: 128 rows of a 128k vocabulary are
+// 66 MB, ~1.3 ms over PCIe).
 // A replayable entry point is recorded at load time as a CUDA graph (its
 // three copies, then its kernels), and each call replays it: one launch of
 // the host's instead of hundreds, and no gaps between kernels for the
@@ -97,7 +98,8 @@ private:
   size_t vocab_ = 0;
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
   bool useGraphs_ = false;
-  size_t tokensBytes_ = 0, positionsBytes_ = 0;
+  size_t tokensBytes_ = 0;
+  size_t positionsBytes_ = 0; // and the lengths': an int64 a sequence
   CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0, lengthsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
   // For memoryReport: the device, its stream-ordered pool, what was in use
