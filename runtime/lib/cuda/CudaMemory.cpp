@@ -3,7 +3,8 @@
 // Opens the driver, picks device 0, checks it against the arch the kernels
 // were compiled for and against the memory the model needs, uploads the
 // weights and zeroes the KV cache. Tokens, positions and lengths are pinned
-// host memory the host writes; for an entry point the compiler marked
+// host memory the host writes (the positions and lengths one buffer, one
+// copy); for an entry point the compiler marked
 // replayable (its kernels read the positions themselves, so every call
 // makes the same launches) each call first copies them to device memory
 // on the stream, and the kernels read that copy (a kernel reading pinned
@@ -17,7 +18,7 @@
 // --logits-out asks for a prompt's: 128 rows of a 128k vocabulary are
 // 66 MB, ~1.3 ms over PCIe).
 // A replayable entry point is recorded at load time as a CUDA graph (its
-// three copies, then its kernels), and each call replays it: one launch of
+// two copies, then its kernels), and each call replays it: one launch of
 // the host's instead of hundreds, and no gaps between kernels for the
 // driver to fill. LLAMAC_DISABLE_CUDA_GRAPHS=1 launches directly.
 //
@@ -98,9 +99,9 @@ private:
   size_t vocab_ = 0;
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
   bool useGraphs_ = false;
-  size_t tokensBytes_ = 0;
-  size_t positionsBytes_ = 0; // and the lengths': an int64 a sequence
-  CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0, lengthsOnDevice_ = 0;
+  // [batch] positions, then [batch] lengths, in one buffer: one copy a call.
+  size_t tokensBytes_ = 0, positionsAndLengthsBytes_ = 0;
+  CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
   // For memoryReport: the device, its stream-ordered pool, what was in use
   // before the first allocation, and the buffers' sizes.
@@ -378,28 +379,22 @@ Status CudaMemory::init(const llamac_model_info &info,
   if (Status s = check(d.cuMemsetD8(kv, 0, kvBytes), "zeroing the KV cache");
       !s.ok())
     return s;
-  void *tokensHost = nullptr, *positionsHost = nullptr, *lengthsHost = nullptr,
-       *logitsHost = nullptr;
+  void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
   if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
     return s;
-  if (Status s = pinned(batch * sizeof(int64_t), positionsHost); !s.ok())
-    return s;
-  if (Status s = pinned(batch * sizeof(int64_t), lengthsHost); !s.ok())
+  if (Status s = pinned(2 * batch * sizeof(int64_t), positionsHost); !s.ok())
     return s;
   if (Status s = pinned(rows * vocab * sizeof(float), logitsHost); !s.ok())
     return s;
   tokensBytes_ = batch * chunk * sizeof(int32_t);
-  positionsBytes_ = batch * sizeof(int64_t);
+  positionsAndLengthsBytes_ = 2 * batch * sizeof(int64_t);
   if (Status s = check(d.cuMemAlloc(&tokensOnDevice_, tokensBytes_),
                        "allocating the tokens on the GPU");
       !s.ok())
     return s;
-  if (Status s = check(d.cuMemAlloc(&positionsOnDevice_, positionsBytes_),
-                       "allocating the positions on the GPU");
-      !s.ok())
-    return s;
-  if (Status s = check(d.cuMemAlloc(&lengthsOnDevice_, positionsBytes_),
-                       "allocating the lengths on the GPU");
+  if (Status s =
+          check(d.cuMemAlloc(&positionsOnDevice_, positionsAndLengthsBytes_),
+                "allocating the positions and lengths on the GPU");
       !s.ok())
     return s;
   CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, nextOnDevice = 0;
@@ -423,7 +418,7 @@ Status CudaMemory::init(const llamac_model_info &info,
   kvCache = reinterpret_cast<float *>(kv);
   tokens = static_cast<int32_t *>(tokensHost);
   positions = static_cast<int64_t *>(positionsHost);
-  lengths = static_cast<int64_t *>(lengthsHost);
+  lengths = positions + batch;
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
   next = reinterpret_cast<int32_t *>(nextOnDevice);
@@ -510,15 +505,14 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
                                            tokensBytes_, session.stream),
                 "copying the tokens to the GPU");
   session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, positions,
-                                           positionsBytes_, session.stream),
-                "copying the positions to the GPU");
-  session.check(driver_->cuMemcpyHtoDAsync(lengthsOnDevice_, lengths,
-                                           positionsBytes_, session.stream),
-                "copying the lengths to the GPU");
-  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_),
-        reinterpret_cast<const int64_t *>(positionsOnDevice_),
-        reinterpret_cast<const int64_t *>(lengthsOnDevice_), kvCache, weights,
-        logits, next, workspace);
+                                           positionsAndLengthsBytes_,
+                                           session.stream),
+                "copying the positions and lengths to the GPU");
+  const auto *devicePositions =
+      reinterpret_cast<const int64_t *>(positionsOnDevice_);
+  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), devicePositions,
+        devicePositions + (lengths - positions), kvCache, weights, logits, next,
+        workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
