@@ -104,11 +104,19 @@ struct Emitter {
   /// A launch of `grid` blocks of `warps` warps, named `name` (the name
   /// gpu-kernel-outlining gives the kernel); the builder is left inside it,
   /// before its terminator.
+  /// `dynamicSharedBytes`: shared memory the kernel takes through
+  /// gpu.dynamic_shared_memory (0: none).
   mlir::gpu::LaunchOp launchWarps(mlir::Value grid, int64_t warps,
-                                  const std::string &name) {
+                                  const std::string &name,
+                                  int64_t dynamicSharedBytes = 0) {
     mlir::Value one = index(1);
-    auto launch = mlir::gpu::LaunchOp::create(b, loc, grid, one, one,
-                                              index(32 * warps), one, one);
+    mlir::Value shared;
+    if (dynamicSharedBytes)
+      shared = mlir::arith::ConstantOp::create(
+          b, loc,
+          b.getI32IntegerAttr(static_cast<int32_t>(dynamicSharedBytes)));
+    auto launch = mlir::gpu::LaunchOp::create(
+        b, loc, grid, one, one, index(32 * warps), one, one, shared);
     auto symbol = mlir::FlatSymbolRefAttr::get(b.getContext(), name);
     launch.setModuleAttr(symbol);
     launch.setFunctionAttr(symbol);

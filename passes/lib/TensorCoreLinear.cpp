@@ -19,13 +19,11 @@
 // the activations and the weights, so each product still meets its partner
 // and the sum is the same.
 //
-// With llama-map-to-gpu's wgmma option (sm_90a), the block's 4 warps are
-// one warpgroup: the tiles are stored as the tensor cores read them (the
-// 64-byte swizzle, Wgmma.h) and each slice is two wgmma.m64n128k16 reading
-// both operands from shared memory, one slice's group kept in flight. Off
-// by default: on an H200 these GEMMs are faster than mma.sync's alone, but
-// the executable as a whole was slower (its other kernels slowed down;
-// KERNEL_NOTES, session 14).
+// With llama-map-to-gpu's wgmma option (sm_90a, the default there), a
+// block is two warpgroups and a 128 x 256 tile: the tiles are stored as the
+// tensor cores read them (the 64-byte swizzle, Wgmma.h) in dynamic shared
+// memory, and each slice is two wgmma.m64n256k16 a warpgroup reading both
+// operands from shared memory, one slice's group kept in flight.
 //
 //===----------------------------------------------------------------------===//
 #include "TensorCoreLinear.h"
@@ -84,7 +82,6 @@ constexpr int64_t kMaxStages = 4;
 constexpr int64_t kLongLoopSlices = 96;
 constexpr int64_t kSharedBytes = 48 * 1024;
 constexpr int64_t kPadF32 = 4;
-constexpr int64_t kBlockThreads = 32 * kBlockWarpsM * kBlockWarpsN;
 /// 16-byte copies: 4 floats of an activation row, 8 bf16 of a weight row.
 constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
 /// A grid of fewer blocks than this (about one wave of the ~400 an
@@ -95,6 +92,24 @@ constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
 /// 1,024 (2.6 waves) the 1B's prefill was 16% slower (KERNEL_NOTES,
 /// session 9).
 constexpr int64_t kTargetBlocks = 400;
+/// wgmma's block: kWgmmaWarpgroups warpgroups, each a 64-row slab of the
+/// block's rows against all kWgmmaCols columns (m64n256k16, 128
+/// accumulators a thread): each slice's weight tile crosses from L2 once
+/// for 128 rows, its activation tile once for 256 columns, 85 FLOPs a byte
+/// against 43 for one warpgroup's 64 x 128 (which left the GEMMs near L2's
+/// bandwidth at ~200 TFLOPS). Its stages live in dynamic shared memory
+/// (more than the 48 KB of static; ~180 registers a thread leave one block
+/// an SM anyway), as many as kWgmmaSharedBytes holds, at most
+/// kWgmmaMaxStages; the tiles' base is aligned at run time to
+/// kSwizzleAlignment (the swizzle pattern's period), which the allocation
+/// leaves room for. On an H200 (KERNEL_NOTES, session 19), against 64 x
+/// 128 in 48 KB: 128 x 128 in 96 KB +16% / +11% (1B prefill 512 / 2,048),
+/// +26% / +20% (8B); 128 x 256 in 192 KB -1% / 0% of that (1B), +3% / +2%
+/// (8B); 128 x 256 in 96 KB and 64 x 256 slower than 128 x 128.
+constexpr int64_t kWgmmaRows = 64;
+constexpr int64_t kWgmmaWarpgroups = 2, kWgmmaCols = 256;
+constexpr int64_t kWgmmaSharedBytes = 192 * 1024, kWgmmaMaxStages = 8;
+constexpr int64_t kSwizzleAlignment = 1024;
 constexpr int64_t kMinSlicesPerSplit = 8;
 constexpr int64_t kSumBlock = 256;
 
@@ -317,13 +332,22 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
-  // wgmma: the block's 4 warps are one warpgroup, its 64 x 128 tile one
-  // m64n128 accumulator.
+  // The block's tile and warps: mma.sync, 2 x 2 warps of 32 x 64; wgmma,
+  // kWgmmaWarpgroups warpgroups of 64 x kWgmmaCols.
   bool wgmma = linear.wgmma;
-  int64_t rowBlocks = (linear.rows + kBlockRows - 1) / kBlockRows;
-  int64_t colBlocks = (linear.cols + kBlockCols - 1) / kBlockCols;
+  int64_t blockRows = wgmma ? kWgmmaRows * kWgmmaWarpgroups : kBlockRows;
+  int64_t blockCols = wgmma ? kWgmmaCols : kBlockCols;
+  int64_t blockWarps =
+      wgmma ? 4 * kWgmmaWarpgroups : kBlockWarpsM * kBlockWarpsN;
+  int64_t blockThreads = 32 * blockWarps;
+  // Fewer, larger blocks fill the GPU: the split-k target scales with the
+  // tile's area.
+  int64_t targetBlocks =
+      kTargetBlocks * kBlockRows * kBlockCols / (blockRows * blockCols);
+  int64_t rowBlocks = (linear.rows + blockRows - 1) / blockRows;
+  int64_t colBlocks = (linear.cols + blockCols - 1) / blockCols;
   int64_t slices = linear.depth / kSlice, splits = 1;
-  while (rowBlocks * colBlocks * splits * 2 <= kTargetBlocks &&
+  while (rowBlocks * colBlocks * splits * 2 <= targetBlocks &&
          slices % (splits * 2) == 0 &&
          slices / (splits * 2) >= kMinSlicesPerSplit)
     splits *= 2;
@@ -334,8 +358,25 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     partial = memref::AllocOp::create(
         b, e.loc,
         MemRefType::get({splits, linear.rows, linear.cols}, b.getF32Type()));
+
+  // The block's tiles: its rows of the activations and columns of the
+  // weights, a slice of the depth each, in shared memory (for wgmma with
+  // the 16-byte chunks of each row swizzled, see below).
+  Type aType = getElementTypeOrSelf(linear.activations->get().getType());
+  bool narrow = aType.isBF16();
+  int64_t aRowLength = kSlice + (narrow ? 0 : kPadF32);
+  int64_t stageBytes =
+      blockRows * aRowLength * (narrow ? 2 : 4) + blockCols * kSlice * 2;
+  int64_t stages =
+      wgmma ? std::min(kWgmmaMaxStages, kWgmmaSharedBytes / stageBytes)
+            : std::min(kMaxStages, kSharedBytes / stageBytes);
+  if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
+    --stages;
+  int64_t aBytes = stages * blockRows * aRowLength * 2;
+  int64_t dynamicBytes =
+      wgmma ? aBytes + stages * blockCols * kSlice * 2 + kSwizzleAlignment : 0;
   gpu::LaunchOp launch = e.launchWarps(e.index(rowBlocks * colBlocks * splits),
-                                       kBlockWarpsM * kBlockWarpsN, name);
+                                       blockWarps, name, dynamicBytes);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   Value warp = e.div(tid, e.index(32));
@@ -346,19 +387,21 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // Blocks in (split, column block, row block) order: consecutive blocks
   // read the same weight rows.
   Value blockRow =
-      e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(kBlockRows));
+      e.mul(e.rem(blockId, e.index(rowBlocks)), e.index(blockRows));
   Value blockCol =
       e.mul(e.rem(e.div(blockId, e.index(rowBlocks)), e.index(colBlocks)),
-            e.index(kBlockCols));
+            e.index(blockCols));
   Value split =
       splits > 1 ? e.div(blockId, e.index(rowBlocks * colBlocks)) : e.index(0);
-  // The warp's tile within the block's: mma.sync, 2 x 2 warps of 32 x 64;
-  // wgmma, the warpgroup's 64 x 128 tile, whose accumulators give warp w
-  // rows 16w .. 16w + 15 of it, in the mma.sync tiles' layout.
+  // The warp's tile within the block's: mma.sync, its 32 x 64; wgmma, its
+  // warpgroup's 64 rows, whose accumulators give warp w of the warpgroup
+  // rows 16w .. 16w + 15 of them, in the mma.sync tiles' layout.
+  Value warpgroup = e.div(warp, e.index(4));
   int64_t tilesM = wgmma ? 1 : kWarpTilesM;
-  int64_t tilesN = wgmma ? kBlockCols / kTileCols : kWarpTilesN;
+  int64_t tilesN = wgmma ? blockCols / kTileCols : kWarpTilesN;
   Value warpRow =
-      wgmma ? e.mul(warp, e.index(kTileRows))
+      wgmma ? e.add(e.mul(warpgroup, e.index(kWgmmaRows)),
+                    e.mul(e.rem(warp, e.index(4)), e.index(kTileRows)))
             : e.mul(e.rem(warp, e.index(kBlockWarpsM)), e.index(kWarpRows));
   Value warpCol =
       wgmma ? e.index(0)
@@ -366,27 +409,41 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value rowBase = e.add(blockRow, warpRow);
   Value colBase = e.add(blockCol, warpCol);
 
-  // The block's tiles: its rows of the activations and columns of the
-  // weights, a slice of the depth each, in shared memory (for wgmma with
-  // the 16-byte chunks of each row swizzled, see below).
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Type aType = getElementTypeOrSelf(linear.activations->get().getType());
-  bool narrow = aType.isBF16();
-  int64_t aRowLength = kSlice + (narrow ? 0 : kPadF32);
-  int64_t stageBytes =
-      kBlockRows * aRowLength * (narrow ? 2 : 4) + kBlockCols * kSlice * 2;
-  int64_t stages = std::min(kMaxStages, kSharedBytes / stageBytes);
-  if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
-    --stages;
   auto tileType = [&](int64_t tileRows, int64_t rowLength, Type element) {
     return MemRefType::get({stages, tileRows, rowLength}, element,
                            MemRefLayoutAttrInterface(), workgroup);
   };
-  Value aTiles = launch.addWorkgroupAttribution(
-      tileType(kBlockRows, aRowLength, aType), e.loc);
-  Value bTiles = launch.addWorkgroupAttribution(
-      tileType(kBlockCols, kSlice, b.getBF16Type()), e.loc);
+  Type i64 = b.getI64Type();
+  auto sharedAddress = [&](Value tile) {
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, e.loc, tile);
+    return arith::IndexCastUIOp::create(b, e.loc, i64, address);
+  };
+  Value aTiles, bTiles;
+  if (wgmma) {
+    // Views of the dynamic shared memory from its first aligned byte.
+    Value raw = gpu::DynamicSharedMemoryOp::create(
+        b, e.loc,
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                        MemRefLayoutAttrInterface(), workgroup));
+    Value rawAddress =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, e.loc, raw);
+    Value align = e.index(kSwizzleAlignment);
+    Value shift = e.rem(e.sub(align, e.rem(rawAddress, align)), align);
+    aTiles =
+        memref::ViewOp::create(b, e.loc, tileType(blockRows, aRowLength, aType),
+                               raw, shift, ValueRange{});
+    bTiles = memref::ViewOp::create(
+        b, e.loc, tileType(blockCols, kSlice, b.getBF16Type()), raw,
+        e.add(shift, e.index(aBytes)), ValueRange{});
+  } else {
+    aTiles = launch.addWorkgroupAttribution(
+        tileType(blockRows, aRowLength, aType), e.loc);
+    bTiles = launch.addWorkgroupAttribution(
+        tileType(blockCols, kSlice, b.getBF16Type()), e.loc);
+  }
   // Each thread's share of a slice's copies: consecutive threads take
   // consecutive 16 bytes of a row (for wgmma stored at the 64-byte
   // swizzle's chunk position, see Wgmma.h). Rows and columns past the end
@@ -397,17 +454,16 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Value lastRow = e.index(linear.rows - 1), lastCol = e.index(linear.cols - 1);
   SmallVector<TileCopy> copies;
   // The depth offset of a thread's copies is the same for all of them
-  // (kBlockThreads is a multiple of the 16-byte chunks per row).
+  // (blockThreads is a multiple of the 16-byte chunks per row).
   auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
                        int64_t elements, Value base, Value last,
                        ArrayRef<unsigned> dims) {
     int64_t perRow = kSlice / elements;
-    int64_t perThread = tileRows * perRow / kBlockThreads;
+    int64_t perThread = tileRows * perRow / blockThreads;
     Value chunk = e.rem(tid, e.index(perRow));
     Value depthOffset = e.mul(chunk, e.index(elements));
     for (int64_t c = 0; c < perThread; ++c) {
-      Value row =
-          e.div(e.add(tid, e.index(c * kBlockThreads)), e.index(perRow));
+      Value row = e.div(e.add(tid, e.index(c * blockThreads)), e.index(perRow));
       TileCopy copy{operand, noIvs, {}, depthOffset, tile, elements};
       Value column = depthOffset;
       if (wgmma) {
@@ -420,27 +476,25 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       copies.push_back(copy);
     }
   };
-  addCopies(linear.activations, aTiles, kBlockRows,
+  addCopies(linear.activations, aTiles, blockRows,
             narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
-  addCopies(linear.weights, bTiles, kBlockCols, kCopyBF16, blockCol, lastCol,
+  addCopies(linear.weights, bTiles, blockCols, kCopyBF16, blockCol, lastCol,
             linear.colDims);
 
   // The accumulators: mma.sync's as f32 values, wgmma's as the struct its
   // inline assembly takes and returns.
   int64_t accumulators = tilesM * tilesN * 4;
   SmallVector<Value> initAcc;
-  Type i64 = b.getI64Type();
   Value aShared, bShared;
   if (wgmma) {
     auto accType = LLVM::LLVMStructType::getLiteral(
         b.getContext(), SmallVector<Type>(accumulators, b.getF32Type()));
     initAcc.push_back(LLVM::ZeroOp::create(b, e.loc, accType));
-    auto sharedAddress = [&](Value tile) {
-      Value address =
-          memref::ExtractAlignedPointerAsIndexOp::create(b, e.loc, tile);
-      return arith::IndexCastUIOp::create(b, e.loc, i64, address);
-    };
-    aShared = sharedAddress(aTiles);
+    // The warpgroup's 64 rows of the activation tile.
+    aShared =
+        e.add(sharedAddress(aTiles),
+              e.mul(arith::IndexCastUIOp::create(b, e.loc, i64, warpgroup),
+                    e.i64(kWgmmaRows * kSlice * 2)));
     bShared = sharedAddress(bTiles);
   } else {
     initAcc.assign(accumulators, e.f32(0.0));
@@ -501,8 +555,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       };
       NVVM::WgmmaFenceAlignedOp::create(b, e.loc);
       for (int64_t step = 0; step < kSlice / 16; ++step)
-        acc[0] = llamac::wgmmaBf16(e, kBlockCols, at(aShared, kBlockRows, step),
-                                   at(bShared, kBlockCols, step), acc[0]);
+        acc[0] = llamac::wgmmaBf16(e, blockCols, at(aShared, blockRows, step),
+                                   at(bShared, blockCols, step), acc[0]);
       NVVM::WgmmaGroupSyncAlignedOp::create(b, e.loc);
       NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 1);
     } else {

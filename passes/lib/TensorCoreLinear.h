@@ -35,15 +35,15 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
                                                       mlir::OpOperand *rhs);
 
 /// Replaces `op` by a gpu.launch of warps that each compute a tile of the
-/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), or of one
-/// warpgroup a block with wgmma (m64n128k16), the block's operand tiles
-/// staged in shared memory by cp.async. bf16 activations
-/// take one mma a tile; f32 activations are split into two bf16 terms (hi +
-/// lo), each multiplied by the exact bf16 weights, so the products keep ~16
-/// bits (an f32 layer within ~1e-5, not bf16's ~4e-3). Too few tiles to fill
-/// the GPU split the depth among blocks, and a second kernel adds their partial
-/// tiles in order. `initIsIdentity`: the output holds zeros, so the tiles are
-/// stored, not added.
+/// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), or of two
+/// warpgroups a block with wgmma (m64n256k16, the tiles in dynamic shared
+/// memory), the block's operand tiles staged in shared memory by cp.async. bf16
+/// activations take one mma a tile; f32 activations are split into two bf16
+/// terms (hi + lo), each multiplied by the exact bf16 weights, so the products
+/// keep ~16 bits (an f32 layer within ~1e-5, not bf16's ~4e-3). Too few tiles
+/// to fill the GPU split the depth among blocks, and a second kernel adds their
+/// partial tiles in order. `initIsIdentity`: the output holds zeros, so the
+/// tiles are stored, not added.
 void emitTensorCoreLinear(mlir::linalg::LinalgOp op,
                           const TensorCoreLinear &linear, bool initIsIdentity,
                           KernelNamer &namer);

@@ -47,6 +47,7 @@ Status load(Driver &d) {
   resolve("cuMemsetD8_v2", d.cuMemsetD8);
   resolve("cuModuleLoadDataEx", d.cuModuleLoadDataEx);
   resolve("cuModuleGetFunction", d.cuModuleGetFunction);
+  resolve("cuFuncSetAttribute", d.cuFuncSetAttribute);
   resolve("cuLaunchKernel", d.cuLaunchKernel);
   resolve("cuStreamCreate", d.cuStreamCreate);
   resolve("cuStreamSynchronize", d.cuStreamSynchronize);

@@ -58,13 +58,35 @@ struct Dims {
   intptr_t x, y, z;
 };
 
+/// A kernel asking for more than the 48 KB of shared memory every launch
+/// may take (the wgmma GEMMs' stages) opts in first, once per kernel.
+constexpr int32_t kDefaultSharedLimit = 48 * 1024;
+constexpr int kMaxDynamicSharedSizeBytes = 8; // CU_FUNC_ATTRIBUTE_...
+
+bool allowShared(Session &s, CUfunction function, int32_t bytes) {
+  static std::unordered_map<CUfunction, int32_t> allowed;
+  if (bytes <= kDefaultSharedLimit)
+    return true;
+  int32_t &limit = allowed[function];
+  if (limit >= bytes)
+    return true;
+  if (!s.check(s.driver->cuFuncSetAttribute(function,
+                                            kMaxDynamicSharedSizeBytes, bytes),
+               "allowing a kernel more than 48 KB of shared memory "
+               "(cuFuncSetAttribute)"))
+    return false;
+  limit = bytes;
+  return true;
+}
+
 /// One launch on the session's stream: through cuLaunchKernelEx where it
 /// overlaps the kernel before (programmatic dependent launch) or runs in
 /// clusters, else cuLaunchKernel.
 void launch(void *function, std::optional<Dims> cluster, Dims grid, Dims block,
             int32_t sharedBytes, void **params, void **extra) {
   Session &s = session();
-  if (!function || !s.error.empty())
+  if (!function || !s.error.empty() ||
+      !allowShared(s, static_cast<CUfunction>(function), sharedBytes))
     return;
   if (cluster && !s.driver->cuLaunchKernelEx) {
     s.error = "the NVIDIA driver is too old: this executable launches thread "
