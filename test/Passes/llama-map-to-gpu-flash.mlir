@@ -81,21 +81,33 @@ func.func @decode(%q: memref<1x4x8xf32>, %k: memref<2x?x8xf32, strided<[256, 8, 
 // Prefill-shaped (1,024 queries x 16 heads, 4 kv heads, head_dim 64): on
 // the tensor cores, a warp per 16 queries of a head (64 x 16 = 1,024
 // warps: enough, no split), the 4 query heads of a kv head a block. Each
-// lane holds 16 consecutive head dims of its two query rows (scaled once)
-// and of a key row; a loop iteration takes 32 keys: 4 n-tiles of scores,
-// each 8 k-steps of three tf32 mmas (big x small, small x big, big x big:
-// f32 precision), then the same count for P V. Its state: 8 output tiles
-// of 4 accumulators, two rows' maxima and sums.
+// lane holds 16 consecutive head dims of its two query rows (scaled once).
+// The block's key and value tiles (32 keys, 8 KB each) come through shared
+// memory, three stages: each thread's 4 + 4 16-byte cp.async copies a tile
+// (rows clamped to the last key, stored at swizzled chunk positions), two
+// tiles before the loop; each iteration waits for its tile (one group left
+// in flight), a barrier, then the tile two ahead. A lane reads its key
+// row's 16 floats as 4 chunks of the tile; 4 n-tiles of scores, each 8
+// k-steps of three tf32 mmas (big x small, small x big, big x big: f32
+// precision), then the same count for P V, 2 chunks of each of two value
+// rows a k-step. Its state: 8 output tiles of 4 accumulators, two rows'
+// maxima and sums.
 // CHECK-LABEL: func.func @prefill
 // CHECK-NOT:   gpu.alloc
-// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c256, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_op_flash_mma)
+// CHECK:       gpu.launch blocks({{.*}}) in (%{{.*}} = %c256, {{.*}} threads({{.*}}) in (%{{.*}} = %c128, {{.*}} module(@prefill_op_flash_mma) function(@prefill_op_flash_mma) workgroup(%[[KT:.*]] : memref<3x32x64xf32, #gpu.address_space<workgroup>>, %[[VT:.*]] : memref<3x32x64xf32, #gpu.address_space<workgroup>>)
 // CHECK-COUNT-2: vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1024x16x64xf32>, vector<16xf32>
+// CHECK:       %[[LASTKEY:.*]] = arith.subi %dim, %c1 : index
+// CHECK:       arith.xori
+// CHECK:       %[[ROW:.*]] = arith.minui %{{.*}}, %[[LASTKEY]] : index
+// CHECK:       nvgpu.device_async_copy %arg1[%{{.*}}, %[[ROW]], %{{.*}}], %[[KT]][%c0, %{{.*}}, %{{.*}}], 4 {bypassL1}
+// CHECK:       nvgpu.device_async_copy %arg2[%{{.*}}, %[[ROW]], %{{.*}}], %[[VT]][%c0, %{{.*}}, %{{.*}}], 4 {bypassL1}
+// CHECK-COUNT-2: nvgpu.device_async_create_group
 // CHECK:         scf.for %{{.*}} step %c32 iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// The key row is clamped to the last key (its score masked), loaded
-// unbranched.
-// CHECK:           %[[LAST:.*]] = arith.subi %dim, %c1 : index
-// CHECK:           %[[ROW:.*]] = arith.minui %{{.*}}, %[[LAST]] : index
-// CHECK:           vector.load %arg1[%{{.*}}, %[[ROW]], %{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1]>>, vector<16xf32>
+// CHECK:           nvvm.cp.async.wait.group 1
+// CHECK-NEXT:      gpu.barrier
+// CHECK-COUNT-8:   nvgpu.device_async_copy
+// CHECK-NEXT:      nvgpu.device_async_create_group
+// CHECK-COUNT-4:   vector.load %[[KT]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<3x32x64xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // tf32 parts: the top 19 bits, then those of the rest.
 // CHECK:           arith.andi %{{.*}}, %c-8192_i32 : i32
 // CHECK-COUNT-24:  nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
@@ -106,12 +118,12 @@ func.func @decode(%q: memref<1x4x8xf32>, %k: memref<2x?x8xf32, strided<[256, 8, 
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
 // CHECK:           math.exp
-// 8 consecutive floats of each of the k-step's two value rows.
-// CHECK:           vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>, vector<8xf32>
-// CHECK:           vector.load %arg2[{{.*}}] {alignment = 16 : i64} : memref<4x?x64xf32, strided<[262144, 64, 1], offset: 1048576>>, vector<8xf32>
+// 8 floats (2 chunks) of each of the k-step's two value rows.
+// CHECK-COUNT-4:   vector.load %[[VT]][{{.*}}] {alignment = 16 : i64} : memref<3x32x64xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK:           scf.yield
-// The sums over the quad, then each row (if inside the chunk) normalized,
-// two runs of 8 outputs a lane.
+// No copy left in flight; the sums over the quad, then each row (if
+// inside the chunk) normalized, two runs of 8 outputs a lane.
+// CHECK:         nvvm.cp.async.wait.group 0
 // CHECK:         gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
 // CHECK:         gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
 // CHECK:         scf.if
