@@ -230,12 +230,11 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     Value row, chunk, keySlot, valueSlot;
   };
   SmallVector<TileCopy> copies;
-  Value lastKeyRow = e.sub(len, e.index(1));
+  Value lastKey = e.sub(len, e.index(1));
   auto issueTile = [&](Value tileStart, Value stage) {
     SmallVector<Value> tokens;
     for (const TileCopy &c : copies) {
-      SmallVector<Value> from{kvHead,
-                              e.min(e.add(tileStart, c.row), lastKeyRow),
+      SmallVector<Value> from{kvHead, e.min(e.add(tileStart, c.row), lastKey),
                               e.mul(c.chunk, e.index(4))};
       auto copy = [&](Value source, Value tiles, Value slot) {
         tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
@@ -289,7 +288,6 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     SmallVector<Value> out(state.begin(), state.begin() + 4 * vRun);
     Value maxima[2] = {state[4 * vRun], state[4 * vRun + 1]};
     Value sums[2] = {state[4 * vRun + 2], state[4 * vRun + 3]};
-    Value lastKey = e.sub(len, e.index(1));
     // Shared tiles: this tile's copies are in and every warp is done with
     // the stage the next copies overwrite (the previous tile's).
     Value stage;
@@ -308,12 +306,14 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
     SmallVector<SmallVector<Value>> scores;
     for (int64_t n = 0; n < T / 8; ++n) {
       Value tileKey = e.add(tile, e.index(8 * n));
-      Value keyRow = e.min(e.add(tileKey, g), lastKey);
       Value key =
           shared ? loadSlots(e, keyTiles, stage, e.add(e.index(8 * n), g),
                              keySlots)
                  : llamac::loadRun(e, op.getKeys(),
-                                   ValueRange{kvHead, keyRow, qFirst}, qRun);
+                                   ValueRange{kvHead,
+                                              e.min(e.add(tileKey, g), lastKey),
+                                              qFirst},
+                                   qRun);
       SmallVector<Value> acc(4, e.f32(0.0));
       for (int64_t t = 0; t < steps; ++t)
         acc = mmaF32(

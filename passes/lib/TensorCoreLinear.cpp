@@ -365,16 +365,14 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   Type aType = getElementTypeOrSelf(linear.activations->get().getType());
   bool narrow = aType.isBF16();
   int64_t aRowLength = kSlice + (narrow ? 0 : kPadF32);
-  int64_t stageBytes =
-      blockRows * aRowLength * (narrow ? 2 : 4) + blockCols * kSlice * 2;
+  int64_t aStageBytes = blockRows * aRowLength * (narrow ? 2 : 4);
+  int64_t stageBytes = aStageBytes + blockCols * kSlice * 2;
   int64_t stages =
       wgmma ? std::min(kWgmmaMaxStages, kWgmmaSharedBytes / stageBytes)
             : std::min(kMaxStages, kSharedBytes / stageBytes);
   if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
     --stages;
-  int64_t aBytes = stages * blockRows * aRowLength * 2;
-  int64_t dynamicBytes =
-      wgmma ? aBytes + stages * blockCols * kSlice * 2 + kSwizzleAlignment : 0;
+  int64_t dynamicBytes = wgmma ? stages * stageBytes + kSwizzleAlignment : 0;
   gpu::LaunchOp launch = e.launchWarps(e.index(rowBlocks * colBlocks * splits),
                                        blockWarps, name, dynamicBytes);
   Value tid = launch.getThreadIds().x;
@@ -437,7 +435,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
                                raw, shift, ValueRange{});
     bTiles = memref::ViewOp::create(
         b, e.loc, tileType(blockCols, kSlice, b.getBF16Type()), raw,
-        e.add(shift, e.index(aBytes)), ValueRange{});
+        e.add(shift, e.index(stages * aStageBytes)), ValueRange{});
   } else {
     aTiles = launch.addWorkgroupAttribution(
         tileType(blockRows, aRowLength, aType), e.loc);
