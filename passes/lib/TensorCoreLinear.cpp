@@ -20,9 +20,10 @@
 // and the sum is the same.
 //
 // With llama-map-to-gpu's wgmma option (sm_90a, the default there), a
-// block is two warpgroups and a 128 x 256 tile: the tiles are stored as the
-// tensor cores read them (the 64-byte swizzle, Wgmma.h) in dynamic shared
-// memory, and each slice is two wgmma.m64n256k16 a warpgroup reading both
+// block is two warpgroups and a 128 x 256 tile: the tiles' slices are 64
+// deep where the depth allows (else 32), stored as the tensor cores read
+// them (the 128-byte or 64-byte swizzle, Wgmma.h) in dynamic shared memory,
+// and each slice is one wgmma.m64n256k16 a k-step a warpgroup reading both
 // operands from shared memory, one slice's group kept in flight.
 //
 //===----------------------------------------------------------------------===//
@@ -84,14 +85,19 @@ constexpr int64_t kSharedBytes = 48 * 1024;
 constexpr int64_t kPadF32 = 4;
 /// 16-byte copies: 4 floats of an activation row, 8 bf16 of a weight row.
 constexpr int64_t kCopyF32 = 4, kCopyBF16 = 8;
-/// A grid of fewer blocks than this (about one wave of the ~400 an
-/// H100/H200 keeps resident) splits the depth among blocks (split-k), each
+/// mma.sync: a grid of fewer blocks than this (about one wave of the ~400
+/// an H100/H200 keeps resident) splits the depth among blocks (split-k), each
 /// split at least kMinSlicesPerSplit slices; a second kernel adds the
 /// splits' partial tiles in split order (the same bits every run, no
 /// atomics). The partial tiles cost a write and a read of f32 each: at
 /// 1,024 (2.6 waves) the 1B's prefill was 16% slower (KERNEL_NOTES,
 /// session 9).
 constexpr int64_t kTargetBlocks = 400;
+/// wgmma's slices are kWgmmaSlice deep where the depth (split) allows:
+/// 128-byte rows, stored and read with the 128-byte swizzle (Wgmma.h), four
+/// k-steps a group and half the barriers of 32-deep slices (on an H200,
+/// KERNEL_NOTES session 20: 8B prefill +4%, 1B +0–2%).
+constexpr int64_t kWgmmaSlice = 64;
 /// wgmma's block: kWgmmaWarpgroups warpgroups, each a 64-row slab of the
 /// block's rows against all kWgmmaCols columns (m64n256k16, 128
 /// accumulators a thread): each slice's weight tile crosses from L2 once
@@ -111,6 +117,23 @@ constexpr int64_t kWgmmaWarpgroups = 2, kWgmmaCols = 256;
 constexpr int64_t kWgmmaSharedBytes = 192 * 1024, kWgmmaMaxStages = 8;
 constexpr int64_t kSwizzleAlignment = 1024;
 constexpr int64_t kMinSlicesPerSplit = 8;
+/// wgmma's split-k goes by waves: its blocks (one an SM) run in waves of
+/// kHopperSMs (H100 SXM, H200), so a grid of 64 blocks leaves half the GPU
+/// idle and 2 splits of it take half the time, while 3 waves' worth of
+/// blocks gain nothing from splitting. Modeled for each split count s:
+/// ceil(blocks s / kHopperSMs) waves, each the split's depth at
+/// kNanosPerDepth, plus for s > 1 the partial tiles' (s + 1) x 4 bytes an
+/// output at kSumBytesPerNano and the sum kernel's launch. kNanosPerDepth is
+/// what the 8B's chunk of 512 took on an H200 in session 19 (729 µs of GEMMs
+/// a layer: ~600 ns a 32-deep slice of a block). On an H200 (KERNEL_NOTES,
+/// session 20) against a target of 100 blocks: 8B prefill +13% / +18% at
+/// 512 / 2,048 tokens (its o and down GEMMs split in 2, not at all before),
+/// 1B +2% (4 splits, was 2). An H100 PCIe (114 SMs) gets a choice made for
+/// 132.
+constexpr int64_t kHopperSMs = 132;
+constexpr double kNanosPerDepth = 600.0 / kSlice, kSumBytesPerNano = 3500,
+                 kSumLaunchNanos = 2000;
+constexpr int64_t kMaxSplits = 16;
 constexpr int64_t kSumBlock = 256;
 
 /// ivs[d] for the loops `dims` from `flat` (the last of `dims` fastest),
@@ -121,6 +144,38 @@ void setFlat(Emitter &e, Value flat, ArrayRef<unsigned> dims,
   for (unsigned d : dims)
     sizeValues[d] = e.index(sizes[d]);
   llamac::delinearize(e.b, e.loc, flat, dims, sizeValues, ivs);
+}
+
+/// mma.sync's split-k: doubled while the grid stays within kTargetBlocks.
+int64_t mmaSyncSplits(int64_t blocks, int64_t slices) {
+  int64_t splits = 1;
+  while (blocks * splits * 2 <= kTargetBlocks && slices % (splits * 2) == 0 &&
+         slices / (splits * 2) >= kMinSlicesPerSplit)
+    splits *= 2;
+  return splits;
+}
+
+/// wgmma's split-k: the count of the least modeled time (see kHopperSMs),
+/// each split a whole number of `slice`-deep slices and at least
+/// kMinSlicesPerSplit 32-deep ones.
+int64_t wgmmaSplits(const TensorCoreLinear &linear, int64_t blocks,
+                    int64_t slice) {
+  auto nanos = [&](int64_t s) {
+    int64_t waves = (blocks * s + kHopperSMs - 1) / kHopperSMs;
+    double time = double(waves * linear.depth / s) * kNanosPerDepth;
+    if (s > 1)
+      time += double((s + 1) * 4 * linear.rows * linear.cols) /
+                  kSumBytesPerNano +
+              kSumLaunchNanos;
+    return time;
+  };
+  int64_t best = 1;
+  for (int64_t s = 2; s <= kMaxSplits && linear.depth % (s * slice) == 0 &&
+                      linear.depth / s >= kMinSlicesPerSplit * kSlice;
+       s *= 2)
+    if (nanos(s) < nanos(best))
+      best = s;
+  return best;
 }
 
 /// The 4 registers (bf16 pairs) of 8 bf16.
@@ -340,17 +395,13 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   int64_t blockWarps =
       wgmma ? 4 * kWgmmaWarpgroups : kBlockWarpsM * kBlockWarpsN;
   int64_t blockThreads = 32 * blockWarps;
-  // Fewer, larger blocks fill the GPU: the split-k target scales with the
-  // tile's area.
-  int64_t targetBlocks =
-      kTargetBlocks * kBlockRows * kBlockCols / (blockRows * blockCols);
   int64_t rowBlocks = (linear.rows + blockRows - 1) / blockRows;
   int64_t colBlocks = (linear.cols + blockCols - 1) / blockCols;
-  int64_t slices = linear.depth / kSlice, splits = 1;
-  while (rowBlocks * colBlocks * splits * 2 <= targetBlocks &&
-         slices % (splits * 2) == 0 &&
-         slices / (splits * 2) >= kMinSlicesPerSplit)
-    splits *= 2;
+  int64_t slice =
+      wgmma && linear.depth % kWgmmaSlice == 0 ? kWgmmaSlice : kSlice;
+  int64_t slices = linear.depth / slice;
+  int64_t splits = wgmma ? wgmmaSplits(linear, rowBlocks * colBlocks, slice)
+                         : mmaSyncSplits(rowBlocks * colBlocks, slices);
   std::string name = namer.name(op, "mma");
   // Split-k: the splits' tiles go to partial[split][row][col] first.
   Value partial;
@@ -364,9 +415,9 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // the 16-byte chunks of each row swizzled, see below).
   Type aType = getElementTypeOrSelf(linear.activations->get().getType());
   bool narrow = aType.isBF16();
-  int64_t aRowLength = kSlice + (narrow ? 0 : kPadF32);
+  int64_t aRowLength = slice + (narrow ? 0 : kPadF32);
   int64_t aStageBytes = blockRows * aRowLength * (narrow ? 2 : 4);
-  int64_t stageBytes = aStageBytes + blockCols * kSlice * 2;
+  int64_t stageBytes = aStageBytes + blockCols * slice * 2;
   int64_t stages =
       wgmma ? std::min(kWgmmaMaxStages, kWgmmaSharedBytes / stageBytes)
             : std::min(kMaxStages, kSharedBytes / stageBytes);
@@ -434,17 +485,18 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
         memref::ViewOp::create(b, e.loc, tileType(blockRows, aRowLength, aType),
                                raw, shift, ValueRange{});
     bTiles = memref::ViewOp::create(
-        b, e.loc, tileType(blockCols, kSlice, b.getBF16Type()), raw,
+        b, e.loc, tileType(blockCols, slice, b.getBF16Type()), raw,
         e.add(shift, e.index(stages * aStageBytes)), ValueRange{});
   } else {
     aTiles = launch.addWorkgroupAttribution(
         tileType(blockRows, aRowLength, aType), e.loc);
     bTiles = launch.addWorkgroupAttribution(
-        tileType(blockCols, kSlice, b.getBF16Type()), e.loc);
+        tileType(blockCols, slice, b.getBF16Type()), e.loc);
   }
   // Each thread's share of a slice's copies: consecutive threads take
-  // consecutive 16 bytes of a row (for wgmma stored at the 64-byte
-  // swizzle's chunk position, see Wgmma.h). Rows and columns past the end
+  // consecutive 16 bytes of a row (for wgmma stored at the swizzle's chunk
+  // position: c ^ (r % 8) for 128-byte rows, c ^ (r / 2 % 4) for 64-byte
+  // ones, see Wgmma.h). Rows and columns past the end
   // copy the last one (no branch around the copies); their results are not
   // stored.
   Value zero = e.index(0);
@@ -456,7 +508,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
                        int64_t elements, Value base, Value last,
                        ArrayRef<unsigned> dims) {
-    int64_t perRow = kSlice / elements;
+    int64_t perRow = slice / elements;
     int64_t perThread = tileRows * perRow / blockThreads;
     Value chunk = e.rem(tid, e.index(perRow));
     Value depthOffset = e.mul(chunk, e.index(elements));
@@ -465,7 +517,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       TileCopy copy{operand, noIvs, {}, depthOffset, tile, elements};
       Value column = depthOffset;
       if (wgmma) {
-        Value phase = e.rem(e.div(row, e.index(2)), e.index(perRow));
+        Value phase = e.rem(e.div(row, e.index(8 / perRow)), e.index(perRow));
         column = e.mul(arith::XOrIOp::create(b, e.loc, chunk, phase),
                        e.index(elements));
       }
@@ -492,14 +544,14 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     aShared =
         e.add(sharedAddress(aTiles),
               e.mul(arith::IndexCastUIOp::create(b, e.loc, i64, warpgroup),
-                    e.i64(kWgmmaRows * kSlice * 2)));
+                    e.i64(kWgmmaRows * slice * 2)));
     bShared = sharedAddress(bTiles);
   } else {
     initAcc.assign(accumulators, e.f32(0.0));
   }
   int64_t splitDepth = linear.depth / splits;
   Value depthBegin = e.mul(split, e.index(splitDepth));
-  Value lastSlice = e.add(depthBegin, e.index(splitDepth - kSlice));
+  Value lastSlice = e.add(depthBegin, e.index(splitDepth - slice));
   // How far ahead the copies run: stages - 1 slices, or for wgmma, whose
   // group of a slice stays in flight through the next iteration (its stage
   // still being read), stages - 2. The first `ahead` slices go out before
@@ -511,16 +563,16 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   assert(ahead >= 1 && "bf16 tiles leave room for four stages");
   for (int64_t s = 0; s < ahead; ++s)
     issueSlice(e, op, linear.depthDim, copies,
-               e.min(e.add(depthBegin, e.index(s * kSlice)), lastSlice),
+               e.min(e.add(depthBegin, e.index(s * slice)), lastSlice),
                e.index(s));
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
-                                 e.index(kSlice), initAcc);
+                                 e.index(slice), initAcc);
   {
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
     Value depth = loop.getInductionVar();
-    Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(kSlice));
+    Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(slice));
     Value stage = e.rem(sliceIndex, e.index(stages));
     NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
     // wgmma reads shared memory through the async proxy: this thread's
@@ -537,22 +589,23 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     // slice's; wgmma: the one before, whose group each warp waited for in
     // the previous iteration).
     gpu::BarrierOp::create(b, e.loc);
-    Value next = e.min(e.add(depth, e.index(ahead * kSlice)), lastSlice);
+    Value next = e.min(e.add(depth, e.index(ahead * slice)), lastSlice);
     issueSlice(e, op, linear.depthDim, copies, next,
                e.rem(e.add(sliceIndex, e.index(ahead)), e.index(stages)));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     if (wgmma) {
-      // Two k-steps of 16 (32 bytes of each row) as one group; then wait
+      // The slice's k-steps of 16 (32 bytes of each row) as one group; then wait
       // for the previous slice's group, so that one stays in flight.
       Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
       auto at = [&](Value base, int64_t tileRows, int64_t step) {
-        Value stageOffset = e.mul(stage64, e.i64(tileRows * kSlice * 2));
+        Value stageOffset = e.mul(stage64, e.i64(tileRows * slice * 2));
         Value address = e.add(base, stageOffset);
         Value stepOffset = e.i64(step * 16 * 2);
-        return llamac::wgmmaDescriptor(e, e.add(address, stepOffset));
+        return llamac::wgmmaDescriptor(e, e.add(address, stepOffset),
+                                         slice * 2);
       };
       NVVM::WgmmaFenceAlignedOp::create(b, e.loc);
-      for (int64_t step = 0; step < kSlice / 16; ++step)
+      for (int64_t step = 0; step < slice / 16; ++step)
         acc[0] = llamac::wgmmaBf16(e, blockCols, at(aShared, blockRows, step),
                                    at(bShared, blockCols, step), acc[0]);
       NVVM::WgmmaGroupSyncAlignedOp::create(b, e.loc);

@@ -17,23 +17,27 @@
 
 namespace llamac {
 
-/// The descriptor of a K-major operand tile whose 64-byte rows (32 bf16)
-/// are stored with the 64-byte swizzle, at shared address `address` (i64):
-/// 8-row groups of 512 bytes, 16-byte chunk c of row r at chunk position
-/// c ^ ((r / 2) % 4) (what spreads a core matrix's 8 rows over all banks).
-/// PTX ISA, "Matrix Descriptor Format": the start address in units of 16
-/// bytes at bit 0, the stride between 8-row groups (512) at bit 32, the
-/// leading offset (unused with a swizzle whose width holds a k-step) at bit
-/// 16, swizzle mode 2 (64 bytes) at bits 62-63. The tile's base must be
-/// 512-byte aligned (base offset 0); the start of k-step i is `address` +
-/// 32 i, as if unswizzled: the hardware swizzles the address bits itself.
-inline mlir::Value wgmmaDescriptor(Emitter &e, mlir::Value address) {
+/// The descriptor of a K-major operand tile whose rows of `rowBytes` (128:
+/// 64 bf16, or 64: 32 bf16) are stored with the swizzle of that width, at
+/// shared address `address` (i64): 8-row groups of 8 x rowBytes, 16-byte
+/// chunk c of row r at chunk position c ^ (r % 8) (128 bytes) or
+/// c ^ ((r / 2) % 4) (64 bytes), what spreads a core matrix's 8 rows over
+/// all banks. PTX ISA, "Matrix Descriptor Format": the start address in
+/// units of 16 bytes at bit 0, the stride between 8-row groups at bit 32,
+/// the leading offset (unused with a swizzle whose width holds a k-step) at
+/// bit 16, the swizzle mode (1: 128 bytes, 2: 64 bytes) at bits 62-63. The
+/// tile's base must be aligned to the pattern's 8 rows (base offset 0); the
+/// start of k-step i is `address` + 32 i, as if unswizzled: the hardware
+/// swizzles the address bits itself.
+inline mlir::Value wgmmaDescriptor(Emitter &e, mlir::Value address,
+                                   int64_t rowBytes) {
   mlir::Value start = mlir::arith::ShRUIOp::create(
       e.b, e.loc,
       mlir::arith::AndIOp::create(e.b, e.loc, address, e.i64(0x3FFFF)),
       e.i64(4));
-  uint64_t fields =
-      (uint64_t{1} << 16) | (uint64_t{512 >> 4} << 32) | (uint64_t{2} << 62);
+  uint64_t mode = rowBytes == 128 ? 1 : 2;
+  uint64_t fields = (uint64_t{1} << 16) |
+                    (uint64_t(8 * rowBytes) >> 4 << 32) | (mode << 62);
   return mlir::arith::OrIOp::create(e.b, e.loc, start,
                                     e.i64(static_cast<int64_t>(fields)));
 }
