@@ -332,6 +332,9 @@ int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  // `llamac --help` lists the subcommands, not the ~350 options LLVM and
+  // MLIR register (still accepted).
+  cl::HideUnrelatedOptions(llamacCategory);
   // Flag errors, too, end in one "llamac: error:" line.
   std::string flagErrors;
   raw_string_ostream flagErrorStream(flagErrors);
