@@ -122,8 +122,9 @@ constexpr int64_t kMinSlicesPerSplit = 8;
 /// idle and 2 splits of it take half the time, while 3 waves' worth of
 /// blocks gain nothing from splitting. Modeled for each split count s:
 /// ceil(blocks s / kHopperSMs) waves, each the split's depth at
-/// kNanosPerDepth, plus for s > 1 the partial tiles' (s + 1) x 4 bytes an
-/// output at kSumBytesPerNano and the sum kernel's launch. kNanosPerDepth is
+/// kNanosPerDepth, plus for s > 1 the partial tiles' bytes (each output's s
+/// partial sums written and read back, the sum written: (2 s + 1) x 4) at
+/// kSumBytesPerNano and the sum kernel's launch. kNanosPerDepth is
 /// what the 8B's chunk of 512 took on an H200 in session 19 (729 µs of GEMMs
 /// a layer: ~600 ns a 32-deep slice of a block). On an H200 (KERNEL_NOTES,
 /// session 20) against a target of 100 blocks: 8B prefill +13% / +18% at
@@ -164,7 +165,7 @@ int64_t wgmmaSplits(const TensorCoreLinear &linear, int64_t blocks,
     int64_t waves = (blocks * s + kHopperSMs - 1) / kHopperSMs;
     double time = double(waves * linear.depth / s) * kNanosPerDepth;
     if (s > 1)
-      time += double((s + 1) * 4 * linear.rows * linear.cols) /
+      time += double((2 * s + 1) * 4 * linear.rows * linear.cols) /
                   kSumBytesPerNano +
               kSumLaunchNanos;
     return time;
