@@ -121,6 +121,11 @@ cl::opt<llamac::GemmPrecision> compileGemmPrecision(
                           "the tensor-core work); decode: f32")),
     cl::init(llamac::GemmPrecision::BF16), cl::sub(compileCommand),
     cl::cat(llamacCategory));
+cl::opt<bool> compileTma(
+    "tma",
+    cl::desc("sm_90: the prefill GEMMs' tiles loaded by the tensor memory "
+             "accelerator (experimental: not yet run on a GPU)"),
+    cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),
     cl::values(clEnumValN(llamac::WeightsPlacement::Auto, "auto",
@@ -216,6 +221,7 @@ int runCompile(const char *argv0) {
   if (compileGemmPrecision.getNumOccurrences())
     options.gemmPrecision = compileGemmPrecision;
   options.logitsAll = compileLogitsAll;
+  options.tma = compileTma;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

@@ -322,6 +322,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.libdevice = toolkit->libdevice;
     cuda.bf16GemmActivations = options.gemmPrecision.value_or(
                                    GemmPrecision::BF16) == GemmPrecision::BF16;
+    cuda.tma = options.tma;
     if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
       cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);

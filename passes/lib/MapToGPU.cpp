@@ -911,9 +911,11 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     llvm::DenseSet<Operation *> folded;
     for (linalg::LinalgOp op : ops) {
       LaunchPlan &plan = plans[op] = planLaunch(op);
-      if (plan.tensorCore && wgmma)
+      if (plan.tensorCore && wgmma) {
         plan.tensorCore->wgmma =
             getElementTypeOrSelf(plan.tensorCore->activations->get()).isBF16();
+        plan.tensorCore->tma = plan.tensorCore->wgmma && tma;
+      }
       if (linalg::FillOp fill = identityFillBefore(op, plan)) {
         folded.insert(fill);
         plan.initIsIdentity = true;

@@ -132,6 +132,7 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   addBufferization(pm);
   LlamaMapToGPUOptions mapping;
   mapping.wgmma = wgmma;
+  mapping.tma = wgmma && options.tma;
   mapping.clusters = options.chip == "sm_90";
   pm.addPass(llamac::createLlamaMapToGPU(mapping));
   pm.addPass(createCanonicalizerPass());
@@ -210,6 +211,10 @@ struct CudaPipelineCLOptions
       llvm::cl::desc("sm_90: the GEMMs with bf16 activations as sm_90a "
                      "warpgroup MMAs instead of mma.sync (default on)"),
       llvm::cl::init(true)};
+  Option<bool> tma{*this, "tma",
+                   llvm::cl::desc("With wgmma: the GEMMs' tiles by TMA "
+                                  "(experimental, default off)"),
+                   llvm::cl::init(false)};
 };
 } // namespace
 
@@ -235,6 +240,7 @@ void llamac::registerPipelines() {
         options.bf16GemmActivations =
             cl.gemmPrecision == CudaPipelineCLOptions::GemmPrecision::BF16;
         options.wgmma = cl.wgmma;
+        options.tma = cl.tma;
         buildCudaLoweringPipeline(pm, options);
       });
 }

@@ -14,6 +14,7 @@
 #include "llamac/passes/Passes.h"
 
 #include "MemRefViews.h"
+#include "TmaLoads.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -128,6 +129,12 @@ bool isReplayable(Operation &op) {
     return alloc.getDynamicSizes().empty();
   if (isa<gpu::WaitOp, gpu::DeallocOp, memref::DeallocOp, memref::GetGlobalOp,
           func::ReturnOp>(op))
+    return true;
+  // A GEMM's tensor map (the tma option): made from its operand's place and
+  // shape, which every call shares (the runtime makes each map once).
+  if (auto call = dyn_cast<func::CallOp>(op))
+    return call.getCallee() == llamac::kTensorMapFunction;
+  if (isa<memref::CastOp>(op))
     return true;
   // Constants of any dialect (the wgmma kernels' zero accumulator, an
   // llvm.mlir.zero, is hoisted here by CSE; outlining sinks it back).

@@ -32,6 +32,7 @@
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
 #include "MmaSync.h"
+#include "TmaLoads.h"
 #include "Wgmma.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -425,6 +426,21 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
     --stages;
   int64_t dynamicBytes = wgmma ? stages * stageBytes + kSwizzleAlignment : 0;
+  // The tma option: both tiles by TMA where both operands allow, from
+  // tensor maps the host code asks for before the launch.
+  bool tma =
+      linear.tma && wgmma && slice == kWgmmaSlice &&
+      llamac::isTmaOperand(op, linear.activations, linear.rowDims,
+                           linear.depthDim) &&
+      llamac::isTmaOperand(op, linear.weights, linear.colDims, linear.depthDim);
+  SmallVector<Value> maps;
+  SmallVector<int64_t> mapRanks;
+  if (tma)
+    for (auto [operand, boxRows] : {std::pair(linear.activations, blockRows),
+                                    std::pair(linear.weights, blockCols)}) {
+      maps.push_back(llamac::hostTensorMap(e, operand->get(), boxRows, slice));
+      mapRanks.push_back(cast<MemRefType>(operand->get().getType()).getRank());
+    }
   gpu::LaunchOp launch = e.launchWarps(e.index(rowBlocks * colBlocks * splits),
                                        blockWarps, name, dynamicBytes);
   Value tid = launch.getThreadIds().x;
@@ -527,10 +543,32 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       copies.push_back(copy);
     }
   };
-  addCopies(linear.activations, aTiles, blockRows,
-            narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
-  addCopies(linear.weights, bTiles, blockCols, kCopyBF16, blockCol, lastCol,
-            linear.colDims);
+  std::optional<llamac::TmaRing> ring;
+  if (tma) {
+    // The stages' mbarriers, set up by thread 0 before any load.
+    Value barriers = launch.addWorkgroupAttribution(
+        MemRefType::get({stages}, i64, MemRefLayoutAttrInterface(), workgroup),
+        e.loc);
+    ring.emplace(
+        llamac::TmaRing{e, sharedAddress(barriers), e.eq(tid, e.index(0))});
+    ring->init(stages);
+    gpu::BarrierOp::create(b, e.loc);
+  } else {
+    addCopies(linear.activations, aTiles, blockRows,
+              narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
+    addCopies(linear.weights, bTiles, blockCols, kCopyBF16, blockCol, lastCol,
+              linear.colDims);
+  }
+  // TMA's loads of stage `stage` (index) at depth `depth`, when `predicate`.
+  auto loadStage = [&](Value stage, Value depth, Value predicate) {
+    Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
+    SmallVector<Value> destinations{
+        e.add(sharedAddress(aTiles), e.mul(stage64, e.i64(aStageBytes))),
+        e.add(sharedAddress(bTiles),
+              e.mul(stage64, e.i64(blockCols * slice * 2)))};
+    ring->load(stage, predicate, stageBytes, depth, maps, destinations,
+               {blockRow, blockCol}, mapRanks);
+  };
 
   // The accumulators: mma.sync's as f32 values, wgmma's as the struct its
   // inline assembly takes and returns.
@@ -562,10 +600,19 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // is in" stays ahead - 1).
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   assert(ahead >= 1 && "bf16 tiles leave room for four stages");
-  for (int64_t s = 0; s < ahead; ++s)
+  int64_t splitSlices = splitDepth / slice;
+  for (int64_t s = 0; s < ahead; ++s) {
+    if (tma) {
+      // No loads past the split's end: none may be in flight at exit.
+      if (s < splitSlices)
+        loadStage(e.index(s), e.add(depthBegin, e.index(s * slice)),
+                  ring->issuer);
+      continue;
+    }
     issueSlice(e, op, linear.depthDim, copies,
                e.min(e.add(depthBegin, e.index(s * slice)), lastSlice),
                e.index(s));
+  }
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
                                  e.index(slice), initAcc);
@@ -575,10 +622,14 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     Value depth = loop.getInductionVar();
     Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(slice));
     Value stage = e.rem(sliceIndex, e.index(stages));
-    NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
+    if (tma)
+      // The stage's (sliceIndex / stages)-th load: that phase's parity.
+      ring->wait(stage, e.rem(e.div(sliceIndex, e.index(stages)), e.index(2)));
+    else
+      NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
     // wgmma reads shared memory through the async proxy: this thread's
-    // copies (generic proxy) made visible to it.
-    if (wgmma)
+    // copies (generic proxy) made visible to it (TMA writes through it).
+    if (wgmma && !tma)
       NVVM::FenceProxyOp::create(
           b, e.loc,
           NVVM::ProxyKindAttr::get(b.getContext(),
@@ -590,9 +641,17 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     // slice's; wgmma: the one before, whose group each warp waited for in
     // the previous iteration).
     gpu::BarrierOp::create(b, e.loc);
-    Value next = e.min(e.add(depth, e.index(ahead * slice)), lastSlice);
-    issueSlice(e, op, linear.depthDim, copies, next,
-               e.rem(e.add(sliceIndex, e.index(ahead)), e.index(stages)));
+    if (tma) {
+      Value nextSlice = e.add(sliceIndex, e.index(ahead));
+      Value inside = e.lt(nextSlice, e.index(splitSlices));
+      loadStage(e.rem(nextSlice, e.index(stages)),
+                e.add(depth, e.index(ahead * slice)),
+                arith::AndIOp::create(b, e.loc, ring->issuer, inside));
+    } else {
+      Value next = e.min(e.add(depth, e.index(ahead * slice)), lastSlice);
+      issueSlice(e, op, linear.depthDim, copies, next,
+                 e.rem(e.add(sliceIndex, e.index(ahead)), e.index(stages)));
+    }
     SmallVector<Value> acc(loop.getRegionIterArgs());
     if (wgmma) {
       // The slice's k-steps of 16 (32 bytes of each row) as one group; then wait
@@ -618,7 +677,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     scf::YieldOp::create(b, e.loc, acc);
   }
   // No copy or wgmma left in flight when the block ends.
-  NVVM::CpAsyncWaitGroupOp::create(b, e.loc, 0);
+  if (!tma)
+    NVVM::CpAsyncWaitGroupOp::create(b, e.loc, 0);
   if (wgmma)
     NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 0);
 

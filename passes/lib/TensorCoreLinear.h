@@ -22,6 +22,9 @@ struct TensorCoreLinear {
   /// tiles from shared memory, not mma.sync from registers: bf16
   /// activations only.
   bool wgmma = false;
+  /// With wgmma: the tiles loaded by TMA where the operands allow (see
+  /// emitTensorCoreLinear), not by each thread's cp.async.
+  bool tma = false;
 };
 
 /// `op`, a sum over loop `depthDim` of the product of inputs `lhs` and

@@ -71,6 +71,8 @@ Status load(Driver &d) {
     resolve("cuDeviceGetGraphMemAttribute", d.cuDeviceGetGraphMemAttribute);
     resolve("cuMemPoolGetAttribute", d.cuMemPoolGetAttribute);
   }
+  if (version >= 12000)
+    resolve("cuTensorMapEncodeTiled", d.cuTensorMapEncodeTiled);
   if (version >= 12030)
     resolve("cuLaunchKernelEx", d.cuLaunchKernelEx);
   return Status::success();

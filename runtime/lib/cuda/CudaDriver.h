@@ -38,6 +38,12 @@ constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 constexpr int CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH = 6;
 constexpr int CU_GRAPH_MEM_ATTR_USED_MEM_HIGH = 1;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
+constexpr int CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9;
+constexpr int CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+constexpr int CU_TENSOR_MAP_SWIZZLE_128B = 3;
+constexpr int CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+constexpr int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0;
 constexpr int CU_GRAPH_MEM_ATTR_RESERVED_MEM_HIGH = 3;
 constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 constexpr int CU_LIMIT_STACK_SIZE = 0;
@@ -125,6 +131,12 @@ struct Driver {
   // For LLAMAC_GPU_MEMORY_REPORT (CUDA 11.4); null before.
   CUresult (*cuDeviceGetGraphMemAttribute)(CUdevice, int, void *);
   CUresult (*cuMemPoolGetAttribute)(CUmemoryPool, int, void *);
+  // CUDA 12.0: a tensor map for sm_90's tensor memory access (TMA); null
+  // before. Arguments as cuda.h's (the enums as ints, CUtensorMap 128 bytes).
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const unsigned *, const unsigned *, int,
+                                     int, int, int);
   bool hasGraphs() const {
     return cuStreamBeginCapture && cuStreamEndCapture &&
            cuGraphInstantiateWithFlags && cuGraphLaunch && cuGraphDestroy;

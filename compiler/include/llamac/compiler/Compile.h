@@ -41,6 +41,8 @@ struct CompileOptions {
   std::optional<int64_t> prefillChunk;
   /// Unset: bf16. A CUDA target's only.
   std::optional<GemmPrecision> gemmPrecision;
+  // sm_90: the prefill GEMMs' tiles by TMA (experimental, hidden flag --tma).
+  bool tma = false;
   /// Prefill writes the logits of every prompt token (--logits-out reads
   /// them); otherwise of each sequence's last one only, as generation needs.
   bool logitsAll = false;

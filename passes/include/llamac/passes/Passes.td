@@ -429,6 +429,11 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "GEMMs with bf16 activations as sm_90a warpgroup MMAs (wgmma, "
            "operands from shared memory) instead of mma.sync">,
+    Option<"tma", "tma", "bool", /*default=*/"false",
+           "with wgmma: the tiles of 64-deep slices loaded by the tensor "
+           "memory accelerator (cp.async.bulk.tensor from tensor maps the "
+           "host code asks the runtime for) instead of cp.async; "
+           "experimental, not yet run on a GPU">,
     Option<"clusters", "clusters", "bool", /*default=*/"false",
            "sm_90: decode's attention as one launch of thread block "
            "clusters whose blocks combine their splits of the keys in "

@@ -51,6 +51,9 @@ struct CudaPipelineOptions {
   // sm_90: those GEMMs as warpgroup MMAs (wgmma, sm_90a PTX) instead of
   // mma.sync (KERNEL_NOTES, sessions 14 and 18).
   bool wgmma = true;
+  // With wgmma: the GEMMs' tiles by TMA (experimental, off: not yet run on
+  // a GPU).
+  bool tma = false;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an
