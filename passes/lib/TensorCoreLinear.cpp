@@ -419,7 +419,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   bool narrow = aType.isBF16();
   int64_t aRowLength = slice + (narrow ? 0 : kPadF32);
   int64_t aStageBytes = blockRows * aRowLength * (narrow ? 2 : 4);
-  int64_t stageBytes = aStageBytes + blockCols * slice * 2;
+  int64_t bStageBytes = blockCols * slice * 2;
+  int64_t stageBytes = aStageBytes + bStageBytes;
   int64_t stages =
       wgmma ? std::min(kWgmmaMaxStages, kWgmmaSharedBytes / stageBytes)
             : std::min(kMaxStages, kSharedBytes / stageBytes);
@@ -564,8 +565,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
     SmallVector<Value> destinations{
         e.add(sharedAddress(aTiles), e.mul(stage64, e.i64(aStageBytes))),
-        e.add(sharedAddress(bTiles),
-              e.mul(stage64, e.i64(blockCols * slice * 2)))};
+        e.add(sharedAddress(bTiles), e.mul(stage64, e.i64(bStageBytes)))};
     ring->load(stage, predicate, stageBytes, depth, maps, destinations,
                {blockRow, blockCol}, mapRanks);
   };
