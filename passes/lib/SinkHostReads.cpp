@@ -134,8 +134,6 @@ bool isReplayable(Operation &op) {
   // shape, which every call shares (the runtime makes each map once).
   if (auto call = dyn_cast<func::CallOp>(op))
     return call.getCallee() == llamac::kTensorMapFunction;
-  if (isa<memref::CastOp>(op))
-    return true;
   // Constants of any dialect (the wgmma kernels' zero accumulator, an
   // llvm.mlir.zero, is hoisted here by CSE; outlining sinks it back).
   if (op.hasTrait<OpTrait::ConstantLike>())

@@ -430,7 +430,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // The tma option: both tiles by TMA where both operands allow, from
   // tensor maps the host code asks for before the launch.
   bool tma =
-      linear.tma && wgmma && slice == kWgmmaSlice &&
+      linear.tma && slice == kWgmmaSlice &&
       llamac::isTmaOperand(op, linear.activations, linear.rowDims,
                            linear.depthDim) &&
       llamac::isTmaOperand(op, linear.weights, linear.colDims, linear.depthDim);
@@ -657,8 +657,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       // The slice's k-steps of 16 (32 bytes of each row) as one group; then wait
       // for the previous slice's group, so that one stays in flight.
       Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
-      auto at = [&](Value base, int64_t tileRows, int64_t step) {
-        Value stageOffset = e.mul(stage64, e.i64(tileRows * slice * 2));
+      auto at = [&](Value base, int64_t tileStageBytes, int64_t step) {
+        Value stageOffset = e.mul(stage64, e.i64(tileStageBytes));
         Value address = e.add(base, stageOffset);
         Value stepOffset = e.i64(step * 16 * 2);
         return llamac::wgmmaDescriptor(e, e.add(address, stepOffset),
@@ -666,8 +666,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       };
       NVVM::WgmmaFenceAlignedOp::create(b, e.loc);
       for (int64_t step = 0; step < slice / 16; ++step)
-        acc[0] = llamac::wgmmaBf16(e, blockCols, at(aShared, blockRows, step),
-                                   at(bShared, blockCols, step), acc[0]);
+        acc[0] = llamac::wgmmaBf16(e, blockCols, at(aShared, aStageBytes, step),
+                                   at(bShared, bStageBytes, step), acc[0]);
       NVVM::WgmmaGroupSyncAlignedOp::create(b, e.loc);
       NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 1);
     } else {

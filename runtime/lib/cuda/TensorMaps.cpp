@@ -15,7 +15,6 @@
 #include "CudaSession.h"
 
 #include <array>
-#include <cstring>
 #include <map>
 
 namespace llamac::rt::cuda {
