@@ -24,10 +24,13 @@
 // deep where the depth allows (else 32), stored as the tensor cores read
 // them (the 128-byte or 64-byte swizzle, Wgmma.h) in dynamic shared memory,
 // and each slice is one wgmma.m64n256k16 a k-step a warpgroup reading both
-// operands from shared memory, one slice's group kept in flight.
+// operands from shared memory, one slice's group kept in flight. The
+// finished tile goes out through the same shared memory as 16-byte runs of
+// its rows (storeTileRows).
 //
 //===----------------------------------------------------------------------===//
 #include "TensorCoreLinear.h"
+#include "F32Runs.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
 #include "LinalgIndexing.h"
@@ -137,6 +140,8 @@ constexpr double kNanosPerDepth = 600.0 / kSlice, kSumBytesPerNano = 3500,
                  kSumLaunchNanos = 2000;
 constexpr int64_t kMaxSplits = 16;
 constexpr int64_t kSumBlock = 256;
+/// The wgmma output tile's row padding in shared memory (storeTileRows).
+constexpr int64_t kOutputPad = 8;
 
 /// ivs[d] for the loops `dims` from `flat` (the last of `dims` fastest),
 /// given their static sizes.
@@ -239,6 +244,102 @@ void storeOutput(Emitter &e, linalg::LinalgOp op,
 
 /// Split-k's second kernel: a thread per output element adds the splits'
 /// partial sums in split order (all loads issued first).
+/// Whether 4 consecutive columns of the output (from a multiple of 4) are 4
+/// consecutive f32 in memory, 16-byte aligned: the fastest column loop
+/// indexes the output's innermost dimension and has a multiple of 4
+/// iterations.
+bool outputTakesRuns(linalg::LinalgOp op, const TensorCoreLinear &linear) {
+  unsigned fastest = linear.colDims.back();
+  OpOperand *init = op.getDpsInitOperand(0);
+  auto last = dyn_cast<AffineDimExpr>(
+      op.getMatchingIndexingMap(init).getResults().back());
+  return last && last.getPosition() == fastest &&
+         op.getStaticLoopRanges()[fastest] % 4 == 0 &&
+         llamac::runAlignment(cast<MemRefType>(init->get().getType()), 4) == 16;
+}
+
+/// storeOutput for 4 consecutive columns from `col` (outputTakesRuns).
+void storeOutputRun(Emitter &e, linalg::LinalgOp op,
+                    const TensorCoreLinear &linear, bool initIsIdentity,
+                    Value row, Value col, Value run) {
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
+  setFlat(e, row, linear.rowDims, sizes, ivs);
+  setFlat(e, col, linear.colDims, sizes, ivs);
+  Value output = op.getDpsInitOperand(0)->get();
+  SmallVector<Value> indices =
+      llamac::operandIndices(e.b, e.loc, op, op.getDpsInitOperand(0), ivs);
+  if (!initIsIdentity)
+    run = e.add(llamac::loadRun(e, output, indices, 4), run);
+  llamac::storeRun(e, run, output, indices);
+}
+
+/// The wgmma block's output tile on its way out: the dynamic shared memory
+/// it passes through (from `shift`), its size and place.
+struct OutputTile {
+  Value raw, shift;
+  int64_t rows, cols, threads;
+  Value firstRow, firstCol, outputRows, outputCols;
+};
+
+/// Writes the block's accumulators (the wgmma struct `acc`: for n-tile j,
+/// rows `warpRow` + g and + 8, columns 8 j + 2 t and + 1, in the mma.sync
+/// tiles' layout) into shared memory, then hands each thread's 16-byte runs
+/// of the tile's rows, inside the output, to `store(row, col, run)`. A
+/// warp's stores are then 512 contiguous bytes of a row, where the
+/// accumulators' layout gives 8 rows x 32 bytes an instruction (a quarter
+/// of the instructions, whole sectors; the scalar stores' queue was a third
+/// of the wgmma GEMMs' stalls, KERNEL_NOTES session 21). The rows are
+/// padded by kOutputPad floats, so that a half-warp's 8-byte writes (4 rows
+/// x 4 threads) cover the 32 banks.
+void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
+                   int64_t tilesN, Value warpRow, Value group, Value quadLane,
+                   Value tid,
+                   llvm::function_ref<void(Value, Value, Value)> store) {
+  OpBuilder &b = e.b;
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  int64_t rowLength = tile.cols + kOutputPad;
+  Value shared = memref::ViewOp::create(
+      b, e.loc,
+      MemRefType::get({tile.rows, rowLength}, b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      tile.raw, tile.shift, ValueRange{});
+  // Every warpgroup's wgmmas are done reading the stages it overwrites.
+  gpu::BarrierOp::create(b, e.loc);
+  auto pairType = VectorType::get({2}, b.getF32Type());
+  for (int64_t j = 0; j < tilesN; ++j)
+    for (int64_t half = 0; half < 2; ++half) {
+      int64_t index = j * 4 + 2 * half;
+      Value pair = vector::FromElementsOp::create(
+          b, e.loc, pairType,
+          ValueRange{LLVM::ExtractValueOp::create(b, e.loc, acc, index),
+                     LLVM::ExtractValueOp::create(b, e.loc, acc, index + 1)});
+      Value row = e.add(warpRow, e.add(group, e.index(8 * half)));
+      Value col = e.add(e.mul(quadLane, e.index(2)), e.index(kTileCols * j));
+      vector::StoreOp::create(b, e.loc, pair, shared, ValueRange{row, col},
+                              /*nontemporal=*/false, llvm::Align(8));
+    }
+  gpu::BarrierOp::create(b, e.loc);
+  int64_t runsPerRow = tile.cols / 4;
+  auto runType = VectorType::get({4}, b.getF32Type());
+  for (int64_t k = 0; k < tile.rows * runsPerRow / tile.threads; ++k) {
+    Value flat = e.add(tid, e.index(k * tile.threads));
+    Value r = e.div(flat, e.index(runsPerRow));
+    Value c = e.mul(e.rem(flat, e.index(runsPerRow)), e.index(4));
+    Value row = e.add(tile.firstRow, r), col = e.add(tile.firstCol, c);
+    Value inside = arith::AndIOp::create(b, e.loc, e.lt(row, tile.outputRows),
+                                         e.lt(col, tile.outputCols));
+    auto guard = scf::IfOp::create(b, e.loc, inside, false);
+    OpBuilder::InsertionGuard inGuard(b);
+    b.setInsertionPointToStart(&guard.getThenRegion().front());
+    Value run =
+        vector::LoadOp::create(b, e.loc, runType, shared, ValueRange{r, c},
+                               /*nontemporal=*/false, llvm::Align(16));
+    store(row, col, run);
+  }
+}
+
 void emitSplitSum(Emitter &e, linalg::LinalgOp op,
                   const TensorCoreLinear &linear, bool initIsIdentity,
                   Value partial, int64_t splits, const std::string &name) {
@@ -489,16 +590,19 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     return arith::IndexCastUIOp::create(b, e.loc, i64, address);
   };
   Value aTiles, bTiles;
+  // wgmma: the dynamic shared memory and the offset of its first aligned
+  // byte.
+  Value raw, shift;
   if (wgmma) {
     // Views of the dynamic shared memory from its first aligned byte.
-    Value raw = gpu::DynamicSharedMemoryOp::create(
+    raw = gpu::DynamicSharedMemoryOp::create(
         b, e.loc,
         MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                         MemRefLayoutAttrInterface(), workgroup));
     Value rawAddress =
         memref::ExtractAlignedPointerAsIndexOp::create(b, e.loc, raw);
     Value align = e.index(kSwizzleAlignment);
-    Value shift = e.rem(e.sub(align, e.rem(rawAddress, align)), align);
+    shift = e.rem(e.sub(align, e.rem(rawAddress, align)), align);
     aTiles =
         memref::ViewOp::create(b, e.loc, tileType(blockRows, aRowLength, aType),
                                raw, shift, ValueRange{});
@@ -682,31 +786,50 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   if (wgmma)
     NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 0);
 
-  // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
-  for (int64_t i = 0; i < tilesM; ++i)
-    for (int64_t j = 0; j < tilesN; ++j)
-      for (int64_t c = 0; c < 4; ++c) {
-        Value row =
-            e.add(rowBase, e.add(group, e.index(kTileRows * i + 8 * (c / 2))));
-        Value col = e.add(colBase, e.add(e.mul(quadLane, e.index(2)),
-                                         e.index(kTileCols * j + c % 2)));
-        Value inside = arith::AndIOp::create(b, e.loc, e.lt(row, rowsValue),
-                                             e.lt(col, colsValue));
-        auto guard = scf::IfOp::create(b, e.loc, inside, false);
-        OpBuilder::InsertionGuard inGuard(b);
-        b.setInsertionPointToStart(&guard.getThenRegion().front());
-        int64_t index = (i * tilesN + j) * 4 + c;
-        Value sum = wgmma ? LLVM::ExtractValueOp::create(
-                                b, e.loc, loop.getResult(0), index)
-                                .getResult()
-                          : loop.getResult(index);
-        if (partial)
-          memref::StoreOp::create(b, e.loc, sum, partial,
-                                  ValueRange{split, row, col});
-        else
-          storeOutput(e, op, linear, initIsIdentity, row, col, sum);
-      }
+  // wgmma: the block's tile leaves through shared memory as 16-byte runs of
+  // its rows where the output allows (see storeTileRows).
+  bool stagedOutput =
+      wgmma &&
+      blockRows * (blockCols + kOutputPad) * 4 <= stages * stageBytes &&
+      (partial ? linear.cols % 4 == 0 : outputTakesRuns(op, linear));
+  if (stagedOutput) {
+    OutputTile tile{raw,      shift,    blockRows, blockCols, blockThreads,
+                    blockRow, blockCol, rowsValue, colsValue};
+    storeTileRows(
+        e, tile, loop.getResult(0), tilesN, warpRow, group, quadLane, tid,
+        [&](Value row, Value col, Value run) {
+          if (partial)
+            llamac::storeRun(e, run, partial, ValueRange{split, row, col});
+          else
+            storeOutputRun(e, op, linear, initIsIdentity, row, col, run);
+        });
+  }
+  // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
+  if (!stagedOutput)
+    for (int64_t i = 0; i < tilesM; ++i)
+      for (int64_t j = 0; j < tilesN; ++j)
+        for (int64_t c = 0; c < 4; ++c) {
+          Value row = e.add(rowBase,
+                            e.add(group, e.index(kTileRows * i + 8 * (c / 2))));
+          Value col = e.add(colBase, e.add(e.mul(quadLane, e.index(2)),
+                                           e.index(kTileCols * j + c % 2)));
+          Value inside = arith::AndIOp::create(b, e.loc, e.lt(row, rowsValue),
+                                               e.lt(col, colsValue));
+          auto guard = scf::IfOp::create(b, e.loc, inside, false);
+          OpBuilder::InsertionGuard inGuard(b);
+          b.setInsertionPointToStart(&guard.getThenRegion().front());
+          int64_t index = (i * tilesN + j) * 4 + c;
+          Value sum = wgmma ? LLVM::ExtractValueOp::create(
+                                  b, e.loc, loop.getResult(0), index)
+                                  .getResult()
+                            : loop.getResult(index);
+          if (partial)
+            memref::StoreOp::create(b, e.loc, sum, partial,
+                                    ValueRange{split, row, col});
+          else
+            storeOutput(e, op, linear, initIsIdentity, row, col, sum);
+        }
   if (partial) {
     b.setInsertionPointAfter(launch);
     emitSplitSum(e, op, linear, initIsIdentity, partial, splits,

@@ -17,8 +17,11 @@
 // of A, the second warpgroup 8,192 further; 32,768 of B; +32 bytes a
 // k-step), the 1,024-byte stride of 8-row groups and the swizzle mode
 // (0x4000004000010000), and a wait for the previous group. After the loop
-// nothing may stay in flight; the accumulators are stored in the mma.sync
-// tiles' layout.
+// nothing may stay in flight; the accumulators leave through the stages'
+// shared memory: each thread's pairs (the mma.sync tiles' layout) into a
+// 128 x 264 f32 tile (rows padded by 8 floats), a barrier, then 32 runs of
+// 4 floats a thread, 64 threads a row, each added to the output (not
+// zero-filled here) by one 16-byte load and store.
 
 #x = affine_map<(b, n, s, k) -> (b, s, k)>
 #w = affine_map<(b, n, s, k) -> (n, k)>
@@ -74,8 +77,22 @@
 // CHECK-NEXT: scf.yield %[[D4]]
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: %[[OUT:.*]] = memref.view %[[RAW]][%[[SHIFT]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<128x264xf32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: gpu.barrier
 // CHECK: llvm.extractvalue %[[ACC]][0]
-// CHECK: llvm.extractvalue %[[ACC]][127]
+// CHECK-COUNT-64: vector.store %{{.*}}, %[[OUT]][%{{.*}}, %{{.*}}] {alignment = 8 : i64} : memref<128x264xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: %[[R:.*]] = arith.divui %[[TID]], %c64 : index
+// CHECK-NEXT: %[[C4:.*]] = arith.remui %[[TID]], %c64 : index
+// CHECK-NEXT: %[[C:.*]] = arith.muli %[[C4]], %c4 : index
+// CHECK: scf.if
+// CHECK-NEXT: %[[TILEROW:.*]] = vector.load %[[OUT]][%[[R]], %[[C]]] {alignment = 16 : i64} : memref<128x264xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: %[[OLD:.*]] = vector.load %arg2[%c0, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1x40x200xf32>, vector<4xf32>
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[OLD]], %[[TILEROW]] : vector<4xf32>
+// CHECK-NEXT: vector.store %[[SUM]], %arg2[%c0, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<1x40x200xf32>, vector<4xf32>
+// CHECK-COUNT-31: vector.store %{{.*}}, %arg2
+// CHECK-NOT: vector.store
+// CHECK-NOT: memref.store
 // CHECK-NOT: nvvm.mma.sync
 func.func @prefill_wgmma(%x: memref<1x40x256xbf16>, %w: memref<200x256xbf16>, %y: memref<1x40x200xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x40x256xbf16>, memref<200x256xbf16>) outs(%y : memref<1x40x200xf32>) {
