@@ -155,7 +155,8 @@ func.func @shallow_slices(%x: memref<1x40x288xbf16>, %w: memref<200x288xbf16>, %
 // Split-k by waves (blocks one an SM, 132 SMs): 512 x 2,048 over a depth of
 // 2,048 is 4 x 8 = 32 blocks, a quarter of a wave: 4 splits (128 blocks, a
 // wave) beat 2 (half the SMs idle) and 8 (two waves plus twice the partial
-// sums); a second kernel adds the 4 partial tiles in split order (and the
+// sums); each split stores its partial tile as 16-byte runs, and a second
+// kernel adds the 4 partial tiles in split order (and the
 // output's own value: the generic accumulates into it).
 
 #x = affine_map<(b, n, s, k) -> (b, s, k)>
@@ -165,6 +166,7 @@ func.func @shallow_slices(%x: memref<1x40x288xbf16>, %w: memref<200x288xbf16>, %
 // CHECK: gpu.alloc async [%{{.*}}] () : memref<4x512x2048xf32>
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1, %{{.*}} = %c1)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c64
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<4x512x2048xf32>, vector<4xf32>
 // CHECK: gpu.launch {{.*}} module(@split_by_waves_op_mma_sum)
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<4x512x2048xf32>
 // CHECK-NEXT: arith.addf
@@ -226,6 +228,33 @@ func.func @f32_activations(%x: memref<1x40x64xf32>, %w: memref<200x64xbf16>, %y:
   ^bb0(%a: f32, %b: bf16, %acc: f32):
     %e = arith.extf %b : bf16 to f32
     %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// An output whose rows are no multiple of 4 floats (202 columns) keeps the
+// accumulators' own stores: one guarded 4-byte store each, in the mma.sync
+// tiles' layout, no shared-memory tile.
+
+#x = affine_map<(b, n, s, k) -> (b, s, k)>
+#w = affine_map<(b, n, s, k) -> (n, k)>
+#y = affine_map<(b, n, s, k) -> (b, s, n)>
+// CHECK-LABEL: func.func @odd_columns
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NOT: memref<128x264xf32
+// CHECK-NOT: vector<4xf32>
+// CHECK: llvm.extractvalue %{{.*}}[0]
+// CHECK: memref.store %{{.*}}, %arg2[%c0, %{{.*}}, %{{.*}}] : memref<1x40x202xf32>
+func.func @odd_columns(%x: memref<1x40x256xbf16>, %w: memref<202x256xbf16>, %y: memref<1x40x202xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<1x40x256xbf16>, memref<202x256xbf16>) outs(%y : memref<1x40x202xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %ea = arith.extf %a : bf16 to f32
+    %eb = arith.extf %b : bf16 to f32
+    %p = arith.mulf %ea, %eb : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
