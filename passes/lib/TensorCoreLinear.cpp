@@ -226,20 +226,29 @@ void issueSlice(Emitter &e, linalg::LinalgOp op, unsigned depthDim,
   nvgpu::DeviceAsyncCreateGroupOp::create(e.b, e.loc, tokens);
 }
 
-/// out[row, col] = sum (+ out[row, col] unless `initIsIdentity`).
+/// out[row, col] = value (+ out[row, col] unless `initIsIdentity`): one f32,
+/// or a vector of the columns from `col` on (where outputTakesRuns).
 void storeOutput(Emitter &e, linalg::LinalgOp op,
                  const TensorCoreLinear &linear, bool initIsIdentity, Value row,
-                 Value col, Value sum) {
+                 Value col, Value value) {
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
   SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
   setFlat(e, row, linear.rowDims, sizes, ivs);
   setFlat(e, col, linear.colDims, sizes, ivs);
   OpOperand *init = op.getDpsInitOperand(0);
+  Value output = init->get();
   SmallVector<Value> indices =
       llamac::operandIndices(e.b, e.loc, op, init, ivs);
+  auto run = dyn_cast<VectorType>(value.getType());
   if (!initIsIdentity)
-    sum = e.add(memref::LoadOp::create(e.b, e.loc, init->get(), indices), sum);
-  memref::StoreOp::create(e.b, e.loc, sum, init->get(), indices);
+    value = e.add(
+        run ? llamac::loadRun(e, output, indices, run.getNumElements())
+            : memref::LoadOp::create(e.b, e.loc, output, indices).getResult(),
+        value);
+  if (run)
+    llamac::storeRun(e, value, output, indices);
+  else
+    memref::StoreOp::create(e.b, e.loc, value, output, indices);
 }
 
 /// Split-k's second kernel: a thread per output element adds the splits'
@@ -256,22 +265,6 @@ bool outputTakesRuns(linalg::LinalgOp op, const TensorCoreLinear &linear) {
   return last && last.getPosition() == fastest &&
          op.getStaticLoopRanges()[fastest] % 4 == 0 &&
          llamac::runAlignment(cast<MemRefType>(init->get().getType()), 4) == 16;
-}
-
-/// storeOutput for 4 consecutive columns from `col` (outputTakesRuns).
-void storeOutputRun(Emitter &e, linalg::LinalgOp op,
-                    const TensorCoreLinear &linear, bool initIsIdentity,
-                    Value row, Value col, Value run) {
-  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
-  SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
-  setFlat(e, row, linear.rowDims, sizes, ivs);
-  setFlat(e, col, linear.colDims, sizes, ivs);
-  Value output = op.getDpsInitOperand(0)->get();
-  SmallVector<Value> indices =
-      llamac::operandIndices(e.b, e.loc, op, op.getDpsInitOperand(0), ivs);
-  if (!initIsIdentity)
-    run = e.add(llamac::loadRun(e, output, indices, 4), run);
-  llamac::storeRun(e, run, output, indices);
 }
 
 /// The wgmma block's output tile on its way out: the dynamic shared memory
@@ -802,7 +795,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
           if (partial)
             llamac::storeRun(e, run, partial, ValueRange{split, row, col});
           else
-            storeOutputRun(e, op, linear, initIsIdentity, row, col, run);
+            storeOutput(e, op, linear, initIsIdentity, row, col, run);
         });
   }
   // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
