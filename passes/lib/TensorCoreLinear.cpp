@@ -778,6 +778,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     NVVM::CpAsyncWaitGroupOp::create(b, e.loc, 0);
   if (wgmma)
     NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 0);
+  if (tma) {
+    gpu::BarrierOp::create(b, e.loc);
+    ring->invalidate(stages);
+  }
 
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
   // wgmma: the block's tile leaves through shared memory as 16-byte runs of

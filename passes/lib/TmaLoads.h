@@ -141,6 +141,19 @@ struct TmaRing {
     }
   }
 
+  /// Invalidates the barriers (the issuer), once every thread is past its
+  /// last wait: PTX leaves an mbarrier.init on a valid barrier undefined,
+  /// and the next block of the grid on this SM initializes the same
+  /// addresses (Triton invalidates for the same reason).
+  void invalidate(int64_t stages) {
+    using namespace mlir;
+    auto branch = scf::IfOp::create(e.b, e.loc, issuer, false);
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(&branch.getThenRegion().front());
+    for (int64_t s = 0; s < stages; ++s)
+      NVVM::MBarrierInvalOp::create(e.b, e.loc, barrier(e.index(s)));
+  }
+
   /// Every thread waits for `stage`'s phase of parity `parity` (index).
   void wait(mlir::Value stage, mlir::Value parity) {
     mlir::NVVM::MBarrierTryWaitParityOp::create(

@@ -11,7 +11,10 @@
 // dimensions); each iteration waits for its stage's phase, whose parity is
 // (slice / 4) % 2, then a barrier, then thread 0 loads the slice two ahead
 // when it is inside the depth (4 slices here): no load left in flight at
-// exit. No cp.async.
+// exit. After the loop a barrier (every thread past its last wait), then
+// thread 0 invalidates the four barriers (the grid's next block on the SM
+// initializes the same addresses; PTX leaves init on a valid barrier
+// undefined). No cp.async.
 
 #x = affine_map<(b, n, s, k) -> (b, s, k)>
 #w = affine_map<(b, n, s, k) -> (n, k)>
@@ -51,6 +54,9 @@
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK-COUNT-4: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-COUNT-4: nvvm.mbarrier.inval
 // CHECK-NOT: nvgpu.device_async_copy
 // CHECK-NOT: nvvm.cp.async.wait.group
 func.func @prefill_tma(%x: memref<1x40x256xbf16>, %w: memref<200x256xbf16>, %y: memref<1x40x200xf32>) {
