@@ -251,8 +251,6 @@ void storeOutput(Emitter &e, linalg::LinalgOp op,
     memref::StoreOp::create(e.b, e.loc, value, output, indices);
 }
 
-/// Split-k's second kernel: a thread per output element adds the splits'
-/// partial sums in split order (all loads issued first).
 /// Whether 4 consecutive columns of the output (from a multiple of 4) are 4
 /// consecutive f32 in memory, 16-byte aligned: the fastest column loop
 /// indexes the output's innermost dimension and has a multiple of 4
@@ -333,6 +331,8 @@ void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
   }
 }
 
+/// Split-k's second kernel: a thread per output element adds the splits'
+/// partial sums in split order (all loads issued first).
 void emitSplitSum(Emitter &e, linalg::LinalgOp op,
                   const TensorCoreLinear &linear, bool initIsIdentity,
                   Value partial, int64_t splits, const std::string &name) {
