@@ -124,7 +124,8 @@ cl::opt<llamac::GemmPrecision> compileGemmPrecision(
 cl::opt<bool> compileTma(
     "tma",
     cl::desc("sm_90: the prefill GEMMs' tiles loaded by the tensor memory "
-             "accelerator (experimental: not yet run on a GPU)"),
+             "accelerator (experimental: wrong in a GEMM of more than one "
+             "wave on an H200)"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),

@@ -132,7 +132,7 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   addBufferization(pm);
   LlamaMapToGPUOptions mapping;
   mapping.wgmma = wgmma;
-  mapping.tma = wgmma && options.tma;
+  mapping.tma = options.tma; // taken by the wgmma GEMMs only
   mapping.clusters = options.chip == "sm_90";
   pm.addPass(llamac::createLlamaMapToGPU(mapping));
   pm.addPass(createCanonicalizerPass());

@@ -801,9 +801,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
           else
             storeOutput(e, op, linear, initIsIdentity, row, col, run);
         });
-  }
-  // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
-  if (!stagedOutput)
+  } else {
+    // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
     for (int64_t i = 0; i < tilesM; ++i)
       for (int64_t j = 0; j < tilesN; ++j)
         for (int64_t c = 0; c < 4; ++c) {
@@ -827,6 +826,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
           else
             storeOutput(e, op, linear, initIsIdentity, row, col, sum);
         }
+  }
   if (partial) {
     b.setInsertionPointAfter(launch);
     emitSplitSum(e, op, linear, initIsIdentity, partial, splits,

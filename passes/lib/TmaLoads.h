@@ -1,5 +1,4 @@
 //===- TmaLoads.h - sm_90 tile loads by TMA ---------------------*- C++ -*-===//
-//-*-===//
 //
 // TensorCoreLinear.cpp's wgmma form with the tma option: one thread of the
 // block asks the TMA unit for each slice's two tiles (cp.async.bulk.tensor

@@ -1,6 +1,7 @@
 // RUN: llamac-opt %s -split-input-file --llama-map-to-gpu="wgmma=true tma=true" --canonicalize --cse | FileCheck %s
 
-// wgmma with the tma option (experimental: not yet run on a GPU): before
+// wgmma with the tma option (experimental: wrong in a GEMM of more than one
+// wave on an H200, KERNEL_NOTES session 21): before
 // the launch, the host code asks the runtime for each operand's tensor map
 // (a box of 128 rows of 64 bf16 for the activations, 256 for the weights);
 // in the kernel, thread 0 sets up an mbarrier a stage (one arrival), the
