@@ -12,6 +12,7 @@
 #include "llamac/passes/Passes.h"
 
 #include "EntryMemrefs.h"
+#include "TmaLoads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -88,6 +89,13 @@ bool findLifetime(Block &body, const DenseMap<Operation *, int64_t> &order,
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == value)
           llvm::append_range(values, user->getResults());
+      // A tensor map holds the buffer's address: the kernel that takes the
+      // map reads the buffer (else the planner would give the bytes to that
+      // kernel's output, which the --tma GEMMs then overwrote their own
+      // activations with, in grids of more than one wave).
+      if (auto call = dyn_cast<func::CallOp>(user))
+        if (call.getCallee() == llamac::kTensorMapFunction)
+          llvm::append_range(values, call.getResults());
       Operation *top = body.findAncestorOpInBlock(*user);
       if (!top)
         return false;

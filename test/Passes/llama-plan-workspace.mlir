@@ -92,6 +92,36 @@ func.func @device(%x: memref<64xf32>)
   return
 }
 
+// A tensor map holds its buffer's address: %a stays live until the call
+// that takes its map (the --tma GEMMs' launches), so the GEMM's output %y
+// does not reuse %a's bytes (it did, and overwrote the GEMM's input).
+// CHECK-LABEL: func.func @tensor_map(
+// CHECK-SAME:      %[[WS:.*]]: memref<1024xi8>)
+// CHECK:         %[[A:.*]] = memref.view %[[WS]][%c0{{.*}}][] : memref<1024xi8> to memref<256xbf16>
+// CHECK:         %[[CAST:.*]] = memref.cast %[[A]]
+// CHECK:         %[[MAP:.*]] = call @llamacTensorMapBf16(%[[CAST]]
+// CHECK:         %[[C512:.*]] = arith.constant 512 : index
+// CHECK:         %[[Y:.*]] = memref.view %[[WS]][%[[C512]]][] : memref<1024xi8> to memref<128xf32>
+// CHECK:         call @gemm(%[[MAP]], %[[Y]])
+func.func private @fillBf16(memref<256xbf16>)
+func.func private @llamacTensorMapBf16(memref<*xbf16>, i64, i64) -> !llvm.ptr
+func.func private @gemm(!llvm.ptr, memref<128xf32>)
+
+func.func @tensor_map()
+    attributes {llama.entry_memrefs = []} {
+  %a = memref.alloc() : memref<256xbf16>
+  call @fillBf16(%a) : (memref<256xbf16>) -> ()
+  %cast = memref.cast %a : memref<256xbf16> to memref<*xbf16>
+  %rows = arith.constant 128 : i64
+  %depth = arith.constant 64 : i64
+  %map = call @llamacTensorMapBf16(%cast, %rows, %depth) : (memref<*xbf16>, i64, i64) -> !llvm.ptr
+  %y = memref.alloc() : memref<128xf32>
+  call @gemm(%map, %y) : (!llvm.ptr, memref<128xf32>) -> ()
+  call @use128(%y) : (memref<128xf32>) -> ()
+  return
+}
+func.func private @use128(memref<128xf32>)
+
 // Not an entry point: left alone.
 // CHECK-LABEL: func.func private @helper()
 // CHECK:         memref.alloc() : memref<4xf32>
