@@ -124,8 +124,8 @@ cl::opt<llamac::GemmPrecision> compileGemmPrecision(
 cl::opt<bool> compileTma(
     "tma",
     cl::desc("sm_90: the prefill GEMMs' tiles loaded by the tensor memory "
-             "accelerator (experimental: wrong in a GEMM of more than one "
-             "wave on an H200)"),
+             "accelerator, issued by a producer warp (experimental: the same "
+             "results as without, no faster on an H200)"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),

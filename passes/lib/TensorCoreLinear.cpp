@@ -26,7 +26,9 @@
 // and each slice is one wgmma.m64n256k16 a k-step a warpgroup reading both
 // operands from shared memory, one slice's group kept in flight. The
 // finished tile goes out through the same shared memory as 16-byte runs of
-// its rows (storeTileRows).
+// its rows (storeTileRows). With the tma option (experimental) a producer
+// warp loads the tiles by TMA and the warpgroups wait on mbarriers instead
+// of a block barrier a slice (TmaLoads.h).
 //
 //===----------------------------------------------------------------------===//
 #include "TensorCoreLinear.h"
@@ -265,12 +267,30 @@ bool outputTakesRuns(linalg::LinalgOp op, const TensorCoreLinear &linear) {
          llamac::runAlignment(cast<MemRefType>(init->get().getType()), 4) == 16;
 }
 
+/// A barrier of the whole block (`threads` 0), or of its first `threads`
+/// threads (named barrier 1).
+void blockBarrier(Emitter &e, int64_t threads) {
+  if (!threads) {
+    gpu::BarrierOp::create(e.b, e.loc);
+    return;
+  }
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(e.b, e.loc, v, 32).getResult();
+  };
+  NVVM::BarrierOp::create(e.b, e.loc, Type(), i32(1), i32(threads),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
 /// The wgmma block's output tile on its way out: the dynamic shared memory
 /// it passes through (from `shift`), its size and place.
 struct OutputTile {
   Value raw, shift;
   int64_t rows, cols, threads;
   Value firstRow, firstCol, outputRows, outputCols;
+  /// The barriers' participants: 0 for the whole block, else the first
+  /// `barrierThreads` threads (the consumers, when a producer warp runs
+  /// apart).
+  int64_t barrierThreads;
 };
 
 /// Writes the block's accumulators (the wgmma struct `acc`: for n-tile j,
@@ -297,7 +317,7 @@ void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
                       MemRefLayoutAttrInterface(), workgroup),
       tile.raw, tile.shift, ValueRange{});
   // Every warpgroup's wgmmas are done reading the stages it overwrites.
-  gpu::BarrierOp::create(b, e.loc);
+  blockBarrier(e, tile.barrierThreads);
   auto pairType = VectorType::get({2}, b.getF32Type());
   for (int64_t j = 0; j < tilesN; ++j)
     for (int64_t half = 0; half < 2; ++half) {
@@ -311,7 +331,7 @@ void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
       vector::StoreOp::create(b, e.loc, pair, shared, ValueRange{row, col},
                               /*nontemporal=*/false, llvm::Align(8));
     }
-  gpu::BarrierOp::create(b, e.loc);
+  blockBarrier(e, tile.barrierThreads);
   int64_t runsPerRow = tile.cols / 4;
   auto runType = VectorType::get({4}, b.getF32Type());
   for (int64_t k = 0; k < tile.rows * runsPerRow / tile.threads; ++k) {
@@ -496,6 +516,14 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   int64_t slice =
       wgmma && linear.depth % kWgmmaSlice == 0 ? kWgmmaSlice : kSlice;
   int64_t slices = linear.depth / slice;
+  // The tma option: both tiles by TMA where both operands allow, from
+  // tensor maps the host code asks for before the launch, issued by a
+  // producer warp after the consumer warps (TmaLoads.h).
+  bool tma =
+      linear.tma && slice == kWgmmaSlice &&
+      llamac::isTmaOperand(op, linear.activations, linear.rowDims,
+                           linear.depthDim) &&
+      llamac::isTmaOperand(op, linear.weights, linear.colDims, linear.depthDim);
   int64_t splits = wgmma ? wgmmaSplits(linear, rowBlocks * colBlocks, slice)
                          : mmaSyncSplits(rowBlocks * colBlocks, slices);
   std::string name = namer.name(op, "mma");
@@ -521,13 +549,6 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   if (slices / splits < kLongLoopSlices && stages > 2 && !wgmma)
     --stages;
   int64_t dynamicBytes = wgmma ? stages * stageBytes + kSwizzleAlignment : 0;
-  // The tma option: both tiles by TMA where both operands allow, from
-  // tensor maps the host code asks for before the launch.
-  bool tma =
-      linear.tma && slice == kWgmmaSlice &&
-      llamac::isTmaOperand(op, linear.activations, linear.rowDims,
-                           linear.depthDim) &&
-      llamac::isTmaOperand(op, linear.weights, linear.colDims, linear.depthDim);
   SmallVector<Value> maps;
   SmallVector<int64_t> mapRanks;
   if (tma)
@@ -536,8 +557,9 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       maps.push_back(llamac::hostTensorMap(e, operand->get(), boxRows, slice));
       mapRanks.push_back(cast<MemRefType>(operand->get().getType()).getRank());
     }
-  gpu::LaunchOp launch = e.launchWarps(e.index(rowBlocks * colBlocks * splits),
-                                       blockWarps, name, dynamicBytes);
+  gpu::LaunchOp launch =
+      e.launchWarps(e.index(rowBlocks * colBlocks * splits),
+                    blockWarps + (tma ? 1 : 0), name, dynamicBytes);
   Value tid = launch.getThreadIds().x;
   Value lane = e.rem(tid, e.index(32));
   Value warp = e.div(tid, e.index(32));
@@ -645,11 +667,12 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   if (tma) {
     // The stages' mbarriers, set up by thread 0 before any load.
     Value barriers = launch.addWorkgroupAttribution(
-        MemRefType::get({stages}, i64, MemRefLayoutAttrInterface(), workgroup),
+        MemRefType::get({llamac::TmaRing::barrierCount(stages)}, i64,
+                        MemRefLayoutAttrInterface(), workgroup),
         e.loc);
     ring.emplace(
-        llamac::TmaRing{e, sharedAddress(barriers), e.eq(tid, e.index(0))});
-    ring->init(stages);
+        llamac::TmaRing{e, sharedAddress(barriers), stages, blockWarps});
+    ring->init(e.eq(tid, e.index(0)));
     gpu::BarrierOp::create(b, e.loc);
   } else {
     addCopies(linear.activations, aTiles, blockRows,
@@ -657,15 +680,6 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     addCopies(linear.weights, bTiles, blockCols, kCopyBF16, blockCol, lastCol,
               linear.colDims);
   }
-  // TMA's loads of stage `stage` (index) at depth `depth`, when `predicate`.
-  auto loadStage = [&](Value stage, Value depth, Value predicate) {
-    Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
-    SmallVector<Value> destinations{
-        e.add(sharedAddress(aTiles), e.mul(stage64, e.i64(aStageBytes))),
-        e.add(sharedAddress(bTiles), e.mul(stage64, e.i64(bStageBytes)))};
-    ring->load(stage, predicate, stageBytes, depth, maps, destinations,
-               {blockRow, blockCol}, mapRanks);
-  };
 
   // The accumulators: mma.sync's as f32 values, wgmma's as the struct its
   // inline assembly takes and returns.
@@ -698,17 +712,60 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   int64_t ahead = wgmma ? stages - 2 : stages - 1;
   assert(ahead >= 1 && "bf16 tiles leave room for four stages");
   int64_t splitSlices = splitDepth / slice;
-  for (int64_t s = 0; s < ahead; ++s) {
-    if (tma) {
-      // No loads past the split's end: none may be in flight at exit.
-      if (s < splitSlices)
-        loadStage(e.index(s), e.add(depthBegin, e.index(s * slice)),
-                  ring->issuer);
-      continue;
+  if (tma) {
+    // Two roles: the consumer warps run the loop below and store the
+    // output; the producer warp's first thread loads every slice of the
+    // split, each into its stage once the consumers have released the
+    // stage's previous slice (none past the split's end: no load is in
+    // flight when the block ends).
+    // The branch on the warp index as lane 0 holds it: ptxas then sees
+    // that it is warp-uniform (else it serializes the wgmmas inside).
+    Value warp32 = arith::IndexCastUIOp::create(b, e.loc, b.getI32Type(), warp);
+    Value uniformWarp =
+        gpu::ShuffleOp::create(b, e.loc, warp32, /*offset=*/0, /*width=*/32,
+                               gpu::ShuffleMode::IDX)
+            .getShuffleResult();
+    auto roles = scf::IfOp::create(
+        b, e.loc,
+        arith::CmpIOp::create(
+            b, e.loc, arith::CmpIPredicate::ult, uniformWarp,
+            arith::ConstantIntOp::create(b, e.loc, blockWarps, 32)),
+        /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard inProducer(b);
+      b.setInsertionPoint(roles.elseBlock()->getTerminator());
+      auto producer = scf::IfOp::create(
+          b, e.loc, e.eq(tid, e.index(blockThreads)), /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&producer.getThenRegion().front());
+      auto loads =
+          scf::ForOp::create(b, e.loc, zero, e.index(splitSlices), e.index(1));
+      b.setInsertionPointToStart(loads.getBody());
+      Value k = loads.getInductionVar();
+      Value stage = e.rem(k, e.index(stages));
+      Value round = e.div(k, e.index(stages));
+      auto reuse = scf::IfOp::create(b, e.loc, e.lt(zero, round),
+                                     /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inReuse(b);
+        b.setInsertionPointToStart(&reuse.getThenRegion().front());
+        // The release of slice k - stages: the empty barrier's phase
+        // round - 1.
+        ring->wait(stage, e.rem(e.add(round, e.index(1)), e.index(2)),
+                   /*empty=*/true);
+      }
+      Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
+      SmallVector<Value> destinations{
+          e.add(sharedAddress(aTiles), e.mul(stage64, e.i64(aStageBytes))),
+          e.add(sharedAddress(bTiles), e.mul(stage64, e.i64(bStageBytes)))};
+      ring->load(stage, stageBytes, e.add(depthBegin, e.mul(k, e.index(slice))),
+                 maps, destinations, {blockRow, blockCol}, mapRanks);
     }
-    issueSlice(e, op, linear.depthDim, copies,
-               e.min(e.add(depthBegin, e.index(s * slice)), lastSlice),
-               e.index(s));
+    b.setInsertionPoint(roles.thenBlock()->getTerminator());
+  } else {
+    for (int64_t s = 0; s < ahead; ++s)
+      issueSlice(e, op, linear.depthDim, copies,
+                 e.min(e.add(depthBegin, e.index(s * slice)), lastSlice),
+                 e.index(s));
   }
   auto loop = scf::ForOp::create(b, e.loc, depthBegin,
                                  e.add(depthBegin, e.index(splitDepth)),
@@ -719,32 +776,25 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     Value depth = loop.getInductionVar();
     Value sliceIndex = e.div(e.sub(depth, depthBegin), e.index(slice));
     Value stage = e.rem(sliceIndex, e.index(stages));
-    if (tma)
+    if (tma) {
       // The stage's (sliceIndex / stages)-th load: that phase's parity.
       ring->wait(stage, e.rem(e.div(sliceIndex, e.index(stages)), e.index(2)));
-    else
-      NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
-    // wgmma reads shared memory through the async proxy: this thread's
-    // copies (generic proxy) made visible to it (TMA writes through it).
-    if (wgmma && !tma)
-      NVVM::FenceProxyOp::create(
-          b, e.loc,
-          NVVM::ProxyKindAttr::get(b.getContext(),
-                                   NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(b.getContext(),
-                                     NVVM::SharedSpace::shared_cta));
-    // Every thread's copies of this slice are in, and every warp is done
-    // with the stage the next copies overwrite (mma.sync: the previous
-    // slice's; wgmma: the one before, whose group each warp waited for in
-    // the previous iteration).
-    gpu::BarrierOp::create(b, e.loc);
-    if (tma) {
-      Value nextSlice = e.add(sliceIndex, e.index(ahead));
-      Value inside = e.lt(nextSlice, e.index(splitSlices));
-      loadStage(e.rem(nextSlice, e.index(stages)),
-                e.add(depth, e.index(ahead * slice)),
-                arith::AndIOp::create(b, e.loc, ring->issuer, inside));
     } else {
+      NVVM::CpAsyncWaitGroupOp::create(b, e.loc, ahead - 1);
+      // wgmma reads shared memory through the async proxy: this thread's
+      // copies (generic proxy) made visible to it.
+      if (wgmma)
+        NVVM::FenceProxyOp::create(
+            b, e.loc,
+            NVVM::ProxyKindAttr::get(b.getContext(),
+                                     NVVM::ProxyKind::async_shared),
+            NVVM::SharedSpaceAttr::get(b.getContext(),
+                                       NVVM::SharedSpace::shared_cta));
+      // Every thread's copies of this slice are in, and every warp is done
+      // with the stage the next copies overwrite (mma.sync: the previous
+      // slice's; wgmma: the one before, whose group each warp waited for
+      // in the previous iteration).
+      gpu::BarrierOp::create(b, e.loc);
       Value next = e.min(e.add(depth, e.index(ahead * slice)), lastSlice);
       issueSlice(e, op, linear.depthDim, copies, next,
                  e.rem(e.add(sliceIndex, e.index(ahead)), e.index(stages)));
@@ -767,6 +817,15 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
                                    at(bShared, bStageBytes, step), acc[0]);
       NVVM::WgmmaGroupSyncAlignedOp::create(b, e.loc);
       NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 1);
+      if (tma) {
+        // The previous slice's group has completed: each warp's first lane
+        // gives its stage back to the producer.
+        Value previous =
+            e.rem(e.add(sliceIndex, e.index(stages - 1)), e.index(stages));
+        ring->release(previous,
+                      arith::AndIOp::create(b, e.loc, e.eq(lane, zero),
+                                            e.lt(zero, sliceIndex)));
+      }
     } else {
       emitMmaSyncSlice(e, aTiles, bTiles, aType, stage, warpRow, warpCol, group,
                        quadLane, acc);
@@ -779,8 +838,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   if (wgmma)
     NVVM::WgmmaWaitGroupSyncOp::create(b, e.loc, 0);
   if (tma) {
-    gpu::BarrierOp::create(b, e.loc);
-    ring->invalidate(stages);
+    blockBarrier(e, blockThreads);
+    ring->invalidate(e.eq(tid, zero));
   }
 
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
@@ -791,8 +850,9 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       blockRows * (blockCols + kOutputPad) * 4 <= stages * stageBytes &&
       (partial ? linear.cols % 4 == 0 : outputTakesRuns(op, linear));
   if (stagedOutput) {
-    OutputTile tile{raw,      shift,    blockRows, blockCols, blockThreads,
-                    blockRow, blockCol, rowsValue, colsValue};
+    OutputTile tile{
+        raw,      shift,    blockRows, blockCols, blockThreads,
+        blockRow, blockCol, rowsValue, colsValue, tma ? blockThreads : 0};
     storeTileRows(
         e, tile, loop.getResult(0), tilesN, warpRow, group, quadLane, tid,
         [&](Value row, Value col, Value run) {

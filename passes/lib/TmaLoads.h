@@ -1,10 +1,13 @@
 //===- TmaLoads.h - sm_90 tile loads by TMA ---------------------*- C++ -*-===//
 //
-// TensorCoreLinear.cpp's wgmma form with the tma option: one thread of the
-// block asks the TMA unit for each slice's two tiles (cp.async.bulk.tensor
-// from a tensor map, the 128-byte swizzle the tiles are read with), and the
-// block waits on the stage's mbarrier, whose phase completes when the
-// tiles' bytes have landed; no thread computes a copy's address. The maps
+// TensorCoreLinear.cpp's wgmma form with the tma option: a producer warp
+// of the block, one thread of it, asks the TMA unit for each slice's two
+// tiles (cp.async.bulk.tensor from a tensor map, the 128-byte swizzle the
+// tiles are read with) once the stage is free, and the consumer warpgroups
+// wait on the stage's "full" mbarrier, whose phase completes when the
+// tiles' bytes have landed, and arrive on its "empty" mbarrier when their
+// wgmmas are done reading it. No block barrier a slice, no thread
+// computing a copy's address. The maps
 // come from the runtime (llamacTensorMapBf16, TensorMaps.cpp), asked for by
 // the entry's host code before the launch, and reach the kernel as a
 // pointer to global memory.
@@ -74,18 +77,25 @@ inline mlir::Value hostTensorMap(Emitter &e, mlir::Value memref,
       .getResult(0);
 }
 
-/// A ring of `stages` mbarriers in the block's shared memory (8 bytes
-/// each from `base`, a shared-window address), whose stage s completes its
-/// phase when the tiles loaded into stage s have arrived.
+/// A ring of `stages` stages, each with two mbarriers in the block's shared
+/// memory (8 bytes each from `base`, a shared-window address: the full
+/// barriers, then the empty ones): stage s's full barrier completes a phase
+/// when the tiles loaded into it have arrived, its empty barrier when each
+/// of the `consumerWarps` warps has released it.
 struct TmaRing {
   Emitter &e;
-  mlir::Value base;   // i64
-  mlir::Value issuer; // i1: the one thread that initializes and loads
+  mlir::Value base; // i64
+  int64_t stages;
+  int64_t consumerWarps;
 
-  mlir::Value barrier(mlir::Value stage) {
+  /// The barriers' storage: 2 x stages i64.
+  static int64_t barrierCount(int64_t stages) { return 2 * stages; }
+
+  mlir::Value barrier(mlir::Value stage, bool empty = false) {
     using namespace mlir;
+    Value slot = empty ? e.add(stage, e.index(stages)) : stage;
     Value offset = arith::IndexCastUIOp::create(e.b, e.loc, e.b.getI64Type(),
-                                                e.mul(stage, e.index(8)));
+                                                e.mul(slot, e.index(8)));
     return LLVM::IntToPtrOp::create(
         e.b, e.loc, LLVM::LLVMPointerType::get(e.b.getContext(), 3),
         e.add(base, offset));
@@ -98,28 +108,29 @@ struct TmaRing {
     return mlir::arith::ConstantIntOp::create(e.b, e.loc, v, 32);
   }
 
-  /// Each barrier expects one arrival (the issuer's, with the bytes).
-  void init(int64_t stages) {
-    for (int64_t s = 0; s < stages; ++s)
+  /// By `initializer` (one thread): a full barrier expects one arrival
+  /// (the producer's, with the bytes), an empty one a release of each
+  /// consumer warp.
+  void init(mlir::Value initializer) {
+    for (int64_t s = 0; s < stages; ++s) {
       mlir::NVVM::MBarrierInitOp::create(e.b, e.loc, barrier(e.index(s)),
-                                         constant32(1), issuer);
+                                         constant32(1), initializer);
+      mlir::NVVM::MBarrierInitOp::create(
+          e.b, e.loc, barrier(e.index(s), /*empty=*/true),
+          constant32(consumerWarps), initializer);
+    }
     mlir::NVVM::FenceMbarrierInitOp::create(e.b, e.loc);
   }
 
-  /// Loads into `stage` (when `predicate`): for each (map, shared address,
-  /// row) the box at (depth, row, 0, ..) of a map of `ranks[i]` dimensions;
-  /// `bytes` the stage's total.
-  void load(mlir::Value stage, mlir::Value predicate, int64_t bytes,
-            mlir::Value depth, llvm::ArrayRef<mlir::Value> maps,
+  /// The producer thread's loads into `stage`: for each (map, shared
+  /// address, row) the box at (depth, row, 0, ..) of a map of `ranks[i]`
+  /// dimensions; `bytes` the stage's total.
+  void load(mlir::Value stage, int64_t bytes, mlir::Value depth,
+            llvm::ArrayRef<mlir::Value> maps,
             llvm::ArrayRef<mlir::Value> destinations,
             llvm::ArrayRef<mlir::Value> rows, llvm::ArrayRef<int64_t> ranks) {
     using namespace mlir;
     Value bar = barrier(stage);
-    // A branch, not PTX predicates: the predicate may fold to a constant
-    // (a loop of one slice), which the ops' inline assembly cannot take.
-    auto branch = scf::IfOp::create(e.b, e.loc, predicate, false);
-    OpBuilder::InsertionGuard guard(e.b);
-    e.b.setInsertionPointToStart(&branch.getThenRegion().front());
     NVVM::MBarrierArriveExpectTxOp::create(
         e.b, e.loc, Type(), bar, constant32(bytes), NVVM::MemScopeKind::CTA,
         /*relaxed=*/false, Value());
@@ -140,23 +151,37 @@ struct TmaRing {
     }
   }
 
-  /// Invalidates the barriers (the issuer), once every thread is past its
-  /// last wait: PTX leaves an mbarrier.init on a valid barrier undefined,
-  /// and the next block of the grid on this SM initializes the same
-  /// addresses (Triton invalidates for the same reason).
-  void invalidate(int64_t stages) {
+  /// Invalidates the barriers (by `invalidator`, one thread), once every
+  /// thread is past its last wait and arrival: PTX leaves an mbarrier.init
+  /// on a valid barrier undefined, and the next block of the grid on this SM
+  /// initializes the same addresses (Triton invalidates for the same
+  /// reason).
+  void invalidate(mlir::Value invalidator) {
     using namespace mlir;
-    auto branch = scf::IfOp::create(e.b, e.loc, issuer, false);
+    auto branch = scf::IfOp::create(e.b, e.loc, invalidator, false);
     OpBuilder::InsertionGuard guard(e.b);
     e.b.setInsertionPointToStart(&branch.getThenRegion().front());
     for (int64_t s = 0; s < stages; ++s)
-      NVVM::MBarrierInvalOp::create(e.b, e.loc, barrier(e.index(s)));
+      for (bool empty : {false, true})
+        NVVM::MBarrierInvalOp::create(e.b, e.loc, barrier(e.index(s), empty));
   }
 
-  /// Every thread waits for `stage`'s phase of parity `parity` (index).
-  void wait(mlir::Value stage, mlir::Value parity) {
+  /// The calling threads wait for the completion of `stage`'s full (or
+  /// empty) phase of parity `parity` (index).
+  void wait(mlir::Value stage, mlir::Value parity, bool empty = false) {
     mlir::NVVM::MBarrierTryWaitParityOp::create(
-        e.b, e.loc, barrier(stage), i32(parity), constant32(10000000));
+        e.b, e.loc, barrier(stage, empty), i32(parity), constant32(10000000));
+  }
+
+  /// A consumer warp (its thread `signal`) releases `stage` to the
+  /// producer: its wgmmas reading the stage have completed.
+  void release(mlir::Value stage, mlir::Value signal) {
+    using namespace mlir;
+    auto branch = scf::IfOp::create(e.b, e.loc, signal, false);
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(&branch.getThenRegion().front());
+    NVVM::MBarrierArriveOp::create(e.b, e.loc, Type(),
+                                   barrier(stage, /*empty=*/true), Value());
   }
 };
 

@@ -432,9 +432,9 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"tma", "tma", "bool", /*default=*/"false",
            "with wgmma: the tiles of 64-deep slices loaded by the tensor "
            "memory accelerator (cp.async.bulk.tensor from tensor maps the "
-           "host code asks the runtime for) instead of cp.async; "
-           "experimental: wrong in a GEMM of more than one wave on an H200, "
-           "a fix not yet run (KERNEL_NOTES session 21)">,
+           "host code asks the runtime for) by a producer warp instead of "
+           "cp.async by every thread; experimental: the same results, no "
+           "faster on an H200 (KERNEL_NOTES session 22)">,
     Option<"clusters", "clusters", "bool", /*default=*/"false",
            "sm_90: decode's attention as one launch of thread block "
            "clusters whose blocks combine their splits of the keys in "

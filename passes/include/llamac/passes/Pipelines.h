@@ -51,8 +51,8 @@ struct CudaPipelineOptions {
   // sm_90: those GEMMs as warpgroup MMAs (wgmma, sm_90a PTX) instead of
   // mma.sync (KERNEL_NOTES, sessions 14 and 18).
   bool wgmma = true;
-  // With wgmma: the GEMMs' tiles by TMA (experimental, off: wrong in a GEMM
-  // of more than one wave, a fix not yet run; KERNEL_NOTES session 21).
+  // With wgmma: the GEMMs' tiles by TMA from a producer warp (experimental,
+  // off: bit-identical results, no faster; KERNEL_NOTES session 22).
   bool tma = false;
 };
 
