@@ -714,12 +714,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   int64_t splitSlices = splitDepth / slice;
   if (tma) {
     // Two roles: the consumer warps run the loop below and store the
-    // output; the producer warp's first thread loads every slice of the
-    // split, each into its stage once the consumers have released the
-    // stage's previous slice (none past the split's end: no load is in
-    // flight when the block ends).
-    // The branch on the warp index as lane 0 holds it: ptxas then sees
-    // that it is warp-uniform (else it serializes the wgmmas inside).
+    // output; the producer warp's first thread loads the split's slices
+    // (TmaRing::produce). The branch is on the warp index as lane 0 holds
+    // it: ptxas then sees that it is warp-uniform (else it serializes the
+    // wgmmas inside).
     Value warp32 = arith::IndexCastUIOp::create(b, e.loc, b.getI32Type(), warp);
     Value uniformWarp =
         gpu::ShuffleOp::create(b, e.loc, warp32, /*offset=*/0, /*width=*/32,
@@ -737,28 +735,16 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       auto producer = scf::IfOp::create(
           b, e.loc, e.eq(tid, e.index(blockThreads)), /*withElseRegion=*/false);
       b.setInsertionPointToStart(&producer.getThenRegion().front());
-      auto loads =
-          scf::ForOp::create(b, e.loc, zero, e.index(splitSlices), e.index(1));
-      b.setInsertionPointToStart(loads.getBody());
-      Value k = loads.getInductionVar();
-      Value stage = e.rem(k, e.index(stages));
-      Value round = e.div(k, e.index(stages));
-      auto reuse = scf::IfOp::create(b, e.loc, e.lt(zero, round),
-                                     /*withElseRegion=*/false);
-      {
-        OpBuilder::InsertionGuard inReuse(b);
-        b.setInsertionPointToStart(&reuse.getThenRegion().front());
-        // The release of slice k - stages: the empty barrier's phase
-        // round - 1.
-        ring->wait(stage, e.rem(e.add(round, e.index(1)), e.index(2)),
-                   /*empty=*/true);
-      }
-      Value stage64 = arith::IndexCastUIOp::create(b, e.loc, i64, stage);
-      SmallVector<Value> destinations{
-          e.add(sharedAddress(aTiles), e.mul(stage64, e.i64(aStageBytes))),
-          e.add(sharedAddress(bTiles), e.mul(stage64, e.i64(bStageBytes)))};
-      ring->load(stage, stageBytes, e.add(depthBegin, e.mul(k, e.index(slice))),
-                 maps, destinations, {blockRow, blockCol}, mapRanks);
+      ring->produce(splitSlices, depthBegin, slice, stageBytes, maps,
+                    {blockRow, blockCol}, mapRanks, [&](Value stage) {
+                      Value stage64 =
+                          arith::IndexCastUIOp::create(b, e.loc, i64, stage);
+                      return SmallVector<Value>{
+                          e.add(sharedAddress(aTiles),
+                                e.mul(stage64, e.i64(aStageBytes))),
+                          e.add(sharedAddress(bTiles),
+                                e.mul(stage64, e.i64(bStageBytes)))};
+                    });
     }
     b.setInsertionPoint(roles.thenBlock()->getTerminator());
   } else {

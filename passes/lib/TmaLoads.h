@@ -151,6 +151,36 @@ struct TmaRing {
     }
   }
 
+  /// The producer thread's loop: slice k of `slices` (at depth `first` + k
+  /// `slice`) into stage k % stages at `destinations(stage)`, each once the
+  /// consumers have released the stage's previous slice k - stages (the
+  /// empty barrier's phase k / stages - 1; none in the first round). Only
+  /// the split's slices: no load is in flight when the block ends.
+  void produce(int64_t slices, mlir::Value first, int64_t slice, int64_t bytes,
+               llvm::ArrayRef<mlir::Value> maps,
+               llvm::ArrayRef<mlir::Value> rows, llvm::ArrayRef<int64_t> ranks,
+               llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value)>
+                   destinations) {
+    using namespace mlir;
+    OpBuilder::InsertionGuard guard(e.b);
+    auto loads =
+        scf::ForOp::create(e.b, e.loc, e.index(0), e.index(slices), e.index(1));
+    e.b.setInsertionPointToStart(loads.getBody());
+    Value k = loads.getInductionVar();
+    Value stage = e.rem(k, e.index(stages));
+    Value round = e.div(k, e.index(stages));
+    auto reuse = scf::IfOp::create(e.b, e.loc, e.lt(e.index(0), round),
+                                   /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard inReuse(e.b);
+      e.b.setInsertionPointToStart(&reuse.getThenRegion().front());
+      wait(stage, e.rem(e.add(round, e.index(1)), e.index(2)),
+           /*empty=*/true);
+    }
+    load(stage, bytes, e.add(first, e.mul(k, e.index(slice))), maps,
+         destinations(stage), rows, ranks);
+  }
+
   /// Invalidates the barriers (by `invalidator`, one thread), once every
   /// thread is past its last wait and arrival: PTX leaves an mbarrier.init
   /// on a valid barrier undefined, and the next block of the grid on this SM
