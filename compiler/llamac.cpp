@@ -127,6 +127,12 @@ cl::opt<bool> compileTma(
              "accelerator, issued by a producer warp (experimental: the same "
              "results as without, no faster on an H200)"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<bool> compileBf16Attention(
+    "bf16-attention",
+    cl::desc("GPU targets: prefill's attention with Q, K, the probabilities "
+             "and V rounded to bf16 (experimental: not yet checked against "
+             "transformers)"),
+    cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),
     cl::values(clEnumValN(llamac::WeightsPlacement::Auto, "auto",
@@ -223,6 +229,7 @@ int runCompile(const char *argv0) {
     options.gemmPrecision = compileGemmPrecision;
   options.logitsAll = compileLogitsAll;
   options.tma = compileTma;
+  options.bf16Attention = compileBf16Attention;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

@@ -323,6 +323,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.bf16GemmActivations = options.gemmPrecision.value_or(
                                    GemmPrecision::BF16) == GemmPrecision::BF16;
     cuda.tma = options.tma;
+    cuda.bf16Attention = options.bf16Attention;
     if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
       cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);

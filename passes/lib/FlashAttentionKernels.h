@@ -38,6 +38,10 @@ struct FlashPlan {
   int64_t warpsPerBlock; // query heads of one kv head
   int64_t maxSplits;
   int64_t minKeysPerSplit;
+  /// Tensor-core form: Q K^T and P V as bf16 mmas (m16n8k16) instead of
+  /// f32 precision from three tf32 mmas (m16n8k8); needs headDim and
+  /// keyTile multiples of 16.
+  bool bf16Products = false;
 };
 
 /// Query rows of a tensor-core warp (the mma's M).

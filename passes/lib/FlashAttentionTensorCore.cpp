@@ -12,6 +12,10 @@
 // is f32): each operand x is split into big + small, big = x's top 19 bits,
 // small = the rest (also cut to tf32), and x y = big big + big small +
 // small big up to 2^-20 of x y (the small small term), three mmas a step.
+// With the plan's bf16Products (models whose activations the linear layers
+// round to bf16 anyway, as PyTorch's bf16 attention does), Q, K, the
+// probabilities and V are rounded to bf16 instead: one m16n8k16 mma for
+// two k-steps of eight, a quarter of the operand registers.
 //
 // The keys and values come through shared memory a tile at a time
 // (kTileStages below), for the head dims whose tiles it lays out without
@@ -85,6 +89,18 @@ SmallVector<Value> mmaF32(Emitter &e, const Split &a, const Split &b,
 
 Value element(Emitter &e, Value vector, int64_t i) {
   return vector::ExtractOp::create(e.b, e.loc, vector, i);
+}
+
+/// x and y rounded to bf16 as one mma register (x in the low half, the
+/// fragment's lower-indexed element).
+Value bf16Pair(Emitter &e, Value x, Value y) {
+  Value pair = vector::FromElementsOp::create(
+      e.b, e.loc, VectorType::get({2}, e.b.getF32Type()), ValueRange{x, y});
+  Value narrow = arith::TruncFOp::create(
+      e.b, e.loc, VectorType::get({2}, e.b.getBF16Type()), pair);
+  Value word = vector::BitCastOp::create(
+      e.b, e.loc, VectorType::get({1}, e.b.getI32Type()), narrow);
+  return vector::ExtractOp::create(e.b, e.loc, word, 0);
 }
 
 /// Key and value tiles through shared memory: the block's warps (query
@@ -213,11 +229,26 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
         llamac::loadRun(e, op.getQ(),
                         ValueRange{e.min(rows[r], lastQuery), h, qFirst}, qRun),
         scale);
+  // bf16: k-step t of 16 takes elements 4t .. 4t + 3 of the lane's runs,
+  // slots 2j, 2j + 1 the first two, 2j + 8, 2j + 9 the others (a key's
+  // likewise, so that the products still meet).
+  const bool bf16 = p.bf16Products;
   SmallVector<Split> queryParts;
-  for (int64_t t = 0; t < steps; ++t)
-    queryParts.push_back(splitTF32(
-        e, {element(e, q[0], 2 * t), element(e, q[1], 2 * t),
-            element(e, q[0], 2 * t + 1), element(e, q[1], 2 * t + 1)}));
+  SmallVector<SmallVector<Value>> queryPairs;
+  if (bf16)
+    for (int64_t t = 0; t < D / 16; ++t)
+      queryPairs.push_back(
+          {bf16Pair(e, element(e, q[0], 4 * t), element(e, q[0], 4 * t + 1)),
+           bf16Pair(e, element(e, q[1], 4 * t), element(e, q[1], 4 * t + 1)),
+           bf16Pair(e, element(e, q[0], 4 * t + 2),
+                    element(e, q[0], 4 * t + 3)),
+           bf16Pair(e, element(e, q[1], 4 * t + 2),
+                    element(e, q[1], 4 * t + 3))});
+  else
+    for (int64_t t = 0; t < steps; ++t)
+      queryParts.push_back(splitTF32(
+          e, {element(e, q[0], 2 * t), element(e, q[1], 2 * t),
+              element(e, q[0], 2 * t + 1), element(e, q[1], 2 * t + 1)}));
 
   // Shared key and value tiles (kTileStages): each thread's 16-byte
   // copies of a tile (consecutive threads, consecutive chunks of a row;
@@ -315,11 +346,20 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
                                               qFirst},
                                    qRun);
       SmallVector<Value> acc(4, e.f32(0.0));
-      for (int64_t t = 0; t < steps; ++t)
-        acc = mmaF32(
-            e, queryParts[t],
-            splitTF32(e, {element(e, key, 2 * t), element(e, key, 2 * t + 1)}),
-            acc);
+      if (bf16)
+        for (int64_t t = 0; t < D / 16; ++t)
+          acc = llamac::mmaSync(
+              e, NVVM::MMATypes::bf16, queryPairs[t],
+              {bf16Pair(e, element(e, key, 4 * t), element(e, key, 4 * t + 1)),
+               bf16Pair(e, element(e, key, 4 * t + 2),
+                        element(e, key, 4 * t + 3))},
+              acc);
+      else
+        for (int64_t t = 0; t < steps; ++t)
+          acc = mmaF32(e, queryParts[t],
+                       splitTF32(e, {element(e, key, 2 * t),
+                                     element(e, key, 2 * t + 1)}),
+                       acc);
       Value key0 = e.add(tileKey, e.mul(j, e.index(2)));
       Value keys[2] = {key0, e.add(key0, e.index(1))};
       for (int64_t c = 0; c < 4; ++c)
@@ -347,27 +387,48 @@ void llamac::emitTensorCoreAttendKernel(Emitter &e, llama::FlashAttentionOp op,
       maxima[r] = tileMax;
       sums[r] = sum;
     }
-    // O += P V, a k-step per n-tile of scores: its keys 2j and 2j + 1 are
-    // the lane's slots j and j + 4.
+    // O += P V. The lane's value rows 8n + 2j + k (k = 0, 1) of n-tile n.
     Value vFirst = e.mul(g, e.index(vRun));
-    for (int64_t n = 0; n < T / 8; ++n) {
+    auto loadValue = [&](int64_t n, int64_t k) {
+      Value key0 = e.add(e.add(tile, e.index(8 * n)), e.mul(j, e.index(2)));
+      return shared ? loadSlots(e, valueTiles, stage,
+                                e.add(e.index(8 * n),
+                                      e.add(e.mul(j, e.index(2)), e.index(k))),
+                                valueSlots[k])
+                    : llamac::loadRun(
+                          e, op.getValues(),
+                          ValueRange{kvHead,
+                                     e.min(e.add(key0, e.index(k)), lastKey),
+                                     vFirst},
+                          vRun);
+    };
+    // bf16: a k-step of 16 per two n-tiles of scores, whose keys 2j, 2j + 1
+    // are the lane's slots 2j, 2j + 1 (the first n-tile) and 2j + 8, 2j + 9
+    // (the second), as the scores' accumulators left them.
+    for (int64_t m = 0; bf16 && m < T / 16; ++m) {
+      auto &low = scores[2 * m], &high = scores[2 * m + 1];
+      SmallVector<Value> probabilities{
+          bf16Pair(e, low[0], low[1]), bf16Pair(e, low[2], low[3]),
+          bf16Pair(e, high[0], high[1]), bf16Pair(e, high[2], high[3])};
+      Value values[4] = {loadValue(2 * m, 0), loadValue(2 * m, 1),
+                         loadValue(2 * m + 1, 0), loadValue(2 * m + 1, 1)};
+      for (int64_t u = 0; u < vRun; ++u) {
+        SmallVector<Value> acc(out.begin() + 4 * u, out.begin() + 4 * u + 4);
+        acc = llamac::mmaSync(
+            e, NVVM::MMATypes::bf16, probabilities,
+            {bf16Pair(e, element(e, values[0], u), element(e, values[1], u)),
+             bf16Pair(e, element(e, values[2], u), element(e, values[3], u))},
+            acc);
+        std::copy(acc.begin(), acc.end(), out.begin() + 4 * u);
+      }
+    }
+    // tf32: a k-step per n-tile of scores: its keys 2j and 2j + 1 are the
+    // lane's slots j and j + 4.
+    for (int64_t n = 0; !bf16 && n < T / 8; ++n) {
       auto &pTile = scores[n];
       Split probabilities =
           splitTF32(e, {pTile[0], pTile[2], pTile[1], pTile[3]});
-      Value key0 = e.add(e.add(tile, e.index(8 * n)), e.mul(j, e.index(2)));
-      Value values[2];
-      for (int k = 0; k < 2; ++k)
-        values[k] =
-            shared ? loadSlots(e, valueTiles, stage,
-                               e.add(e.index(8 * n),
-                                     e.add(e.mul(j, e.index(2)), e.index(k))),
-                               valueSlots[k])
-                   : llamac::loadRun(
-                         e, op.getValues(),
-                         ValueRange{kvHead,
-                                    e.min(e.add(key0, e.index(k)), lastKey),
-                                    vFirst},
-                         vRun);
+      Value values[2] = {loadValue(n, 0), loadValue(n, 1)};
       for (int64_t u = 0; u < vRun; ++u) {
         SmallVector<Value> acc(out.begin() + 4 * u, out.begin() + 4 * u + 4);
         acc = mmaF32(

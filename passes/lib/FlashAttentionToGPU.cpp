@@ -235,8 +235,8 @@ void emitCombineKernel(Emitter &e, llama::FlashAttentionOp op,
 } // namespace
 
 LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
-                                             KernelNamer &namer,
-                                             bool clusters) {
+                                             KernelNamer &namer, bool clusters,
+                                             bool bf16Products) {
   if (!op.getResult().empty())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
@@ -249,6 +249,8 @@ LogicalResult llamac::mapFlashAttentionToGPU(llama::FlashAttentionOp op,
       return op->emitOpError("needs key and value rows contiguous");
   }
   FlashPlan p = planFlash(op);
+  p.bf16Products = bf16Products && p.tensorCores && p.headDim % 16 == 0 &&
+                   p.keyTile % 16 == 0;
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
   if (clusters && llamac::fitsClusterAttention(p)) {

@@ -1020,7 +1020,8 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     SmallVector<llama::FlashAttentionOp> attentions;
     module.walk([&](llama::FlashAttentionOp op) { attentions.push_back(op); });
     for (llama::FlashAttentionOp op : attentions)
-      if (failed(llamac::mapFlashAttentionToGPU(op, namer, clusters)))
+      if (failed(llamac::mapFlashAttentionToGPU(op, namer, clusters,
+                                                bf16Attention)))
         return signalPassFailure();
     SmallVector<llama::ArgmaxRowsOp> argmaxes;
     module.walk([&](llama::ArgmaxRowsOp op) { argmaxes.push_back(op); });

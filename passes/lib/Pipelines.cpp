@@ -133,6 +133,7 @@ void llamac::buildCudaLoweringPipeline(OpPassManager &pm,
   LlamaMapToGPUOptions mapping;
   mapping.wgmma = wgmma;
   mapping.tma = options.tma; // taken by the wgmma GEMMs only
+  mapping.bf16Attention = options.bf16Attention;
   mapping.clusters = options.chip == "sm_90";
   pm.addPass(llamac::createLlamaMapToGPU(mapping));
   pm.addPass(createCanonicalizerPass());
@@ -215,6 +216,11 @@ struct CudaPipelineCLOptions
                    llvm::cl::desc("With wgmma: the GEMMs' tiles by TMA "
                                   "(experimental, default off)"),
                    llvm::cl::init(false)};
+  Option<bool> bf16Attention{
+      *this, "bf16-attention",
+      llvm::cl::desc("Prefill's attention in bf16 products (experimental, "
+                     "default off)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -241,6 +247,7 @@ void llamac::registerPipelines() {
             cl.gemmPrecision == CudaPipelineCLOptions::GemmPrecision::BF16;
         options.wgmma = cl.wgmma;
         options.tma = cl.tma;
+        options.bf16Attention = cl.bf16Attention;
         buildCudaLoweringPipeline(pm, options);
       });
 }

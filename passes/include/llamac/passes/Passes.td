@@ -435,6 +435,11 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
            "host code asks the runtime for) by a producer warp instead of "
            "cp.async by every thread; experimental: the same results, no "
            "faster on an H200 (KERNEL_NOTES session 22)">,
+    Option<"bf16Attention", "bf16-attention", "bool", /*default=*/"false",
+           "prefill's tensor-core attention with Q, K, the probabilities "
+           "and V rounded to bf16 (one m16n8k16 mma) instead of f32 "
+           "precision from three tf32 mmas; experimental (KERNEL_NOTES "
+           "session 22)">,
     Option<"clusters", "clusters", "bool", /*default=*/"false",
            "sm_90: decode's attention as one launch of thread block "
            "clusters whose blocks combine their splits of the keys in "

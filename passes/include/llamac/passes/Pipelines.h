@@ -54,6 +54,9 @@ struct CudaPipelineOptions {
   // With wgmma: the GEMMs' tiles by TMA from a producer warp (experimental,
   // off: bit-identical results, no faster; KERNEL_NOTES session 22).
   bool tma = false;
+  // Prefill's attention in bf16 products (experimental, off: not yet
+  // checked against transformers; KERNEL_NOTES session 22).
+  bool bf16Attention = false;
 };
 
 /// The PTX ISA version for `chip` ("+ptx70" for sm_80 ...), or "" for an
