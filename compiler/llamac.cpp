@@ -129,9 +129,9 @@ cl::opt<bool> compileTma(
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<bool> compileBf16Attention(
     "bf16-attention",
-    cl::desc("GPU targets: prefill's attention with Q, K, the probabilities "
-             "and V rounded to bf16 (experimental: not yet checked against "
-             "transformers)"),
+    cl::desc("GPU targets, bf16 checkpoints: prefill's attention with Q, K, "
+             "the probabilities and V rounded to bf16 (experimental: not yet "
+             "checked against transformers)"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),

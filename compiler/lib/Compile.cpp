@@ -323,7 +323,11 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.bf16GemmActivations = options.gemmPrecision.value_or(
                                    GemmPrecision::BF16) == GemmPrecision::BF16;
     cuda.tma = options.tma;
-    cuda.bf16Attention = options.bf16Attention;
+    // bf16 checkpoints only: an f32 or f16 model keeps the attention's
+    // precision (its GEMMs' activations are not rounded to bf16 either).
+    auto query = (*checkpoint)->find("model.layers.0.self_attn.q_proj.weight");
+    cuda.bf16Attention =
+        options.bf16Attention && query && query->info->dtype == DType::BF16;
     if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
       cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);

@@ -7,12 +7,14 @@
 # (SentencePiece, PCRE2), into DIR (default build-device/). Run it on the
 # device machine with the bundled llamac (LLAMAC=...; it has no LLVM/MLIR
 # of its own): the directory is ~100 MB, over the device tool's 64 MiB
-# carry.
+# carry. SM90_FLAGS (words) go to every sm_90 compile, e.g. an
+# experimental option to check: SM90_FLAGS=--bf16-attention.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/build-device}"
 LLAMAC="${LLAMAC:-$ROOT/build/bin/llamac}"
 PY="${PYTHON:-python3}"
+read -r -a SM90 <<< "${SM90_FLAGS:-}"
 rm -rf "$OUT" && mkdir -p "$OUT/lib"
 cp "$(ldconfig -p | awk '/libsentencepiece.so.0 / && !f {print $NF; f = 1}')" "$OUT/lib/"
 cp "$(ldconfig -p | awk '/libpcre2-8.so.0 / && !f {print $NF; f = 1}')" "$OUT/lib/"
@@ -41,7 +43,7 @@ gemm_f32() {
   local dir="$1" flags="$2"; shift 2
   case "$flags" in *"--dtype bf16"*) ;; *) return 0 ;; esac
   echo 2e-2 > "$dir/max-rel-l2"
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-gemm-f32" --target sm_90 --gemm-precision f32 --logits-all "$@"
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-gemm-f32" --target sm_90 --gemm-precision f32 --logits-all "$@" ${SM90[@]+"${SM90[@]}"}
 }
 for entry in "${CONFIGS[@]}"; do
   name="${entry%%|*}"; flags="${entry#*|}"
@@ -51,15 +53,15 @@ for entry in "${CONFIGS[@]}"; do
   # --logits-all: the prompt's rows come from the prefill chunks (the
   # default executable, sm_90-last, computes the last row's only).
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8 --logits-all
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8 --logits-all
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 64 --prefill-chunk 8
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8 --logits-all ${SM90[@]+"${SM90[@]}"}
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 64 --prefill-chunk 8 ${SM90[@]+"${SM90[@]}"}
   gemm_f32 "$dir" "$flags" --ctx-size 64 --prefill-chunk 8
   # Chunks of 16: the prompt's attention on the tensor cores (a full chunk
   # and a padded one), checked against the same reference.
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk16" --target sm_90 --ctx-size 64 --prefill-chunk 16 --logits-all ${SM90[@]+"${SM90[@]}"}
   # and of 24: the second 16-query block half past the chunk (loaded
   # clamped, not stored).
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk24" --target sm_90 --ctx-size 64 --prefill-chunk 24 --logits-all
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk24" --target sm_90 --ctx-size 64 --prefill-chunk 24 --logits-all ${SM90[@]+"${SM90[@]}"}
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"
   # Kept for the comparison with transformers on the device, except the
@@ -73,8 +75,8 @@ long_prompt_config() {
   local dir="$OUT/$1"; shift
   "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" "$@" --max-pos 256 --dtype bf16 >/dev/null
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128 --logits-all
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128 --logits-all
-  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 256 --prefill-chunk 128
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128 --logits-all ${SM90[@]+"${SM90[@]}"}
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 256 --prefill-chunk 128 ${SM90[@]+"${SM90[@]}"}
   gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
   echo "$LONG_PROMPT" > "$dir/prompt.txt"
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$LONG_PROMPT" -n 32 \

@@ -43,8 +43,8 @@ struct CompileOptions {
   std::optional<GemmPrecision> gemmPrecision;
   // sm_90: the prefill GEMMs' tiles by TMA (experimental, hidden flag --tma).
   bool tma = false;
-  // Prefill's attention in bf16 products (experimental, hidden flag
-  // --bf16-attention).
+  // Prefill's attention in bf16 products for a bf16 checkpoint
+  // (experimental, hidden flag --bf16-attention).
   bool bf16Attention = false;
   /// Prefill writes the logits of every prompt token (--logits-out reads
   /// them); otherwise of each sequence's last one only, as generation needs.
