@@ -127,12 +127,19 @@ cl::opt<bool> compileTma(
              "accelerator, issued by a producer warp (experimental: the same "
              "results as without, no faster on an H200)"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
-cl::opt<bool> compileBf16Attention(
-    "bf16-attention",
-    cl::desc("GPU targets, bf16 checkpoints: prefill's attention with Q, K, "
-             "the probabilities and V rounded to bf16 (experimental: not yet "
-             "checked against transformers)"),
-    cl::Hidden, cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<llamac::AttentionPrecision> compileAttentionPrecision(
+    "attention-precision",
+    cl::desc("GPU targets: prefill attention's products (QK^T, PV; the KV "
+             "cache and the softmax stay f32)"),
+    cl::values(clEnumValN(llamac::AttentionPrecision::BF16, "bf16",
+                          "Q, K, the probabilities and V rounded to bf16, as "
+                          "PyTorch's sdpa (default for bf16 checkpoints, "
+                          "unless --gemm-precision f32)"),
+               clEnumValN(llamac::AttentionPrecision::F32, "f32",
+                          "tf32 hi + lo terms, ~f32 (default otherwise; "
+                          "three times the tensor-core work)")),
+    cl::init(llamac::AttentionPrecision::BF16), cl::sub(compileCommand),
+    cl::cat(llamacCategory));
 cl::opt<llamac::WeightsPlacement> compileWeights(
     "weights", cl::desc("Where the weights go"),
     cl::values(clEnumValN(llamac::WeightsPlacement::Auto, "auto",
@@ -229,7 +236,8 @@ int runCompile(const char *argv0) {
     options.gemmPrecision = compileGemmPrecision;
   options.logitsAll = compileLogitsAll;
   options.tma = compileTma;
-  options.bf16Attention = compileBf16Attention;
+  if (compileAttentionPrecision.getNumOccurrences())
+    options.attentionPrecision = compileAttentionPrecision;
   options.weights = compileWeights;
   options.printIRAfterAll = compilePrintIR;
   options.dumpIRDir = compileDumpIR;

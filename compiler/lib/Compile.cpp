@@ -58,6 +58,9 @@ Error checkOptions(const CompileOptions &options) {
   if (options.gemmPrecision && !isCudaTarget(options.target))
     return fail("--gemm-precision applies to a GPU target (--target sm_NN) "
                 "only");
+  if (options.attentionPrecision && !isCudaTarget(options.target))
+    return fail("--attention-precision applies to a GPU target (--target "
+                "sm_NN) only");
   if (options.prefillChunk &&
       (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
@@ -218,6 +221,25 @@ Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
       return e;
   return (*writer)->finish();
 }
+/// Prefill attention's products: bf16 where the checkpoint is bf16 and its
+/// GEMMs round their activations to bf16 too (as PyTorch's bf16 sdpa
+/// rounds its operands), else f32; bf16 on an f32 or f16 model is an error
+/// (its layers keep f32 activations everywhere else).
+llvm::Expected<AttentionPrecision>
+attentionPrecision(const CompileOptions &options,
+                   const Checkpoint &checkpoint) {
+  auto query = checkpoint.find("model.layers.0.self_attn.q_proj.weight");
+  bool bf16Model = query && query->info->dtype == DType::BF16;
+  if (!options.attentionPrecision)
+    return bf16Model && options.gemmPrecision.value_or(GemmPrecision::BF16) ==
+                            GemmPrecision::BF16
+               ? AttentionPrecision::BF16
+               : AttentionPrecision::F32;
+  if (*options.attentionPrecision == AttentionPrecision::BF16 && !bf16Model)
+    return fail("--attention-precision bf16 needs a bf16 checkpoint (this "
+                "one's weights are not bf16)");
+  return *options.attentionPrecision;
+}
 } // namespace
 
 Error llamac::compile(const CompileOptions &options, const char *argv0) {
@@ -323,11 +345,10 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.bf16GemmActivations = options.gemmPrecision.value_or(
                                    GemmPrecision::BF16) == GemmPrecision::BF16;
     cuda.tma = options.tma;
-    // bf16 checkpoints only: an f32 or f16 model keeps the attention's
-    // precision (its GEMMs' activations are not rounded to bf16 either).
-    auto query = (*checkpoint)->find("model.layers.0.self_attn.q_proj.weight");
-    cuda.bf16Attention =
-        options.bf16Attention && query && query->info->dtype == DType::BF16;
+    auto precision = attentionPrecision(options, **checkpoint);
+    if (!precision)
+      return precision.takeError();
+    cuda.bf16Attention = *precision == AttentionPrecision::BF16;
     if (toolkit->hasPtxas && options.emit != EmitStage::PTX)
       cuda.cubinToolkit = toolkit->root;
     buildCudaLoweringPipeline(lower, cuda);

@@ -7,8 +7,8 @@
 # (SentencePiece, PCRE2), into DIR (default build-device/). Run it on the
 # device machine with the bundled llamac (LLAMAC=...; it has no LLVM/MLIR
 # of its own): the directory is ~100 MB, over the device tool's 64 MiB
-# carry. SM90_FLAGS (words) go to every sm_90 compile, e.g. an
-# experimental option to check: SM90_FLAGS=--bf16-attention.
+# carry. SM90_FLAGS (words) go to every sm_90 compile, e.g. an option
+# to check: SM90_FLAGS="--attention-precision f32".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/build-device}"

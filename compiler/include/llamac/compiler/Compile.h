@@ -30,6 +30,13 @@ enum class GemmPrecision {
   F32,  ///< bf16 hi + lo terms: ~16 bits, two mmas a tile
 };
 
+/// The precision of prefill's attention products on a GPU (QK^T and PV;
+/// the KV cache and the softmax stay f32).
+enum class AttentionPrecision {
+  BF16, ///< Q, K, probabilities and V rounded to bf16, as PyTorch's sdpa
+  F32,  ///< tf32 hi + lo terms: ~f32, three mmas a product
+};
+
 struct CompileOptions {
   std::string checkpointDir;
   std::string output;
@@ -43,9 +50,10 @@ struct CompileOptions {
   std::optional<GemmPrecision> gemmPrecision;
   // sm_90: the prefill GEMMs' tiles by TMA (experimental, hidden flag --tma).
   bool tma = false;
-  // Prefill's attention in bf16 products for a bf16 checkpoint
-  // (experimental, hidden flag --bf16-attention).
-  bool bf16Attention = false;
+  /// Prefill's attention products. Unset: bf16 for a bf16 checkpoint whose
+  /// GEMMs round their activations to bf16, else f32. bf16 needs a bf16
+  /// checkpoint. A CUDA target's only.
+  std::optional<AttentionPrecision> attentionPrecision;
   /// Prefill writes the logits of every prompt token (--logits-out reads
   /// them); otherwise of each sequence's last one only, as generation needs.
   bool logitsAll = false;
