@@ -542,13 +542,14 @@ LogicalResult mapToLaunch(linalg::LinalgOp op, const LaunchPlan &plan,
                           KernelNamer &namer, const RowReduction *row = nullptr,
                           const DotEpilogue *epilogue = nullptr,
                           const NormScale *norm = nullptr,
-                          Value shadow = nullptr) {
+                          Value shadow = nullptr,
+                          const llamac::PairedEpilogue *paired = nullptr) {
   if (!op.hasPureBufferSemantics())
     return op->emitOpError("is not on buffers; bufferize before "
                            "llama-map-to-gpu");
   if (plan.tensorCore) {
     llamac::emitTensorCoreLinear(op, *plan.tensorCore, plan.initIsIdentity,
-                                 namer);
+                                 namer, paired);
     return success();
   }
   OpBuilder b(op);
@@ -755,6 +756,59 @@ bool mayComputeInReader(linalg::LinalgOp producer, linalg::LinalgOp consumer,
   return true;
 }
 
+/// The reads of `producer`'s output (the whole, or views of it at static
+/// offsets, unit strides, its rank) if one op reads it all, as that op's
+/// inputs, each with its view's offsets; null if none or another use.
+linalg::LinalgOp soleReaderOf(
+    linalg::LinalgOp producer,
+    SmallVectorImpl<std::pair<OpOperand *, SmallVector<int64_t>>> &reads) {
+  Value output = producer.getDpsInitOperand(0)->get();
+  unsigned rank = cast<MemRefType>(output.getType()).getRank();
+  linalg::LinalgOp consumer;
+  // Every other use: a view of a run of rows (or the whole) that one input
+  // of the consumer reads.
+  auto addRead = [&](OpOperand &use, SmallVector<int64_t> offsets) {
+    auto reader = dyn_cast<linalg::LinalgOp>(use.getOwner());
+    if (!reader || !reader.isDpsInput(&use) || (consumer && reader != consumer))
+      return false;
+    consumer = reader;
+    reads.push_back({&use, std::move(offsets)});
+    return true;
+  };
+  for (OpOperand &use : output.getUses()) {
+    Operation *user = use.getOwner();
+    if (user == producer || isa<linalg::FillOp, memref::DeallocOp>(user))
+      continue;
+    if (auto view = dyn_cast<memref::SubViewOp>(user)) {
+      if (view.getType().getRank() != rank || !view->hasOneUse() ||
+          llvm::any_of(view.getStaticOffsets(), ShapedType::isDynamic) ||
+          llvm::any_of(view.getStaticStrides(),
+                       [](int64_t stride) { return stride != 1; }) ||
+          !addRead(*view->getUses().begin(),
+                   llvm::to_vector(view.getStaticOffsets())))
+        return nullptr;
+      continue;
+    }
+    if (!addRead(use, SmallVector<int64_t>(rank, 0)))
+      return nullptr;
+  }
+  // In the consumer's operand order.
+  llvm::sort(reads, [](const auto &a, const auto &b) {
+    return a.first->getOperandNumber() < b.first->getOperandNumber();
+  });
+  return consumer;
+}
+
+/// Whether `consumer`, computed where `producer` writes, writes nothing that
+/// the producer reads (its threads would race with the producer's).
+bool writesNoInputOf(linalg::LinalgOp consumer, linalg::LinalgOp producer) {
+  for (OpOperand &init : consumer.getDpsInitsMutable())
+    for (OpOperand *input : producer.getDpsInputOperands())
+      if (llamac::rootOf(init.get()) == llamac::rootOf(input->get()))
+        return false;
+  return true;
+}
+
 /// The elementwise op that can compute `dot`'s rows itself (see
 /// DotEpilogue), with its reads of them; nullopt if none.
 std::optional<DotEpilogue>
@@ -765,47 +819,13 @@ dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
   Value output = dot.getDpsInitOperand(0)->get();
   unsigned rank = cast<MemRefType>(output.getType()).getRank();
   DotEpilogue epilogue{dot, &plan, {}, {}};
-  linalg::LinalgOp consumer;
-  // Every other use: a view of a run of rows (or the whole) that one input
-  // of the consumer reads.
-  auto addRead = [&](OpOperand &use, SmallVector<int64_t> offsets) {
-    auto reader = dyn_cast<linalg::LinalgOp>(use.getOwner());
-    if (!reader || !reader.isDpsInput(&use) || (consumer && reader != consumer))
-      return false;
-    consumer = reader;
-    epilogue.reads.push_back({&use, std::move(offsets)});
-    return true;
-  };
-  for (OpOperand &use : output.getUses()) {
-    Operation *user = use.getOwner();
-    if (user == dot || isa<linalg::FillOp, memref::DeallocOp>(user))
-      continue;
-    if (auto view = dyn_cast<memref::SubViewOp>(user)) {
-      if (view.getType().getRank() != rank || !view->hasOneUse() ||
-          llvm::any_of(view.getStaticOffsets(), ShapedType::isDynamic) ||
-          llvm::any_of(view.getStaticStrides(),
-                       [](int64_t stride) { return stride != 1; }) ||
-          !addRead(*view->getUses().begin(),
-                   llvm::to_vector(view.getStaticOffsets())))
-        return std::nullopt;
-      continue;
-    }
-    if (!addRead(use, SmallVector<int64_t>(rank, 0)))
-      return std::nullopt;
-  }
-  // In the consumer's operand order (the order of the warp's rows).
-  llvm::sort(epilogue.reads, [](const auto &a, const auto &b) {
-    return a.first->getOperandNumber() < b.first->getOperandNumber();
-  });
+  linalg::LinalgOp consumer = soleReaderOf(dot, epilogue.reads);
+  // (The reads in the consumer's operand order: the order of the warp's
+  // rows.)
   if (!consumer || !mayComputeInReader(dot, consumer, plans) ||
-      consumer.getNumLoops() != rank)
+      consumer.getNumLoops() != rank || !writesNoInputOf(consumer, dot))
     return std::nullopt;
   const LaunchPlan &consumerPlan = plans.at(consumer);
-  // The consumer writes nothing the dot reads (its warps would race).
-  for (OpOperand &init : consumer.getDpsInitsMutable())
-    for (OpOperand *input : dot.getDpsInputOperands())
-      if (llamac::rootOf(init.get()) == llamac::rootOf(input->get()))
-        return std::nullopt;
   // The dot's output indexed by its thread dims, each read by the
   // identity: element i of a read is element offset + i of the output.
   AffineMap outMap = dot.getMatchingIndexingMap(dot.getDpsInitOperand(0));
@@ -823,6 +843,57 @@ dotEpilogueReader(linalg::LinalgOp dot, const LaunchPlan &plan,
   if (!outputs || *outputs < kMinWarps)
     return std::nullopt;
   return epilogue;
+}
+
+/// The elementwise op that a wgmma GEMM's epilogue can compute (see
+/// llamac::PairedEpilogue): it alone reads the GEMM's output, two views of
+/// its column halves, each by the identity; nullopt if none.
+std::optional<llamac::PairedEpilogue>
+pairedEpilogueReader(linalg::LinalgOp gemm, const LaunchPlan &plan,
+                     const llvm::DenseMap<Operation *, LaunchPlan> &plans) {
+  const std::optional<llamac::TensorCoreLinear> &linear = plan.tensorCore;
+  OpOperand *init = gemm.getDpsInitOperand(0);
+  if (!linear || !plan.initIsIdentity ||
+      !init->get().getDefiningOp<memref::AllocOp>() ||
+      !llamac::canPairEpilogue(*linear, linear->cols / 2))
+    return std::nullopt;
+  auto outputType = cast<MemRefType>(init->get().getType());
+  unsigned rank = outputType.getRank();
+  AffineMap outMap = gemm.getMatchingIndexingMap(init);
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() != rank)
+    return std::nullopt;
+  SmallVector<std::pair<OpOperand *, SmallVector<int64_t>>> reads;
+  linalg::LinalgOp consumer = soleReaderOf(gemm, reads);
+  if (!consumer || reads.size() != 2 || consumer.getNumLoops() != rank ||
+      !mayComputeInReader(gemm, consumer, plans) ||
+      !writesNoInputOf(consumer, gemm))
+    return std::nullopt;
+  llamac::PairedEpilogue paired{
+      consumer, nullptr, nullptr, linear->cols / 2, {}};
+  for (unsigned i = 0; i < rank; ++i)
+    paired.outputDims.push_back(outMap.getDimPosition(i));
+  // The output's dimension that the columns index: the views take half of
+  // it each and the whole of every other.
+  unsigned colDim = llvm::find(paired.outputDims, linear->colDims.front()) -
+                    paired.outputDims.begin();
+  SmallVector<int64_t> sizes = consumer.getStaticLoopRanges();
+  for (unsigned i = 0; i < rank; ++i)
+    if (sizes[i] != (i == colDim ? paired.half : outputType.getDimSize(i)))
+      return std::nullopt;
+  for (auto &[read, offsets] : reads) {
+    if (!consumer.getMatchingIndexingMap(read).isIdentity() ||
+        llvm::any_of(llvm::seq(rank), [&, &offsets = offsets](unsigned i) {
+          return i != colDim && offsets[i] != 0;
+        }))
+      return std::nullopt;
+    if (offsets[colDim] == 0 && !paired.first)
+      paired.first = read;
+    else if (offsets[colDim] == paired.half && !paired.second)
+      paired.second = read;
+    else
+      return std::nullopt;
+  }
+  return paired;
 }
 
 /// The elementwise op that can compute `reduction`'s rows itself (see
@@ -871,11 +942,9 @@ rowReductionReader(linalg::LinalgOp reduction, const LaunchPlan &plan,
   return rowLength % kBlockSize ? nullptr : read;
 }
 
-/// Erases `producer`, which its reader computed itself, and its temporary
-/// output (with its views and dealloc) where nothing else uses it.
-void eraseComputedInReader(linalg::LinalgOp producer) {
-  Value temporary = producer.getDpsInitOperand(0)->get();
-  producer->erase();
+/// Erases `temporary`, an allocation, with its views and dealloc, where
+/// nothing else uses it any more.
+void eraseUnusedTemporary(Value temporary) {
   for (Operation *user : llvm::make_early_inc_range(temporary.getUsers()))
     if (llamac::isMemRefView(user) && user->use_empty())
       user->erase();
@@ -884,6 +953,14 @@ void eraseComputedInReader(linalg::LinalgOp producer) {
   for (Operation *user : llvm::make_early_inc_range(temporary.getUsers()))
     user->erase();
   temporary.getDefiningOp()->erase();
+}
+
+/// Erases `producer`, which its reader computed itself, and its temporary
+/// output (with its views and dealloc) where nothing else uses it.
+void eraseComputedInReader(linalg::LinalgOp producer) {
+  Value temporary = producer.getDpsInitOperand(0)->get();
+  producer->erase();
+  eraseUnusedTemporary(temporary);
 }
 
 struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
@@ -979,6 +1056,25 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
       dotEpilogues[reader] = std::move(*epilogue);
       readerComputes.insert(op);
     }
+    // GEMMs whose epilogue computes their output's only reader (SwiGLU's
+    // halves): the reader is no kernel of its own, the output no buffer.
+    llvm::DenseMap<Operation *, llamac::PairedEpilogue> pairedEpilogues;
+    llvm::DenseSet<Operation *> producerComputes; // the readers
+    for (linalg::LinalgOp op : ops) {
+      if (readerComputes.contains(op) || producerComputes.contains(op))
+        continue;
+      std::optional<llamac::PairedEpilogue> paired =
+          pairedEpilogueReader(op, plans[op], plans);
+      if (!paired)
+        continue;
+      Operation *reader = paired->consumer;
+      if (readerComputes.contains(reader) || rowReductions.contains(reader) ||
+          dotEpilogues.contains(reader) || shadows.contains(reader) ||
+          producerComputes.contains(reader) || pairedEpilogues.contains(reader))
+        continue;
+      producerComputes.insert(reader);
+      pairedEpilogues[op] = std::move(*paired);
+    }
     // Each copy of x freed after the kernel that reads it.
     for (auto &[dot, reader] : copyReaders) {
       OpBuilder b(reader->getContext());
@@ -992,8 +1088,16 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
         op->erase();
         continue;
       }
-      if (readerComputes.contains(op))
+      if (readerComputes.contains(op) || producerComputes.contains(op))
         continue;
+      auto paired = pairedEpilogues.find(op);
+      Value pairedOutput;
+      if (paired != pairedEpilogues.end()) {
+        // The kernel writes the reader's output: it runs where the reader
+        // did (nothing between touches what it reads, mayComputeInReader).
+        op->moveBefore(paired->second.consumer);
+        pairedOutput = op.getDpsInitOperand(0)->get();
+      }
       auto row = rowReductions.find(op);
       auto epilogue = dotEpilogues.find(op);
       auto norm = normScales.find(op);
@@ -1002,8 +1106,13 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
               row == rowReductions.end() ? nullptr : &row->second,
               epilogue == dotEpilogues.end() ? nullptr : &epilogue->second,
               norm == normScales.end() ? nullptr : &norm->second,
-              shadows.lookup(op))))
+              shadows.lookup(op),
+              paired == pairedEpilogues.end() ? nullptr : &paired->second)))
         return signalPassFailure();
+      if (pairedOutput) {
+        paired->second.consumer->erase();
+        eraseUnusedTemporary(pairedOutput);
+      }
       if (row != rowReductions.end())
         eraseComputedInReader(row->second.reduction);
       const NormScale *applied =

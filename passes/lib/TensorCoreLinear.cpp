@@ -35,6 +35,7 @@
 #include "F32Runs.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
+#include "LinalgBodies.h"
 #include "LinalgIndexing.h"
 #include "MmaSync.h"
 #include "TmaLoads.h"
@@ -296,17 +297,19 @@ struct OutputTile {
 /// Writes the block's accumulators (the wgmma struct `acc`: for n-tile j,
 /// rows `warpRow` + g and + 8, columns 8 j + 2 t and + 1, in the mma.sync
 /// tiles' layout) into shared memory, then hands each thread's 16-byte runs
-/// of the tile's rows, inside the output, to `store(row, col, run)`. A
+/// of the tile's rows, inside the output, to `store(row, col, {run})`
+/// (`paired`: runs of the tile's first half of columns, each with the run
+/// half a tile to its right, `store(row, col, {run, partner})`). A
 /// warp's stores are then 512 contiguous bytes of a row, where the
 /// accumulators' layout gives 8 rows x 32 bytes an instruction (a quarter
 /// of the instructions, whole sectors; the scalar stores' queue was a third
 /// of the wgmma GEMMs' stalls, KERNEL_NOTES session 21). The rows are
 /// padded by kOutputPad floats, so that a half-warp's 8-byte writes (4 rows
 /// x 4 threads) cover the 32 banks.
-void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
-                   int64_t tilesN, Value warpRow, Value group, Value quadLane,
-                   Value tid,
-                   llvm::function_ref<void(Value, Value, Value)> store) {
+void storeTileRows(
+    Emitter &e, const OutputTile &tile, Value acc, int64_t tilesN,
+    Value warpRow, Value group, Value quadLane, Value tid, bool paired,
+    llvm::function_ref<void(Value, Value, ArrayRef<Value>)> store) {
   OpBuilder &b = e.b;
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
@@ -332,7 +335,8 @@ void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
                               /*nontemporal=*/false, llvm::Align(8));
     }
   blockBarrier(e, tile.barrierThreads);
-  int64_t runsPerRow = tile.cols / 4;
+  int64_t runCols = paired ? tile.cols / 2 : tile.cols;
+  int64_t runsPerRow = runCols / 4;
   auto runType = VectorType::get({4}, b.getF32Type());
   for (int64_t k = 0; k < tile.rows * runsPerRow / tile.threads; ++k) {
     Value flat = e.add(tid, e.index(k * tile.threads));
@@ -344,10 +348,15 @@ void storeTileRows(Emitter &e, const OutputTile &tile, Value acc,
     auto guard = scf::IfOp::create(b, e.loc, inside, false);
     OpBuilder::InsertionGuard inGuard(b);
     b.setInsertionPointToStart(&guard.getThenRegion().front());
-    Value run =
-        vector::LoadOp::create(b, e.loc, runType, shared, ValueRange{r, c},
-                               /*nontemporal=*/false, llvm::Align(16));
-    store(row, col, run);
+    auto load = [&](Value column) -> Value {
+      return vector::LoadOp::create(b, e.loc, runType, shared,
+                                    ValueRange{r, column},
+                                    /*nontemporal=*/false, llvm::Align(16));
+    };
+    SmallVector<Value> runs{load(c)};
+    if (paired)
+      runs.push_back(load(e.add(c, e.index(runCols))));
+    store(row, col, runs);
   }
 }
 
@@ -497,9 +506,17 @@ llamac::matchTensorCoreLinear(linalg::LinalgOp op, unsigned depthDim,
   return linear;
 }
 
+bool llamac::canPairEpilogue(const TensorCoreLinear &linear, int64_t half) {
+  return linear.wgmma && !linear.tma && linear.colDims.size() == 1 &&
+         linear.cols == 2 * half && half % (kWgmmaCols / 2) == 0;
+}
+
 void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
                                   const TensorCoreLinear &linear,
-                                  bool initIsIdentity, KernelNamer &namer) {
+                                  bool initIsIdentity, KernelNamer &namer,
+                                  const PairedEpilogue *paired) {
+  assert((!paired || canPairEpilogue(linear, paired->half)) &&
+         "a paired epilogue needs whole half tiles");
   OpBuilder b(op);
   Emitter e{b, op.getLoc()};
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
@@ -524,9 +541,11 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       llamac::isTmaOperand(op, linear.activations, linear.rowDims,
                            linear.depthDim) &&
       llamac::isTmaOperand(op, linear.weights, linear.colDims, linear.depthDim);
-  int64_t splits = wgmma ? wgmmaSplits(linear, rowBlocks * colBlocks, slice)
-                         : mmaSyncSplits(rowBlocks * colBlocks, slices);
-  std::string name = namer.name(op, "mma");
+  // (A paired epilogue needs the whole sums: no split-k.)
+  int64_t splits = paired  ? 1
+                   : wgmma ? wgmmaSplits(linear, rowBlocks * colBlocks, slice)
+                           : mmaSyncSplits(rowBlocks * colBlocks, slices);
+  std::string name = namer.name(op, paired ? "mma_map" : "mma");
   // Split-k: the splits' tiles go to partial[split][row][col] first.
   Value partial;
   if (splits > 1)
@@ -643,8 +662,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   // The depth offset of a thread's copies is the same for all of them
   // (blockThreads is a multiple of the 16-byte chunks per row).
   auto addCopies = [&](OpOperand *operand, Value tile, int64_t tileRows,
-                       int64_t elements, Value base, Value last,
-                       ArrayRef<unsigned> dims) {
+                       int64_t elements, ArrayRef<unsigned> dims,
+                       llvm::function_ref<Value(Value)> indexOf) {
     int64_t perRow = slice / elements;
     int64_t perThread = tileRows * perRow / blockThreads;
     Value chunk = e.rem(tid, e.index(perRow));
@@ -659,7 +678,7 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
                        e.index(elements));
       }
       copy.dest = {row, column};
-      setFlat(e, e.min(e.add(base, row), last), dims, sizes, copy.ivs);
+      setFlat(e, indexOf(row), dims, sizes, copy.ivs);
       copies.push_back(copy);
     }
   };
@@ -676,9 +695,20 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
     gpu::BarrierOp::create(b, e.loc);
   } else {
     addCopies(linear.activations, aTiles, blockRows,
-              narrow ? kCopyBF16 : kCopyF32, blockRow, lastRow, linear.rowDims);
-    addCopies(linear.weights, bTiles, blockCols, kCopyBF16, blockCol, lastCol,
-              linear.colDims);
+              narrow ? kCopyBF16 : kCopyF32, linear.rowDims,
+              [&](Value row) { return e.min(e.add(blockRow, row), lastRow); });
+    // paired: the tile's first half of weight rows from the first half of
+    // the columns, the second from the second.
+    int64_t halfTile = blockCols / 2;
+    addCopies(linear.weights, bTiles, blockCols, kCopyBF16, linear.colDims,
+              [&](Value row) {
+                if (!paired)
+                  return e.min(e.add(blockCol, row), lastCol);
+                Value second = e.lt(e.index(halfTile - 1), row);
+                Value skip = e.select(second, e.index(paired->half - halfTile),
+                                      e.index(0));
+                return e.add(e.add(e.div(blockCol, e.index(2)), row), skip);
+              });
   }
 
   // The accumulators: mma.sync's as f32 values, wgmma's as the struct its
@@ -829,44 +859,87 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   }
 
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
+  // paired: the consumer's elements at (row, col + k) of the first half's
+  // columns, from the sums (or 4-float runs of them) of that column in each
+  // half.
+  auto storePaired = [&](Value row, Value col, ArrayRef<Value> sums) {
+    auto run = dyn_cast<VectorType>(sums[0].getType());
+    linalg::LinalgOp consumer = paired->consumer;
+    Block *body = consumer.getBlock();
+    for (int64_t k = 0; k < (run ? run.getNumElements() : 1); ++k) {
+      SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
+      setFlat(e, row, linear.rowDims, sizes, ivs);
+      setFlat(e, e.add(col, e.index(k)), linear.colDims, sizes, ivs);
+      SmallVector<Value> consumerIvs;
+      for (unsigned d : paired->outputDims)
+        consumerIvs.push_back(ivs[d]);
+      IRMapping given;
+      for (auto [read, sum] : {std::pair(paired->first, sums[0]),
+                               std::pair(paired->second, sums[1])})
+        given.map(body->getArgument(read->getOperandNumber()),
+                  run ? vector::ExtractOp::create(b, e.loc, sum, k).getResult()
+                      : sum);
+      llamac::emitBody(b, e.loc, consumer, consumerIvs, given);
+    }
+  };
   // wgmma: the block's tile leaves through shared memory as 16-byte runs of
   // its rows where the output allows (see storeTileRows).
   bool stagedOutput =
       wgmma &&
       blockRows * (blockCols + kOutputPad) * 4 <= stages * stageBytes &&
-      (partial ? linear.cols % 4 == 0 : outputTakesRuns(op, linear));
+      (paired ||
+       (partial ? linear.cols % 4 == 0 : outputTakesRuns(op, linear)));
   if (stagedOutput) {
-    OutputTile tile{
-        raw,      shift,    blockRows, blockCols, blockThreads,
-        blockRow, blockCol, rowsValue, colsValue, tma ? blockThreads : 0};
+    OutputTile tile{raw,
+                    shift,
+                    blockRows,
+                    blockCols,
+                    blockThreads,
+                    blockRow,
+                    paired ? e.div(blockCol, e.index(2)) : blockCol,
+                    rowsValue,
+                    paired ? e.index(paired->half) : colsValue,
+                    tma ? blockThreads : 0};
     storeTileRows(
         e, tile, loop.getResult(0), tilesN, warpRow, group, quadLane, tid,
-        [&](Value row, Value col, Value run) {
-          if (partial)
-            llamac::storeRun(e, run, partial, ValueRange{split, row, col});
+        paired != nullptr, [&](Value row, Value col, ArrayRef<Value> runs) {
+          if (paired)
+            storePaired(row, col, runs);
+          else if (partial)
+            llamac::storeRun(e, runs[0], partial, ValueRange{split, row, col});
           else
-            storeOutput(e, op, linear, initIsIdentity, row, col, run);
+            storeOutput(e, op, linear, initIsIdentity, row, col, runs[0]);
         });
   } else {
-    // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
+    // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2
+    // (paired: tiles j and j + tilesN / 2 hold the two halves' sums of one
+    // column).
+    int64_t storedN = paired ? tilesN / 2 : tilesN;
+    Value firstCol = paired ? e.div(colBase, e.index(2)) : colBase;
+    Value lastCols = paired ? e.index(paired->half) : colsValue;
+    auto sumAt = [&](int64_t index) -> Value {
+      return wgmma ? LLVM::ExtractValueOp::create(b, e.loc, loop.getResult(0),
+                                                  index)
+                         .getResult()
+                   : loop.getResult(index);
+    };
     for (int64_t i = 0; i < tilesM; ++i)
-      for (int64_t j = 0; j < tilesN; ++j)
+      for (int64_t j = 0; j < storedN; ++j)
         for (int64_t c = 0; c < 4; ++c) {
           Value row = e.add(rowBase,
                             e.add(group, e.index(kTileRows * i + 8 * (c / 2))));
-          Value col = e.add(colBase, e.add(e.mul(quadLane, e.index(2)),
-                                           e.index(kTileCols * j + c % 2)));
+          Value col = e.add(firstCol, e.add(e.mul(quadLane, e.index(2)),
+                                            e.index(kTileCols * j + c % 2)));
           Value inside = arith::AndIOp::create(b, e.loc, e.lt(row, rowsValue),
-                                               e.lt(col, colsValue));
+                                               e.lt(col, lastCols));
           auto guard = scf::IfOp::create(b, e.loc, inside, false);
           OpBuilder::InsertionGuard inGuard(b);
           b.setInsertionPointToStart(&guard.getThenRegion().front());
           int64_t index = (i * tilesN + j) * 4 + c;
-          Value sum = wgmma ? LLVM::ExtractValueOp::create(
-                                  b, e.loc, loop.getResult(0), index)
-                                  .getResult()
-                            : loop.getResult(index);
-          if (partial)
+          Value sum = sumAt(index);
+          if (paired)
+            storePaired(row, col, {sum, sumAt(index + storedN * 4)});
+          else if (partial)
             memref::StoreOp::create(b, e.loc, sum, partial,
                                     ValueRange{split, row, col});
           else

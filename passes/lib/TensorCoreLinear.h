@@ -27,6 +27,23 @@ struct TensorCoreLinear {
   bool tma = false;
 };
 
+/// An elementwise op that a wgmma GEMM's epilogue computes in place of
+/// storing the GEMM's output for it: the op reads the output's columns
+/// [0, half) and [half, 2 half) by the identity (SwiGLU reading the gate
+/// and up halves of the merged gate+up projection). Each block's weight tile
+/// then takes its first half of rows from the first half of the columns and
+/// the rest from the second, so that the block holds both operands of its
+/// elements: the f32 output (2 half columns) is neither written nor read
+/// back, and the op is no kernel of its own.
+struct PairedEpilogue {
+  mlir::linalg::LinalgOp consumer;
+  mlir::OpOperand *first, *second; // the consumer's reads of the two halves
+  int64_t half;
+  /// The GEMM's loop that indexes each dimension of its output (the
+  /// consumer's loop of the same position).
+  llvm::SmallVector<unsigned> outputDims;
+};
+
 /// `op`, a sum over loop `depthDim` of the product of inputs `lhs` and
 /// `rhs` (each contiguous and 8-aligned along it), as a TensorCoreLinear
 /// where its shapes and types allow: static sizes, depth a multiple of 32,
@@ -37,6 +54,10 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
                                                       mlir::OpOperand *lhs,
                                                       mlir::OpOperand *rhs);
 
+/// Whether a wgmma GEMM can compute a PairedEpilogue of halves `half`
+/// columns wide (its block tiles' columns split evenly between them).
+bool canPairEpilogue(const TensorCoreLinear &linear, int64_t half);
+
 /// Replaces `op` by a gpu.launch of warps that each compute a tile of the
 /// output with mma.sync (m16n8k16, bf16 in, f32 accumulators), or of two
 /// warpgroups a block with wgmma (m64n256k16, the tiles in dynamic shared
@@ -46,10 +67,12 @@ std::optional<TensorCoreLinear> matchTensorCoreLinear(mlir::linalg::LinalgOp op,
 /// keep ~16 bits (an f32 layer within ~1e-5, not bf16's ~4e-3). Too few tiles
 /// to fill the GPU split the depth among blocks, and a second kernel adds their
 /// partial tiles in order. `initIsIdentity`: the output holds zeros, so the
-/// tiles are stored, not added.
+/// tiles are stored, not added. `paired`: the epilogue computes that op
+/// instead (wgmma only; no split-k); the caller erases the op.
 void emitTensorCoreLinear(mlir::linalg::LinalgOp op,
                           const TensorCoreLinear &linear, bool initIsIdentity,
-                          KernelNamer &namer);
+                          KernelNamer &namer,
+                          const PairedEpilogue *paired = nullptr);
 
 } // namespace llamac
 
