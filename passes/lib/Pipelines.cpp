@@ -218,8 +218,8 @@ struct CudaPipelineCLOptions
                    llvm::cl::init(false)};
   Option<bool> bf16Attention{
       *this, "bf16-attention",
-      llvm::cl::desc("Prefill's attention in bf16 products (experimental, "
-                     "default off)"),
+      llvm::cl::desc("Prefill's attention in bf16 products (llamac compile's "
+                     "--attention-precision bf16; default off here)"),
       llvm::cl::init(false)};
 };
 } // namespace

@@ -860,13 +860,11 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
 
   Value rowsValue = e.index(linear.rows), colsValue = e.index(linear.cols);
   // paired: the consumer's elements at (row, col + k) of the first half's
-  // columns, from the sums (or 4-float runs of them) of that column in each
-  // half.
-  auto storePaired = [&](Value row, Value col, ArrayRef<Value> sums) {
-    auto run = dyn_cast<VectorType>(sums[0].getType());
+  // columns, from the two halves' runs of 4 sums at that column.
+  auto storePaired = [&](Value row, Value col, ArrayRef<Value> runs) {
     linalg::LinalgOp consumer = paired->consumer;
     Block *body = consumer.getBlock();
-    for (int64_t k = 0; k < (run ? run.getNumElements() : 1); ++k) {
+    for (int64_t k = 0; k < 4; ++k) {
       SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
       setFlat(e, row, linear.rowDims, sizes, ivs);
       setFlat(e, e.add(col, e.index(k)), linear.colDims, sizes, ivs);
@@ -874,11 +872,10 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       for (unsigned d : paired->outputDims)
         consumerIvs.push_back(ivs[d]);
       IRMapping given;
-      for (auto [read, sum] : {std::pair(paired->first, sums[0]),
-                               std::pair(paired->second, sums[1])})
+      for (auto [read, run] : {std::pair(paired->first, runs[0]),
+                               std::pair(paired->second, runs[1])})
         given.map(body->getArgument(read->getOperandNumber()),
-                  run ? vector::ExtractOp::create(b, e.loc, sum, k).getResult()
-                      : sum);
+                  vector::ExtractOp::create(b, e.loc, run, k).getResult());
       llamac::emitBody(b, e.loc, consumer, consumerIvs, given);
     }
   };
@@ -889,6 +886,8 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
       blockRows * (blockCols + kOutputPad) * 4 <= stages * stageBytes &&
       (paired ||
        (partial ? linear.cols % 4 == 0 : outputTakesRuns(op, linear)));
+  // (wgmma's stages always hold the tile: 192 KB of them.)
+  assert((!paired || stagedOutput) && "a paired epilogue reads a staged tile");
   if (stagedOutput) {
     OutputTile tile{raw,
                     shift,
@@ -911,35 +910,25 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
             storeOutput(e, op, linear, initIsIdentity, row, col, runs[0]);
         });
   } else {
-    // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2
-    // (paired: tiles j and j + tilesN / 2 hold the two halves' sums of one
-    // column).
-    int64_t storedN = paired ? tilesN / 2 : tilesN;
-    Value firstCol = paired ? e.div(colBase, e.index(2)) : colBase;
-    Value lastCols = paired ? e.index(paired->half) : colsValue;
-    auto sumAt = [&](int64_t index) -> Value {
-      return wgmma ? LLVM::ExtractValueOp::create(b, e.loc, loop.getResult(0),
-                                                  index)
-                         .getResult()
-                   : loop.getResult(index);
-    };
+    // Accumulator c of tile (i, j): row g (+ 8 for c >= 2), column 2t + c % 2.
     for (int64_t i = 0; i < tilesM; ++i)
-      for (int64_t j = 0; j < storedN; ++j)
+      for (int64_t j = 0; j < tilesN; ++j)
         for (int64_t c = 0; c < 4; ++c) {
           Value row = e.add(rowBase,
                             e.add(group, e.index(kTileRows * i + 8 * (c / 2))));
-          Value col = e.add(firstCol, e.add(e.mul(quadLane, e.index(2)),
-                                            e.index(kTileCols * j + c % 2)));
+          Value col = e.add(colBase, e.add(e.mul(quadLane, e.index(2)),
+                                           e.index(kTileCols * j + c % 2)));
           Value inside = arith::AndIOp::create(b, e.loc, e.lt(row, rowsValue),
-                                               e.lt(col, lastCols));
+                                               e.lt(col, colsValue));
           auto guard = scf::IfOp::create(b, e.loc, inside, false);
           OpBuilder::InsertionGuard inGuard(b);
           b.setInsertionPointToStart(&guard.getThenRegion().front());
           int64_t index = (i * tilesN + j) * 4 + c;
-          Value sum = sumAt(index);
-          if (paired)
-            storePaired(row, col, {sum, sumAt(index + storedN * 4)});
-          else if (partial)
+          Value sum = wgmma ? LLVM::ExtractValueOp::create(
+                                  b, e.loc, loop.getResult(0), index)
+                                  .getResult()
+                            : loop.getResult(index);
+          if (partial)
             memref::StoreOp::create(b, e.loc, sum, partial,
                                     ValueRange{split, row, col});
           else

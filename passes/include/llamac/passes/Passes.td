@@ -438,8 +438,9 @@ def LlamaMapToGPU : Pass<"llama-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"bf16Attention", "bf16-attention", "bool", /*default=*/"false",
            "prefill's tensor-core attention with Q, K, the probabilities "
            "and V rounded to bf16 (one m16n8k16 mma) instead of f32 "
-           "precision from three tf32 mmas; experimental (KERNEL_NOTES "
-           "session 22)">,
+           "precision from three tf32 mmas (llamac compile "
+           "--attention-precision bf16, its default for bf16 checkpoints; "
+           "KERNEL_NOTES sessions 22-23)">,
     Option<"clusters", "clusters", "bool", /*default=*/"false",
            "sm_90: decode's attention as one launch of thread block "
            "clusters whose blocks combine their splits of the keys in "

@@ -54,8 +54,8 @@ struct CudaPipelineOptions {
   // With wgmma: the GEMMs' tiles by TMA from a producer warp (experimental,
   // off: bit-identical results, no faster; KERNEL_NOTES session 22).
   bool tma = false;
-  // Prefill's attention in bf16 products (experimental, off: not yet
-  // checked against transformers; KERNEL_NOTES session 22).
+  // Prefill's attention in bf16 products (llamac compile
+  // --attention-precision; KERNEL_NOTES sessions 22-23).
   bool bf16Attention = false;
 };
 
