@@ -50,6 +50,13 @@ bool isCudaTarget(llvm::StringRef target) {
   return !ptxFeaturesForChip(target).empty();
 }
 
+/// Whether the GPU's linear layers round their activations to bf16
+/// (--gemm-precision, bf16 unless asked otherwise).
+bool roundsGemmActivations(const CompileOptions &options) {
+  return options.gemmPrecision.value_or(GemmPrecision::BF16) ==
+         GemmPrecision::BF16;
+}
+
 Error checkOptions(const CompileOptions &options) {
   if (options.target != "host" && !isCudaTarget(options.target))
     return fail("--target " + options.target +
@@ -221,6 +228,7 @@ Error writePayload(const CompileOptions &options, const Checkpoint &checkpoint,
       return e;
   return (*writer)->finish();
 }
+
 /// Prefill attention's products: bf16 where the checkpoint is bf16 and its
 /// GEMMs round their activations to bf16 too (as PyTorch's bf16 sdpa
 /// rounds its operands), else f32; bf16 on an f32 or f16 model is an error
@@ -231,8 +239,7 @@ attentionPrecision(const CompileOptions &options,
   auto query = checkpoint.find("model.layers.0.self_attn.q_proj.weight");
   bool bf16Model = query && query->info->dtype == DType::BF16;
   if (!options.attentionPrecision)
-    return bf16Model && options.gemmPrecision.value_or(GemmPrecision::BF16) ==
-                            GemmPrecision::BF16
+    return bf16Model && roundsGemmActivations(options)
                ? AttentionPrecision::BF16
                : AttentionPrecision::F32;
   if (*options.attentionPrecision == AttentionPrecision::BF16 && !bf16Model)
@@ -322,9 +329,8 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   mlir::PassManager plan(&context);
   instrument(plan);
   HostPipelineOptions planning;
-  planning.foldNormGains = isCudaTarget(options.target) &&
-                           options.gemmPrecision.value_or(
-                               GemmPrecision::BF16) == GemmPrecision::BF16;
+  planning.foldNormGains =
+      isCudaTarget(options.target) && roundsGemmActivations(options);
   buildHostPlanningPipeline(plan, planning);
   if (Error e = runPipeline(plan, **module, "planning"))
     return e;
@@ -342,8 +348,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
     cuda.chip = options.target;
     cuda.ptxFeatures = ptxFeaturesForChip(options.target);
     cuda.libdevice = toolkit->libdevice;
-    cuda.bf16GemmActivations = options.gemmPrecision.value_or(
-                                   GemmPrecision::BF16) == GemmPrecision::BF16;
+    cuda.bf16GemmActivations = roundsGemmActivations(options);
     cuda.tma = options.tma;
     auto precision = attentionPrecision(options, **checkpoint);
     if (!precision)

@@ -864,9 +864,9 @@ void llamac::emitTensorCoreLinear(linalg::LinalgOp op,
   auto storePaired = [&](Value row, Value col, ArrayRef<Value> runs) {
     linalg::LinalgOp consumer = paired->consumer;
     Block *body = consumer.getBlock();
+    SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
+    setFlat(e, row, linear.rowDims, sizes, ivs);
     for (int64_t k = 0; k < 4; ++k) {
-      SmallVector<Value> ivs(op.getNumLoops(), e.index(0));
-      setFlat(e, row, linear.rowDims, sizes, ivs);
       setFlat(e, e.add(col, e.index(k)), linear.colDims, sizes, ivs);
       SmallVector<Value> consumerIvs;
       for (unsigned d : paired->outputDims)
