@@ -187,13 +187,16 @@ def run_llamac(exe, ids, n, timeout, env=None):
                 gpu_peak_mib=poll.peak, memory_report=report)
 
 
-def bench_llamac(llamac, ckpt, exe, shape, chunk, timeout, eager=False):
+def bench_llamac(llamac, ckpt, exe, shape, chunk, long_chunk, timeout, eager=False):
     """eager: the same executable with CUDA graphs off (every kernel launched
-    by the host); it is compiled once, by the first call."""
+    by the host); it is compiled once, by the first call. long_chunk: None
+    for the compiler's default second prefill entry."""
     t = time.perf_counter()
     if not eager:
+        long_flags = [] if long_chunk is None else ["--long-prefill-chunk", str(long_chunk)]
         subprocess.run([llamac, "compile", ckpt, "-o", exe, "--target", arch(), "--ctx-size",
-                        str(CONTEXT), "--prefill-chunk", str(chunk)], check=True, timeout=1800)
+                        str(CONTEXT), "--prefill-chunk", str(chunk)] + long_flags, check=True,
+                       timeout=1800)
     compile_s = time.perf_counter() - t
     env = dict(os.environ, LLAMAC_DISABLE_CUDA_GRAPHS="1") if eager else None
     idle = idle_gpu_mib()
@@ -266,6 +269,8 @@ def main():
     ap.add_argument("--workdir", default="/tmp/llamac-cuda-bench")
     ap.add_argument("--models", default="llama-3.2-1b,llama-3-8b")
     ap.add_argument("--prefill-chunk", type=int, default=512)
+    ap.add_argument("--long-prefill-chunk", type=int, default=None,
+                    help="llamac's second prefill entry (default: the compiler's, 2048)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per llamac run")
     ap.add_argument("--skip-transformers", action="store_true")
     ap.add_argument("--eager", action="store_true",
@@ -277,7 +282,9 @@ def main():
     bw = copy_bandwidth_gbs()
     print(f"GPU: {name} ({arch()}); device-to-device copy bandwidth {bw:.0f} GB/s (read + write)")
     print(f"batch 1; decode = {DECODE_STEPS} greedy steps after a 512- or {CONTEXT - DECODE_STEPS}-token "
-          f"prompt; llamac --prefill-chunk {args.prefill_chunk}, --ctx-size {CONTEXT}\n", flush=True)
+          f"prompt; llamac --prefill-chunk {args.prefill_chunk}, --long-prefill-chunk "
+          f"{'default' if args.long_prefill_chunk is None else args.long_prefill_chunk}, "
+          f"--ctx-size {CONTEXT}\n", flush=True)
     rows = []
     for model in args.models.split(","):
         shape = SHAPES[model]
@@ -290,7 +297,8 @@ def main():
         log(f"[{model}] llamac")
         try:
             results["llamac"] = bench_llamac(args.llamac, ckpt, os.path.join(args.workdir, model + ".exe"),
-                                             shape, args.prefill_chunk, args.timeout)
+                                             shape, args.prefill_chunk, args.long_prefill_chunk,
+                                             args.timeout)
         except (RuntimeError, subprocess.SubprocessError) as e:
             results["llamac"] = {"error": str(e)[:300]}
         log(f"[{model}] llamac: {json.dumps(results['llamac'])}")
@@ -298,7 +306,7 @@ def main():
             try:
                 results["llamac (no graphs)"] = bench_llamac(
                     args.llamac, ckpt, os.path.join(args.workdir, model + ".exe"), shape,
-                    args.prefill_chunk, args.timeout, eager=True)
+                    args.prefill_chunk, args.long_prefill_chunk, args.timeout, eager=True)
             except (RuntimeError, subprocess.SubprocessError) as e:
                 results["llamac (no graphs)"] = {"error": str(e)[:300]}
         if not args.skip_transformers:

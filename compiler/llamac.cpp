@@ -101,6 +101,13 @@ cl::opt<int64_t> compilePrefillChunk(
     cl::desc("Prompt tokens per prefill call (default 16 for the host, "
              "512 for a GPU, or the context size if smaller)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<int64_t> compileLongPrefillChunk(
+    "long-prefill-chunk",
+    cl::desc("Tokens per call of a second prefill entry, taken while the "
+             "prompt's rest fills it (0: none; default 2048 for a GPU where "
+             "it exceeds --prefill-chunk and fits in the context, without "
+             "--logits-all; none for the host)"),
+    cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<bool> compileLogitsAll(
     "logits-all",
     cl::desc("Prefill computes the logits of every prompt token, so that "
@@ -232,6 +239,8 @@ int runCompile(const char *argv0) {
   options.ctxSize = compileCtxSize;
   if (compilePrefillChunk.getNumOccurrences())
     options.prefillChunk = compilePrefillChunk;
+  if (compileLongPrefillChunk.getNumOccurrences())
+    options.longPrefillChunk = compileLongPrefillChunk;
   if (compileGemmPrecision.getNumOccurrences())
     options.gemmPrecision = compileGemmPrecision;
   options.logitsAll = compileLogitsAll;

@@ -26,7 +26,9 @@ config.substitutions.append(("%fuzz_corpus", os.path.join(config.llamac_src_root
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.llamac_tools_dir, config.llvm_tools_dir]
 tools = ["llamac", "llamac-opt", "fake-model-exe", "fake-model-batch2-exe",
-         "fake-model-lastrow-exe"]
+         "fake-model-lastrow-exe", "fake-model-long-exe",
+         "fake-model-long-lastrow-exe", "fake-model-long-batch2-exe",
+         "fake-model-long-broken-exe"]
 if config.enable_fuzzers:
     config.available_features.add("fuzzers")
     tools += ["fuzz-safetensors-header", "fuzz-hf-config"]

@@ -72,6 +72,11 @@ Error checkOptions(const CompileOptions &options) {
       (*options.prefillChunk < 1 || *options.prefillChunk > 4096))
     return fail(llvm::formatv("--prefill-chunk {0} is out of range [1, 4096]",
                               *options.prefillChunk));
+  if (options.longPrefillChunk &&
+      (*options.longPrefillChunk < 0 || *options.longPrefillChunk > 4096))
+    return fail(llvm::formatv(
+        "--long-prefill-chunk {0} is out of range [0, 4096] (0: none)",
+        *options.longPrefillChunk));
   return Error::success();
 }
 
@@ -143,9 +148,32 @@ Error runPipeline(mlir::PassManager &pm, mlir::ModuleOp module,
               first.value_or("a pass failed"));
 }
 
+/// The second prefill entry's chunk (0: none): as asked, else the GPU
+/// default where it is longer than the first and fits in the context.
+llvm::Expected<int64_t> longPrefillChunk(const CompileOptions &options,
+                                         int64_t prefillChunk,
+                                         int64_t ctxSize) {
+  if (!options.longPrefillChunk)
+    return isCudaTarget(options.target) && !options.logitsAll &&
+                   prefillChunk < kDefaultCudaLongPrefillChunk &&
+                   kDefaultCudaLongPrefillChunk <= ctxSize
+               ? kDefaultCudaLongPrefillChunk
+               : 0;
+  int64_t chunk = *options.longPrefillChunk;
+  if (chunk != 0 && chunk <= prefillChunk)
+    return fail(llvm::formatv("--long-prefill-chunk {0} must exceed the "
+                              "prefill chunk {1} (0: none)",
+                              chunk, prefillChunk));
+  if (chunk > ctxSize)
+    return fail(
+        llvm::formatv("--long-prefill-chunk {0} exceeds the context size {1}",
+                      chunk, ctxSize));
+  return chunk;
+}
+
 llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
                             int64_t ctxSize, int64_t prefillChunk,
-                            uint64_t weightsBytes) {
+                            int64_t longChunk, uint64_t weightsBytes) {
   auto config = module->getAttrOfType<mlir::llama::ModelConfigAttr>(
       "llama.config");
   llamac_model_info info = {};
@@ -160,6 +188,10 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   info.batch = opt.batch;
   info.prefill_chunk = prefillChunk;
   info.prefill_logits_rows = opt.logitsAll ? prefillChunk : 1;
+  info.prefill_long_chunk = longChunk;
+  info.prefill_long_logits_rows = !longChunk      ? 0
+                                  : opt.logitsAll ? longChunk
+                                                  : 1;
   info.bos_token_id = config.getBosTokenId();
   llvm::ArrayRef<int64_t> eos = config.getEosTokenIds();
   info.num_eos = std::min<int64_t>(eos.size(), LLAMAC_MAX_EOS);
@@ -173,7 +205,9 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
     for (auto name : entries.getAsValueRange<mlir::StringAttr>())
       info.replayable |= name == "llamac_decode"    ? LLAMAC_REPLAYABLE_DECODE
                          : name == "llamac_prefill" ? LLAMAC_REPLAYABLE_PREFILL
-                                                    : 0;
+                         : name == "llamac_prefill_long"
+                             ? LLAMAC_REPLAYABLE_PREFILL_LONG
+                             : 0;
   info.kv_cache_floats = info.num_layers * 2 * info.batch * info.num_kv_heads *
                          ctxSize * info.head_dim;
   if (auto workspace =
@@ -298,9 +332,15 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (prefillChunk > *ctxSize)
     return fail(llvm::formatv("--prefill-chunk {0} exceeds the context size {1}",
                               prefillChunk, *ctxSize));
+  auto longChunk = longPrefillChunk(options, prefillChunk, *ctxSize);
+  if (!longChunk)
+    return longChunk.takeError();
   importOptions.entryPoints = {
       {"llamac_decode", 1},
       {"llamac_prefill", prefillChunk, /*lastRowLogits=*/!options.logitsAll}};
+  if (*longChunk)
+    importOptions.entryPoints.push_back(
+        {"llamac_prefill_long", *longChunk, !options.logitsAll});
   auto module = importCheckpoint(context, **checkpoint, importOptions);
   if (!module)
     return module.takeError();
@@ -367,8 +407,8 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (options.emit == EmitStage::PTX)
     return writeKernelPTX(options.output, **module);
 
-  llamac_model_info info = modelInfo(**module, options, *ctxSize,
-                                     prefillChunk, layout->totalBytes);
+  llamac_model_info info = modelInfo(**module, options, *ctxSize, prefillChunk,
+                                     *longChunk, layout->totalBytes);
   ObjectOptions objectOptions;
   objectOptions.cpu = options.cpu;
   if (options.emit == EmitStage::Object)

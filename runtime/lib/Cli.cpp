@@ -301,17 +301,22 @@ std::string usage(const char *program, const llamac_model_info &model) {
 }
 
 std::string versionText(const llamac_model_info &model) {
+  const std::string longChunk =
+      model.prefill_long_chunk
+          ? format(" and %lld",
+                   static_cast<long long>(model.prefill_long_chunk))
+          : "";
   return format(
       "llamac runtime " LLAMAC_RUNTIME_VERSION
       " (model ABI %d, payload format %d)\n"
-      "model: vocab %lld, context %lld, batch %lld, prefill chunk %lld "
+      "model: vocab %lld, context %lld, batch %lld, prefill chunk %lld%s "
       "(logits of %s), %lld layers, hidden %lld, %lld heads (%lld kv) of "
       "%lld\n",
       LLAMAC_ABI_VERSION, LLAMAC_PAYLOAD_VERSION,
       static_cast<long long>(model.vocab_size),
       static_cast<long long>(model.ctx_size),
       static_cast<long long>(model.batch),
-      static_cast<long long>(model.prefill_chunk),
+      static_cast<long long>(model.prefill_chunk), longChunk.c_str(),
       model.prefill_logits_rows == 1 && model.prefill_chunk > 1
           ? "the last token"
           : "every token",

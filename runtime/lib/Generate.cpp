@@ -65,11 +65,44 @@ Status Generator::decode(int32_t token, int64_t position, bool readLogits,
   return readLogits ? m.readLogits(0, 1, out.rows) : m.readNext(0, out.next);
 }
 
-Status Generator::prefill(const int32_t *tokens, int64_t count,
-                          int64_t position, bool readLogits, bool allRows,
-                          Output &out) {
+Generator::Generator(const CompiledModel &model, ModelMemory &memory)
+    : model_(model), info_(*model.info), memory_(memory) {
+  prefill_ = {model.prefill, info_.prefill_chunk, info_.prefill_logits_rows,
+              bool(info_.replayable & LLAMAC_REPLAYABLE_PREFILL)};
+  if (model.prefillLong)
+    prefillLong_ = {model.prefillLong, info_.prefill_long_chunk,
+                    info_.prefill_long_logits_rows,
+                    bool(info_.replayable & LLAMAC_REPLAYABLE_PREFILL_LONG)};
+}
+
+// A prefill call writes all its chunk's positions into the cache, padding
+// included, so its chunk must fit in the compiled context; a single token is
+// cheaper through decode, which computes one row, not a chunk; `everyRow`
+// (--logits-out) needs an entry that writes every row's logits. The long
+// entry goes where the short one's calls would compute at least as many rows
+// (its padding included): its longer GEMMs run faster a row.
+const Generator::PrefillEntry *Generator::prefillFor(int64_t position,
+                                                     int64_t remaining,
+                                                     bool everyRow) const {
+  auto usable = [&](const PrefillEntry &entry) {
+    return entry.call && entry.chunk > 1 &&
+           position + entry.chunk <= info_.ctx_size &&
+           (!everyRow || entry.logitsRows == entry.chunk);
+  };
+  if (remaining < 2)
+    return nullptr;
+  const int64_t shortRows =
+      (remaining + prefill_.chunk - 1) / prefill_.chunk * prefill_.chunk;
+  if (usable(prefillLong_) && shortRows >= prefillLong_.chunk)
+    return &prefillLong_;
+  return usable(prefill_) ? &prefill_ : nullptr;
+}
+
+Status Generator::prefill(const PrefillEntry &entry, const int32_t *tokens,
+                          int64_t count, int64_t position, bool readLogits,
+                          bool allRows, Output &out) {
   ModelMemory &m = memory_;
-  const int64_t chunk = info_.prefill_chunk;
+  const int64_t chunk = entry.chunk;
   for (int64_t b = 0; b < info_.batch; ++b) {
     int32_t *row = m.tokens + b * chunk;
     std::copy(tokens, tokens + count, row);
@@ -77,13 +110,11 @@ Status Generator::prefill(const int32_t *tokens, int64_t count,
   }
   std::fill(m.positions, m.positions + info_.batch, position);
   std::fill(m.lengths, m.lengths + info_.batch, count);
-  if (Status s =
-          m.run(model_.prefill, info_.replayable & LLAMAC_REPLAYABLE_PREFILL);
-      !s.ok())
+  if (Status s = m.run(entry.call, entry.replayable); !s.ok())
     return s;
   // The last token's row: row count - 1 where every token has one, else
   // the one row the call wrote (compiled without --logits-all).
-  const int64_t last = info_.prefill_logits_rows == chunk ? count - 1 : 0;
+  const int64_t last = entry.logitsRows == chunk ? count - 1 : 0;
   if (!readLogits)
     return m.readNext(last, out.next);
   if (allRows)
@@ -98,23 +129,15 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
                                 const GenerateCallbacks &callbacks,
                                 bool readLogits, Output &last) {
   const int64_t length = static_cast<int64_t>(prompt.size());
-  const int64_t chunk = info_.prefill_chunk;
   const int64_t vocab = info_.vocab_size;
-  // Every row's logits (--logits-out) from an executable whose prefill
-  // writes the last row's only: the prompt goes through decode.
-  const bool prefillGivesRows =
-      !callbacks.onRow || info_.prefill_logits_rows == chunk;
   int64_t position = 0;
   while (position < length) {
-    const int64_t remaining = length - position;
-    // Prefill writes all `chunk` positions into the cache, padding included,
-    // so it needs room for the whole chunk in the compiled context; a single
-    // token is cheaper through decode, which computes one row, not `chunk`.
-    if (chunk > 1 && remaining > 1 && position + chunk <= info_.ctx_size &&
-        prefillGivesRows) {
-      const int64_t count = std::min(chunk, remaining);
+    const PrefillEntry *entry =
+        prefillFor(position, length - position, bool(callbacks.onRow));
+    if (entry) {
+      const int64_t count = std::min(entry->chunk, length - position);
       const bool allRows = bool(callbacks.onRow);
-      if (Status s = prefill(prompt.data() + position, count, position,
+      if (Status s = prefill(*entry, prompt.data() + position, count, position,
                              readLogits, allRows, last);
           !s.ok())
         return s;

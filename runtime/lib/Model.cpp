@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/runtime/Model.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -16,7 +17,16 @@ static Status badField(const char *field, int64_t value) {
               static_cast<long long>(value));
 }
 
-Status checkModel(const llamac_model_info &m) {
+int64_t maxCallTokens(const llamac_model_info &m) {
+  return std::max(m.prefill_chunk, m.prefill_long_chunk);
+}
+
+int64_t maxCallLogitsRows(const llamac_model_info &m) {
+  return std::max(m.prefill_logits_rows, m.prefill_long_logits_rows);
+}
+
+Status checkModel(const CompiledModel &model) {
+  const llamac_model_info &m = *model.info;
   if (m.abi_version != LLAMAC_ABI_VERSION)
     return fail("the compiled model has ABI version %lld, this runtime "
                 "expects %d",
@@ -41,26 +51,44 @@ Status checkModel(const llamac_model_info &m) {
   if (m.kv_cache_floats < 0 ||
       static_cast<uint64_t>(m.kv_cache_floats) > SIZE_MAX / sizeof(float))
     return badField("kv_cache_floats", m.kv_cache_floats);
-  if (m.replayable & ~int64_t{LLAMAC_REPLAYABLE_DECODE |
-                              LLAMAC_REPLAYABLE_PREFILL})
+  if (m.replayable &
+      ~int64_t{LLAMAC_REPLAYABLE_DECODE | LLAMAC_REPLAYABLE_PREFILL |
+               LLAMAC_REPLAYABLE_PREFILL_LONG})
     return badField("replayable", m.replayable);
   if (m.prefill_logits_rows != 1 && m.prefill_logits_rows != m.prefill_chunk)
     return badField("prefill_logits_rows", m.prefill_logits_rows);
-  // The tokens of one prefill call: batch * chunk int32.
+  // The long entry: longer than the other, and there exactly where the
+  // record says so.
+  if (m.prefill_long_chunk != 0 && (m.prefill_long_chunk <= m.prefill_chunk ||
+                                    m.prefill_long_chunk > INT32_MAX))
+    return badField("prefill_long_chunk", m.prefill_long_chunk);
+  if (m.prefill_long_chunk == 0
+          ? m.prefill_long_logits_rows != 0
+          : m.prefill_long_logits_rows != 1 &&
+                m.prefill_long_logits_rows != m.prefill_long_chunk)
+    return badField("prefill_long_logits_rows", m.prefill_long_logits_rows);
+  if ((m.prefill_long_chunk != 0) != (model.prefillLong != nullptr))
+    return fail("the compiled model's info record %s a long prefill entry "
+                "(prefill_long_chunk = %lld) but the executable %s "
+                "llamac_prefill_long",
+                m.prefill_long_chunk ? "names" : "names no",
+                static_cast<long long>(m.prefill_long_chunk),
+                model.prefillLong ? "defines" : "lacks");
+  // The tokens of the longest call: batch * chunk int32.
   size_t tokens = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
-                             static_cast<size_t>(m.prefill_chunk), &tokens) ||
+                             static_cast<size_t>(maxCallTokens(m)), &tokens) ||
       __builtin_mul_overflow(tokens, sizeof(int32_t), &tokens))
-    return badField("prefill_chunk", m.prefill_chunk);
-  // The logits buffer of one prefill call: batch * rows * vocab floats.
+    return badField("prefill_chunk", maxCallTokens(m));
+  // The logits buffer of the longest call: batch * rows * vocab floats.
   size_t logits = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
-                             static_cast<size_t>(m.prefill_logits_rows),
+                             static_cast<size_t>(maxCallLogitsRows(m)),
                              &logits) ||
       __builtin_mul_overflow(logits, static_cast<size_t>(m.vocab_size),
                              &logits) ||
       __builtin_mul_overflow(logits, sizeof(float), &logits))
-    return badField("prefill_logits_rows", m.prefill_logits_rows);
+    return badField("prefill_logits_rows", maxCallLogitsRows(m));
   return Status::success();
 }
 

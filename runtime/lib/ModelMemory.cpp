@@ -12,7 +12,7 @@ class HostMemory final : public ModelMemory {
 public:
   Status init(const llamac_model_info &info, const uint8_t *weightsSection) {
     const size_t batch = static_cast<size_t>(info.batch);
-    const size_t chunk = static_cast<size_t>(info.prefill_chunk);
+    const size_t chunk = static_cast<size_t>(maxCallTokens(info));
     const size_t vocab = static_cast<size_t>(info.vocab_size);
     // checkModel has ruled out overflow of these products.
     if (Status s = kvCacheBuffer_.allocate(
@@ -20,7 +20,7 @@ public:
             "KV cache");
         !s.ok())
       return s;
-    const size_t rows = static_cast<size_t>(info.prefill_logits_rows);
+    const size_t rows = static_cast<size_t>(maxCallLogitsRows(info));
     if (Status s = logitsBuffer_.allocate(batch * rows * vocab * sizeof(float),
                                           "logits buffer");
         !s.ok())

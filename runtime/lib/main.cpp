@@ -24,6 +24,10 @@
 #include <optional>
 #include <unistd.h>
 
+// A model compiled without the long prefill entry does not define it: the
+// symbol is then null (checkModel holds it against the info record).
+#pragma weak llamac_prefill_long
+
 using namespace llamac::rt;
 
 namespace {
@@ -132,7 +136,7 @@ Status loadPayload(int argc, char **argv, const Options &options,
 Status run(int argc, char **argv, const CompiledModel &model,
            TokenPrinter &printer) {
   const llamac_model_info &info = *model.info;
-  if (Status s = checkModel(info); !s.ok())
+  if (Status s = checkModel(model); !s.ok())
     return s;
 
   Options options;
@@ -193,10 +197,13 @@ Status run(int argc, char **argv, const CompiledModel &model,
                      : makeHostMemory(info, weights->mapping.data(), memory);
       !s.ok())
     return s;
-  for (auto [entry, bit] : {std::pair{model.decode, LLAMAC_REPLAYABLE_DECODE},
-                            std::pair{model.prefill, LLAMAC_REPLAYABLE_PREFILL}})
-    if (Status s = memory->prepare(entry, info.replayable & bit); !s.ok())
-      return s;
+  for (auto [entry, bit] :
+       {std::pair{model.decode, LLAMAC_REPLAYABLE_DECODE},
+        std::pair{model.prefill, LLAMAC_REPLAYABLE_PREFILL},
+        std::pair{model.prefillLong, LLAMAC_REPLAYABLE_PREFILL_LONG}})
+    if (entry)
+      if (Status s = memory->prepare(entry, info.replayable & bit); !s.ok())
+        return s;
   stats.loadSeconds = loadTime.seconds();
   Generator generator(model, *memory);
 
@@ -237,7 +244,8 @@ Status run(int argc, char **argv, const CompiledModel &model,
 } // namespace
 
 int main(int argc, char **argv) {
-  const CompiledModel model{&llamac_model, llamac_decode, llamac_prefill};
+  const CompiledModel model{&llamac_model, llamac_decode, llamac_prefill,
+                            llamac_prefill_long};
   TokenPrinter printer;
   Status status = run(argc, argv, model, printer);
   if (status.ok())

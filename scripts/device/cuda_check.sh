@@ -57,7 +57,7 @@ for dir in "$DIR"/*/; do
   LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
   if cmp -s "$dir/gpu.npy" "$dir/gpu-eager.npy" && diff -q "$dir/gpu.txt" "$dir/gpu-eager.txt" >/dev/null; then echo "   without CUDA graphs: identical logits and ids"; else echo "   without CUDA graphs: logits or ids DIFFER"; status=1; fi
 done
-echo "== prefill chunks of 16 and 24 (attention on the tensor cores); bf16 models with f32 GEMM activations"
+echo "== prefill chunks of 16 and 24 (attention on the tensor cores), both prefill entries (64 and 128); bf16 models with f32 GEMM activations"
 for exe in "$DIR"/*/sm_90-chunk* "$DIR"/*/sm_90-gemm-f32; do
   dir="$(dirname "$exe")"; variant="$(basename "$exe")"
   P="$PROMPT"; [ -f "$dir/prompt.txt" ] && P="$(cat "$dir/prompt.txt")"
@@ -80,6 +80,10 @@ echo "== compute-sanitizer (memcheck), gqa, last row's logits only"
 compute-sanitizer --tool memcheck --print-limit 5 "$DIR/gqa/sm_90-last" --tokens "$PROMPT" -n 8 --temp 0 2>&1 | tail -4
 echo "== compute-sanitizer (memcheck), gqa in chunks of 16"
 compute-sanitizer --tool memcheck --print-limit 5 "$DIR/gqa/sm_90-chunk16" --tokens "$PROMPT" -n 8 --temp 0 2>&1 | tail -4
+# Both prefill entries, the long one's gate+up GEMM with SwiGLU in its
+# epilogue (long-bf16's halves are 768 columns).
+echo "== compute-sanitizer (memcheck), long-bf16, prefill entries of 64 and 128"
+compute-sanitizer --tool memcheck --print-limit 5 "$DIR/long-bf16/sm_90-chunk64-long128" --tokens "$(cat "$DIR/long-bf16/prompt.txt")" -n 4 --temp 0 2>&1 | tail -4
 # The tensor-core GEMMs' shared-memory ring (three stages in long-bf16,
 # four in wide-bf16's gate+up) and the argmax kernel's shared memory.
 for name in long-bf16 wide-bf16; do

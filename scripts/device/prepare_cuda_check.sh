@@ -78,6 +78,9 @@ long_prompt_config() {
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128 --logits-all ${SM90[@]+"${SM90[@]}"}
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 256 --prefill-chunk 128 ${SM90[@]+"${SM90[@]}"}
   gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
+  # Both prefill entries: the 150 tokens as a long call of 128 and a padded
+  # short one of 64 (its 22 tokens).
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-chunk64-long128" --target sm_90 --ctx-size 256 --prefill-chunk 64 --long-prefill-chunk 128 --logits-all ${SM90[@]+"${SM90[@]}"}
   echo "$LONG_PROMPT" > "$dir/prompt.txt"
   "$PY" "$ROOT/test/tools/reference_forward.py" "$dir/ckpt" --tokens "$LONG_PROMPT" -n 32 \
     --stop-at-eos --logits-out "$dir/ref.npy" --tokens-out "$dir/ref.txt"

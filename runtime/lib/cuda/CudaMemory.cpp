@@ -337,8 +337,9 @@ Status CudaMemory::init(const llamac_model_info &info,
     return s;
 
   const size_t batch = static_cast<size_t>(info.batch);
-  const size_t chunk = static_cast<size_t>(info.prefill_chunk);
-  const size_t rows = static_cast<size_t>(info.prefill_logits_rows);
+  // The call buffers hold the longest call's tokens and rows.
+  const size_t chunk = static_cast<size_t>(maxCallTokens(info));
+  const size_t rows = static_cast<size_t>(maxCallLogitsRows(info));
   const size_t vocab = static_cast<size_t>(info.vocab_size);
   const size_t kvBytes =
       static_cast<size_t>(info.kv_cache_floats) * sizeof(float);

@@ -23,7 +23,9 @@
  * predicts right. Built with FAKE_LAST_ROW=1 (fake-model-lastrow-exe) its
  * prefill writes one row a sequence, the token lengths[b] - 1's, as an
  * executable compiled without --logits-all; the rows past lengths[b] are
- * padding and get no logits.
+ * padding and get no logits. Built with FAKE_LONG=N (fake-model-long-exe)
+ * it also defines llamac_prefill_long, of N tokens a call (its info record
+ * names the entry; with FAKE_LONG_SYMBOL=0 the object lacks it).
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"
@@ -44,6 +46,12 @@
 #ifndef FAKE_LAST_ROW
 #define FAKE_LAST_ROW 0
 #endif
+#ifndef FAKE_LONG
+#define FAKE_LONG 0
+#endif
+#ifndef FAKE_LONG_SYMBOL
+#define FAKE_LONG_SYMBOL 1
+#endif
 
 const llamac_model_info llamac_model = {
     .abi_version = LLAMAC_ABI_VERSION,
@@ -63,6 +71,10 @@ const llamac_model_info llamac_model = {
     .kv_cache_floats = FAKE_BATCH * CTX,
     .workspace_bytes = WORKSPACE,
     .prefill_logits_rows = FAKE_LAST_ROW ? 1 : CHUNK,
+    .prefill_long_chunk = FAKE_LONG,
+    .prefill_long_logits_rows = !FAKE_LONG      ? 0
+                                : FAKE_LAST_ROW ? 1
+                                                : FAKE_LONG,
 };
 
 static void die(const char *fmt, ...) {
@@ -169,3 +181,13 @@ void llamac_prefill(const int32_t *tokens, const int64_t *positions,
   run("prefill", CHUNK, tokens, positions, lengths, kv_cache, weights, logits,
       next, workspace);
 }
+
+#if FAKE_LONG && FAKE_LONG_SYMBOL
+void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
+                         const int64_t *lengths, float *kv_cache,
+                         const uint8_t *weights, float *logits, int32_t *next,
+                         uint8_t *workspace) {
+  run("prefill_long", FAKE_LONG, tokens, positions, lengths, kv_cache, weights,
+      logits, next, workspace);
+}
+#endif

@@ -23,6 +23,12 @@ constexpr int64_t kDefaultPrefillChunk = 16;
 /// 128 on an H200 (KERNEL_NOTES, session 18); a shorter prompt still pays
 /// for a whole chunk.
 constexpr int64_t kDefaultCudaPrefillChunk = 512;
+/// A GPU target's second prefill entry, for prompts that fill it: its
+/// GEMMs stream each weight once for 2,048 rows, not four times for 512
+/// (+12% prefill on the 8B at 2,048 tokens, KERNEL_NOTES session 22), at
+/// the cost of activations for 2,048 rows (~113 MiB on the 8B, ~57 MiB on
+/// the 1B).
+constexpr int64_t kDefaultCudaLongPrefillChunk = 2048;
 
 /// The activations' precision in a GPU's tensor-core GEMMs (prefill).
 enum class GemmPrecision {
@@ -46,6 +52,11 @@ struct CompileOptions {
   /// Tokens per prefill call; unset: kDefaultPrefillChunk (a CUDA target:
   /// kDefaultCudaPrefillChunk), or the context size if that is smaller.
   std::optional<int64_t> prefillChunk;
+  /// Tokens per call of the second prefill entry (llamac_prefill_long); 0:
+  /// none. Unset: none for the host; kDefaultCudaLongPrefillChunk for a CUDA
+  /// target where it exceeds the prefill chunk and fits in the context, and
+  /// prefill writes the last row's logits only (not --logits-all).
+  std::optional<int64_t> longPrefillChunk;
   /// Unset: bf16. A CUDA target's only.
   std::optional<GemmPrecision> gemmPrecision;
   // sm_90: the prefill GEMMs' tiles by TMA (experimental, hidden flag --tma).

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 5
+#define LLAMAC_ABI_VERSION 6
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -52,10 +52,17 @@ typedef struct llamac_model_info {
                                writes a sequence: prefill_chunk (compiled
                                with --logits-all: one a token), or 1 (the
                                last real token's, lengths[b] - 1) */
+  int64_t prefill_long_chunk;  /* tokens per sequence of llamac_prefill_long,
+                                the entry for long prompts (> prefill_chunk),
+                                or 0: the model has no such entry */
+  int64_t prefill_long_logits_rows; /* as prefill_logits_rows, for
+                               llamac_prefill_long: prefill_long_chunk or 1
+                               (0 without the entry) */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
 #define LLAMAC_REPLAYABLE_PREFILL 2
+#define LLAMAC_REPLAYABLE_PREFILL_LONG 4
 
 #define LLAMAC_MODEL_INFO_FIELDS (sizeof(llamac_model_info) / sizeof(int64_t))
 
@@ -76,9 +83,11 @@ extern const llamac_model_info llamac_model;
  *                                       choice
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
- * with S = R = 1 for decode, and S = prefill_chunk, R = prefill_logits_rows
- * for prefill (R = 1: row 0 is token lengths[b] - 1's). The caller keeps
- * positions[b] + S <= ctx_size. */
+ * with S = R = 1 for decode, S = prefill_chunk, R = prefill_logits_rows
+ * for prefill (R = 1: row 0 is token lengths[b] - 1's), and S =
+ * prefill_long_chunk, R = prefill_long_logits_rows for prefill_long. The caller
+ * keeps positions[b] + S <= ctx_size. llamac_prefill_long is defined only where
+ * prefill_long_chunk > 0 (the runtime declares it weak). */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
                    const int64_t *lengths, float *kv_cache,
                    const uint8_t *weights, float *logits, int32_t *next,
@@ -87,6 +96,10 @@ void llamac_prefill(const int32_t *tokens, const int64_t *positions,
                     const int64_t *lengths, float *kv_cache,
                     const uint8_t *weights, float *logits, int32_t *next,
                     uint8_t *workspace);
+void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
+                         const int64_t *lengths, float *kv_cache,
+                         const uint8_t *weights, float *logits, int32_t *next,
+                         uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a
  * sidecar file EXE.weights), found through a trailer in the file's last

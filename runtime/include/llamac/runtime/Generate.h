@@ -46,8 +46,7 @@ struct GenerateResult {
 class Generator {
 public:
   // `memory` holds the weights, the KV cache and the call buffers.
-  Generator(const CompiledModel &model, ModelMemory &memory)
-      : model_(model), info_(*model.info), memory_(memory) {}
+  Generator(const CompiledModel &model, ModelMemory &memory);
 
   // Processes `prompt` (checked by checkPrompt) from position 0, then
   // generates up to `nPredict` tokens, stopping after an EOS unless
@@ -64,13 +63,25 @@ private:
     const float *rows = nullptr;
     int32_t next = 0;
   };
+  // A prefill entry point and the shape of its call (ModelABI.h).
+  struct PrefillEntry {
+    EntryPoint call = nullptr;
+    int64_t chunk = 0;      // tokens a sequence
+    int64_t logitsRows = 0; // rows of logits a sequence: chunk or 1
+    bool replayable = false;
+  };
   // One decode call for `token` at `position`.
   Status decode(int32_t token, int64_t position, bool readLogits, Output &out);
-  // One prefill call for `count` <= prefill_chunk tokens at `position`,
+  // The prefill entry for the prompt's rest (`remaining` tokens) from
+  // `position`, or null where decode takes the next token.
+  const PrefillEntry *prefillFor(int64_t position, int64_t remaining,
+                                 bool everyRow) const;
+  // One call of `entry` for `count` <= entry.chunk tokens at `position`,
   // padded with token 0; of its logits only the last row is read unless
   // `allRows`.
-  Status prefill(const int32_t *tokens, int64_t count, int64_t position,
-                 bool readLogits, bool allRows, Output &out);
+  Status prefill(const PrefillEntry &entry, const int32_t *tokens,
+                 int64_t count, int64_t position, bool readLogits, bool allRows,
+                 Output &out);
   // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
                        const GenerateCallbacks &callbacks, bool readLogits,
@@ -80,6 +91,7 @@ private:
   CompiledModel model_;
   const llamac_model_info &info_;
   ModelMemory &memory_;
+  PrefillEntry prefill_, prefillLong_;
 };
 
 } // namespace llamac::rt

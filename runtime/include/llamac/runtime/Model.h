@@ -1,6 +1,7 @@
-//===- Model.h - the compiled model as the runtime sees it -------*- C++ -*-===//
+//===- Model.h - the compiled model as the runtime sees it -------*- C++
+//-*-===//
 //
-// The info record and the two entry points, bundled so that the runtime
+// The info record and the entry points, bundled so that the runtime
 // library itself references no model symbol (only main.cpp does): tests can
 // link it without a model, and a bad record is caught before the first call.
 //
@@ -20,14 +21,21 @@ using EntryPoint = void (*)(const int32_t *tokens, const int64_t *positions,
 
 struct CompiledModel {
   const llamac_model_info *info;
-  EntryPoint decode;  // S = 1
-  EntryPoint prefill; // S = info->prefill_chunk
+  EntryPoint decode;      // S = 1
+  EntryPoint prefill;     // S = info->prefill_chunk
+  EntryPoint prefillLong; // S = info->prefill_long_chunk; null without it
 };
 
+// The longest call's tokens and rows of logits a sequence: what the call
+// buffers (tokens, logits, next tokens) hold, every entry point sharing them.
+int64_t maxCallTokens(const llamac_model_info &info);
+int64_t maxCallLogitsRows(const llamac_model_info &info);
+
 // Checks the record the compiler emitted (ABI version, positive sizes,
-// buffer sizes that fit in memory): a mismatch between a model object and
-// this runtime must be an error line, not a wild write.
-Status checkModel(const llamac_model_info &info);
+// buffer sizes that fit in memory) and that the entry points it names are
+// there: a mismatch between a model object and this runtime must be an
+// error line, not a wild write.
+Status checkModel(const CompiledModel &model);
 
 } // namespace llamac::rt
 

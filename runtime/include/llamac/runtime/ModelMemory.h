@@ -26,9 +26,10 @@ class ModelMemory {
 public:
   virtual ~ModelMemory();
 
-  // The buffers of one call: tokens [batch, prefill_chunk], positions
-  // [batch], lengths [batch], logits [batch, prefill_logits_rows, vocab];
-  // written and read by the host between calls.
+  // The buffers of one call: tokens [batch, S], positions [batch], lengths
+  // [batch], logits [batch, R, vocab] with the call's S and R (ModelABI.h),
+  // sized for the longest call (maxCallTokens, maxCallLogitsRows); written
+  // and read by the host between calls.
   int32_t *tokens = nullptr;
   int64_t *positions = nullptr;
   int64_t *lengths = nullptr;
@@ -36,8 +37,7 @@ public:
   // The KV cache (zeroed) and the weights as the model reads them.
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
-  // Each row's argmax [batch, prefill_logits_rows], written with the
-  // logits.
+  // Each row's argmax [batch, R], written with the logits.
   int32_t *next = nullptr;
   // The entry points' temporaries (info.workspace_bytes), allocated once.
   uint8_t *workspace = nullptr;
