@@ -79,7 +79,9 @@ Status checkModel(const CompiledModel &model) {
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
                              static_cast<size_t>(maxCallTokens(m)), &tokens) ||
       __builtin_mul_overflow(tokens, sizeof(int32_t), &tokens))
-    return badField("prefill_chunk", maxCallTokens(m));
+    return badField(m.prefill_long_chunk ? "prefill_long_chunk"
+                                         : "prefill_chunk",
+                    maxCallTokens(m));
   // The logits buffer of the longest call: batch * rows * vocab floats.
   size_t logits = 0;
   if (__builtin_mul_overflow(static_cast<size_t>(m.batch),
@@ -88,7 +90,9 @@ Status checkModel(const CompiledModel &model) {
       __builtin_mul_overflow(logits, static_cast<size_t>(m.vocab_size),
                              &logits) ||
       __builtin_mul_overflow(logits, sizeof(float), &logits))
-    return badField("prefill_logits_rows", maxCallLogitsRows(m));
+    return badField(m.prefill_long_chunk ? "prefill_long_logits_rows"
+                                         : "prefill_logits_rows",
+                    maxCallLogitsRows(m));
   return Status::success();
 }
 

@@ -25,9 +25,9 @@ constexpr int64_t kDefaultPrefillChunk = 16;
 constexpr int64_t kDefaultCudaPrefillChunk = 512;
 /// A GPU target's second prefill entry, for prompts that fill it: its
 /// GEMMs stream each weight once for 2,048 rows, not four times for 512
-/// (+12% prefill on the 8B at 2,048 tokens, KERNEL_NOTES session 22), at
-/// the cost of activations for 2,048 rows (~113 MiB on the 8B, ~57 MiB on
-/// the 1B).
+/// (+15% prefill on the 8B at 2,048 tokens, KERNEL_NOTES session 24), at
+/// the cost of activations for 2,048 rows (the workspace 46 -> 137 MiB on
+/// the 8B, 32 -> 72.5 MiB on the 1B).
 constexpr int64_t kDefaultCudaLongPrefillChunk = 2048;
 
 /// The activations' precision in a GPU's tensor-core GEMMs (prefill).
