@@ -59,14 +59,15 @@ Status Generator::decode(int32_t token, int64_t position, bool readLogits,
   std::fill(m.tokens, m.tokens + info_.batch, token);
   std::fill(m.positions, m.positions + info_.batch, position);
   std::fill(m.lengths, m.lengths + info_.batch, 1);
-  if (Status s = m.run(model_.decode, info_.replayable & LLAMAC_REPLAYABLE_DECODE);
-      !s.ok())
+  if (Status s = m.run(decode_.call, decode_.replayable); !s.ok())
     return s;
   return readLogits ? m.readLogits(0, 1, out.rows) : m.readNext(0, out.next);
 }
 
 Generator::Generator(const CompiledModel &model, ModelMemory &memory)
-    : model_(model), info_(*model.info), memory_(memory) {
+    : info_(*model.info), memory_(memory) {
+  decode_ = {model.decode, 1, 1,
+             bool(info_.replayable & LLAMAC_REPLAYABLE_DECODE)};
   prefill_ = {model.prefill, info_.prefill_chunk, info_.prefill_logits_rows,
               bool(info_.replayable & LLAMAC_REPLAYABLE_PREFILL)};
   if (model.prefillLong)
@@ -75,16 +76,24 @@ Generator::Generator(const CompiledModel &model, ModelMemory &memory)
                     bool(info_.replayable & LLAMAC_REPLAYABLE_PREFILL_LONG)};
 }
 
+Status Generator::prepare() {
+  for (const Entry *entry : {&decode_, &prefill_, &prefillLong_})
+    if (entry->call)
+      if (Status s = memory_.prepare(entry->call, entry->replayable); !s.ok())
+        return s;
+  return Status::success();
+}
+
 // A prefill call writes all its chunk's positions into the cache, padding
 // included, so its chunk must fit in the compiled context; a single token is
 // cheaper through decode, which computes one row, not a chunk; `everyRow`
 // (--logits-out) needs an entry that writes every row's logits. The long
 // entry goes where the short one's calls would compute at least as many rows
 // (its padding included): its longer GEMMs run faster a row.
-const Generator::PrefillEntry *Generator::prefillFor(int64_t position,
-                                                     int64_t remaining,
-                                                     bool everyRow) const {
-  auto usable = [&](const PrefillEntry &entry) {
+const Generator::Entry *Generator::prefillFor(int64_t position,
+                                              int64_t remaining,
+                                              bool everyRow) const {
+  auto usable = [&](const Entry &entry) {
     return entry.call && entry.chunk > 1 &&
            position + entry.chunk <= info_.ctx_size &&
            (!everyRow || entry.logitsRows == entry.chunk);
@@ -98,7 +107,7 @@ const Generator::PrefillEntry *Generator::prefillFor(int64_t position,
   return usable(prefill_) ? &prefill_ : nullptr;
 }
 
-Status Generator::prefill(const PrefillEntry &entry, const int32_t *tokens,
+Status Generator::prefill(const Entry &entry, const int32_t *tokens,
                           int64_t count, int64_t position, bool readLogits,
                           bool allRows, Output &out) {
   ModelMemory &m = memory_;
@@ -132,7 +141,7 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
   const int64_t vocab = info_.vocab_size;
   int64_t position = 0;
   while (position < length) {
-    const PrefillEntry *entry =
+    const Entry *entry =
         prefillFor(position, length - position, bool(callbacks.onRow));
     if (entry) {
       const int64_t count = std::min(entry->chunk, length - position);

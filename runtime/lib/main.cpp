@@ -197,15 +197,10 @@ Status run(int argc, char **argv, const CompiledModel &model,
                      : makeHostMemory(info, weights->mapping.data(), memory);
       !s.ok())
     return s;
-  for (auto [entry, bit] :
-       {std::pair{model.decode, LLAMAC_REPLAYABLE_DECODE},
-        std::pair{model.prefill, LLAMAC_REPLAYABLE_PREFILL},
-        std::pair{model.prefillLong, LLAMAC_REPLAYABLE_PREFILL_LONG}})
-    if (entry)
-      if (Status s = memory->prepare(entry, info.replayable & bit); !s.ok())
-        return s;
-  stats.loadSeconds = loadTime.seconds();
   Generator generator(model, *memory);
+  if (Status s = generator.prepare(); !s.ok())
+    return s;
+  stats.loadSeconds = loadTime.seconds();
 
   stats.seed = options.seed ? *options.seed : clockSeed();
   Sampler sampler(info.vocab_size,

@@ -48,6 +48,11 @@ public:
   // `memory` holds the weights, the KV cache and the call buffers.
   Generator(const CompiledModel &model, ModelMemory &memory);
 
+  // Readies every entry point for its first call (ModelMemory::prepare: a
+  // GPU records each replayable one's CUDA graph), so that load time, not
+  // the first call, pays for it.
+  Status prepare();
+
   // Processes `prompt` (checked by checkPrompt) from position 0, then
   // generates up to `nPredict` tokens, stopping after an EOS unless
   // `ignoreEos` (then an EOS is fed back like any token).
@@ -63,35 +68,33 @@ private:
     const float *rows = nullptr;
     int32_t next = 0;
   };
-  // A prefill entry point and the shape of its call (ModelABI.h).
-  struct PrefillEntry {
-    EntryPoint call = nullptr;
-    int64_t chunk = 0;      // tokens a sequence
-    int64_t logitsRows = 0; // rows of logits a sequence: chunk or 1
+  // An entry point and the shape of its call (ModelABI.h).
+  struct Entry {
+    EntryPoint call = nullptr; // null: the model has no such entry
+    int64_t chunk = 0;         // tokens a sequence
+    int64_t logitsRows = 0;    // rows of logits a sequence: chunk or 1
     bool replayable = false;
   };
   // One decode call for `token` at `position`.
   Status decode(int32_t token, int64_t position, bool readLogits, Output &out);
   // The prefill entry for the prompt's rest (`remaining` tokens) from
   // `position`, or null where decode takes the next token.
-  const PrefillEntry *prefillFor(int64_t position, int64_t remaining,
-                                 bool everyRow) const;
+  const Entry *prefillFor(int64_t position, int64_t remaining,
+                          bool everyRow) const;
   // One call of `entry` for `count` <= entry.chunk tokens at `position`,
   // padded with token 0; of its logits only the last row is read unless
   // `allRows`.
-  Status prefill(const PrefillEntry &entry, const int32_t *tokens,
-                 int64_t count, int64_t position, bool readLogits, bool allRows,
-                 Output &out);
+  Status prefill(const Entry &entry, const int32_t *tokens, int64_t count,
+                 int64_t position, bool readLogits, bool allRows, Output &out);
   // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
                        const GenerateCallbacks &callbacks, bool readLogits,
                        Output &last);
   bool isEos(int32_t token) const;
 
-  CompiledModel model_;
   const llamac_model_info &info_;
   ModelMemory &memory_;
-  PrefillEntry prefill_, prefillLong_;
+  Entry decode_, prefill_, prefillLong_;
 };
 
 } // namespace llamac::rt
