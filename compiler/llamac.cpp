@@ -108,6 +108,13 @@ cl::opt<int64_t> compileLongPrefillChunk(
              "it exceeds --prefill-chunk and fits in the context, without "
              "--logits-all; none for the host)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
+cl::opt<int64_t> compileSamplingCandidates(
+    "sampling-candidates",
+    cl::desc("Each row's k best (logit, id) pairs the model returns, so that "
+             "sampling with --top-k up to k reads them instead of the row "
+             "(default 64 for a GPU, 1 for the host; at most the vocabulary "
+             "size)"),
+    cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<bool> compileLogitsAll(
     "logits-all",
     cl::desc("Prefill computes the logits of every prompt token, so that "
@@ -241,6 +248,8 @@ int runCompile(const char *argv0) {
     options.prefillChunk = compilePrefillChunk;
   if (compileLongPrefillChunk.getNumOccurrences())
     options.longPrefillChunk = compileLongPrefillChunk;
+  if (compileSamplingCandidates.getNumOccurrences())
+    options.samplingCandidates = compileSamplingCandidates;
   if (compileGemmPrecision.getNumOccurrences())
     options.gemmPrecision = compileGemmPrecision;
   options.logitsAll = compileLogitsAll;

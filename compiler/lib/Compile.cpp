@@ -77,6 +77,13 @@ Error checkOptions(const CompileOptions &options) {
     return fail(llvm::formatv(
         "--long-prefill-chunk {0} is out of range [0, 4096] (0: none)",
         *options.longPrefillChunk));
+  if (options.samplingCandidates &&
+      (*options.samplingCandidates < 1 ||
+       *options.samplingCandidates > kMaxSamplingCandidates))
+    return fail(llvm::formatv("--sampling-candidates {0} is out of range [1, "
+                              "{1}]",
+                              *options.samplingCandidates,
+                              kMaxSamplingCandidates));
   return Error::success();
 }
 
@@ -171,9 +178,25 @@ llvm::Expected<int64_t> longPrefillChunk(const CompileOptions &options,
   return chunk;
 }
 
+/// Each row's top_k pairs: as asked (at most the vocabulary), else the
+/// target's default.
+llvm::Expected<int64_t> samplingCandidates(const CompileOptions &options,
+                                           int64_t vocab) {
+  if (!options.samplingCandidates)
+    return std::min<int64_t>(
+        isCudaTarget(options.target) ? kDefaultCudaSamplingCandidates : 1,
+        vocab);
+  if (*options.samplingCandidates > vocab)
+    return fail(llvm::formatv("--sampling-candidates {0} exceeds the "
+                              "vocabulary size {1}",
+                              *options.samplingCandidates, vocab));
+  return *options.samplingCandidates;
+}
+
 llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
                             int64_t ctxSize, int64_t prefillChunk,
-                            int64_t longChunk, uint64_t weightsBytes) {
+                            int64_t longChunk, int64_t candidates,
+                            uint64_t weightsBytes) {
   auto config = module->getAttrOfType<mlir::llama::ModelConfigAttr>(
       "llama.config");
   llamac_model_info info = {};
@@ -192,6 +215,7 @@ llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
   info.prefill_long_logits_rows = !longChunk      ? 0
                                   : opt.logitsAll ? longChunk
                                                   : 1;
+  info.sampling_candidates = candidates;
   info.bos_token_id = config.getBosTokenId();
   llvm::ArrayRef<int64_t> eos = config.getEosTokenIds();
   info.num_eos = std::min<int64_t>(eos.size(), LLAMAC_MAX_EOS);
@@ -335,6 +359,11 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   auto longChunk = longPrefillChunk(options, prefillChunk, *ctxSize);
   if (!longChunk)
     return longChunk.takeError();
+  auto candidates =
+      samplingCandidates(options, (*checkpoint)->config().vocabSize);
+  if (!candidates)
+    return candidates.takeError();
+  importOptions.samplingCandidates = *candidates;
   importOptions.entryPoints = {
       {"llamac_decode", 1},
       {"llamac_prefill", prefillChunk, /*lastRowLogits=*/!options.logitsAll}};
@@ -407,8 +436,9 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   if (options.emit == EmitStage::PTX)
     return writeKernelPTX(options.output, **module);
 
-  llamac_model_info info = modelInfo(**module, options, *ctxSize, prefillChunk,
-                                     *longChunk, layout->totalBytes);
+  llamac_model_info info =
+      modelInfo(**module, options, *ctxSize, prefillChunk, *longChunk,
+                *candidates, layout->totalBytes);
   ObjectOptions objectOptions;
   objectOptions.cpu = options.cpu;
   if (options.emit == EmitStage::Object)

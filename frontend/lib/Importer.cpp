@@ -174,10 +174,13 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
   const int64_t logitsRows = lastRow ? 1 : seq_;
   auto logits = RankedTensorType::get({batch_, logitsRows, c.vocabSize},
                                       builder_.getF32Type());
-  auto nextIds =
-      RankedTensorType::get({batch_, logitsRows}, builder_.getI32Type());
+  const int64_t k = options_.samplingCandidates;
+  auto topLogits =
+      RankedTensorType::get({batch_, logitsRows, k}, builder_.getF32Type());
+  auto topIds =
+      RankedTensorType::get({batch_, logitsRows, k}, builder_.getI32Type());
   auto funcType = builder_.getFunctionType({tokens, positions, lengths, cache},
-                                           {logits, nextIds, cache});
+                                           {logits, topLogits, topIds, cache});
   builder_.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(builder_, loc(entry.name), entry.name,
                                    funcType);
@@ -203,10 +206,13 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
-  // The greedy choice beside the logits: a GPU then reads back one id.
-  Value next = llama::ArgmaxOp::create(builder_, loc("greedy"), nextIds, out);
-  func::ReturnOp::create(builder_, loc(entry.name),
-                         ValueRange{out, next, cacheValue});
+  // Each row's best k beside the logits: a GPU then reads back one id
+  // (greedy) or k pairs (sampling), not a row.
+  auto top = llama::TopKOp::create(builder_, loc("next"), topLogits, topIds,
+                                   out, builder_.getI64IntegerAttr(k));
+  func::ReturnOp::create(
+      builder_, loc(entry.name),
+      ValueRange{out, top.getValues(), top.getIds(), cacheValue});
 }
 } // namespace
 
@@ -229,6 +235,14 @@ llamac::importCheckpoint(MLIRContext &context, const Checkpoint &checkpoint,
   Expected<int64_t> ctxSize = resolveContextSize(checkpoint.config(), options);
   if (!ctxSize)
     return ctxSize.takeError();
+  if (options.samplingCandidates < 1 ||
+      options.samplingCandidates > checkpoint.config().vocabSize)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("{0} sampling candidates is out of range [1, {1}] (the "
+                      "vocabulary size)",
+                      options.samplingCandidates,
+                      checkpoint.config().vocabSize));
   if (options.batch < 1 || options.batch > 4096)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

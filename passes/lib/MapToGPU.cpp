@@ -23,7 +23,6 @@
 //===----------------------------------------------------------------------===//
 #include "llamac/passes/Passes.h"
 
-#include "ArgmaxToGPU.h"
 #include "EntryMemrefs.h"
 #include "FlashAttentionToGPU.h"
 #include "KernelNamer.h"
@@ -31,6 +30,7 @@
 #include "LinalgIndexing.h"
 #include "MemRefViews.h"
 #include "TensorCoreLinear.h"
+#include "TopKToGPU.h"
 #include "WarpReductions.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -1132,10 +1132,10 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
       if (failed(llamac::mapFlashAttentionToGPU(op, namer, clusters,
                                                 bf16Attention)))
         return signalPassFailure();
-    SmallVector<llama::ArgmaxRowsOp> argmaxes;
-    module.walk([&](llama::ArgmaxRowsOp op) { argmaxes.push_back(op); });
-    for (llama::ArgmaxRowsOp op : argmaxes)
-      if (failed(llamac::mapArgmaxToGPU(op, namer)))
+    SmallVector<llama::TopKRowsOp> selections;
+    module.walk([&](llama::TopKRowsOp op) { selections.push_back(op); });
+    for (llama::TopKRowsOp op : selections)
+      if (failed(llamac::mapTopKToGPU(op, namer)))
         return signalPassFailure();
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's

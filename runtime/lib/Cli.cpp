@@ -311,7 +311,7 @@ std::string versionText(const llamac_model_info &model) {
       " (model ABI %d, payload format %d)\n"
       "model: vocab %lld, context %lld, batch %lld, prefill chunk %lld%s "
       "(logits of %s), %lld layers, hidden %lld, %lld heads (%lld kv) of "
-      "%lld\n",
+      "%lld, top lists of %lld\n",
       LLAMAC_ABI_VERSION, LLAMAC_PAYLOAD_VERSION,
       static_cast<long long>(model.vocab_size),
       static_cast<long long>(model.ctx_size),
@@ -324,7 +324,8 @@ std::string versionText(const llamac_model_info &model) {
       static_cast<long long>(model.hidden_size),
       static_cast<long long>(model.num_heads),
       static_cast<long long>(model.num_kv_heads),
-      static_cast<long long>(model.head_dim));
+      static_cast<long long>(model.head_dim),
+      static_cast<long long>(model.sampling_candidates));
 }
 
 } // namespace llamac::rt

@@ -52,7 +52,22 @@ bool Generator::isEos(int32_t token) const {
   return false;
 }
 
-Status Generator::decode(int32_t token, int64_t position, bool readLogits,
+Status Generator::readRow(int64_t row, Read read, Output &out) {
+  switch (read) {
+  case Read::Next:
+    return memory_.readNext(row, out.next);
+  case Read::Top:
+    return memory_.readTop(row, out.topLogits, out.topIds);
+  case Read::Rows:
+    break;
+  }
+  if (Status s = memory_.readLogits(row, 1, out.rows); !s.ok())
+    return s;
+  out.rows += row * info_.vocab_size; // rows[r] at r * vocab
+  return Status::success();
+}
+
+Status Generator::decode(int32_t token, int64_t position, Read read,
                          Output &out) {
   ModelMemory &m = memory_;
   // Decode reads tokens as [batch, 1].
@@ -61,7 +76,7 @@ Status Generator::decode(int32_t token, int64_t position, bool readLogits,
   std::fill(m.lengths, m.lengths + info_.batch, 1);
   if (Status s = m.run(decode_.call, decode_.replayable); !s.ok())
     return s;
-  return readLogits ? m.readLogits(0, 1, out.rows) : m.readNext(0, out.next);
+  return readRow(0, read, out);
 }
 
 Generator::Generator(const CompiledModel &model, ModelMemory &memory)
@@ -108,7 +123,7 @@ const Generator::Entry *Generator::prefillFor(int64_t position,
 }
 
 Status Generator::prefill(const Entry &entry, const int32_t *tokens,
-                          int64_t count, int64_t position, bool readLogits,
+                          int64_t count, int64_t position, Read read,
                           bool allRows, Output &out) {
   ModelMemory &m = memory_;
   const int64_t chunk = entry.chunk;
@@ -124,19 +139,14 @@ Status Generator::prefill(const Entry &entry, const int32_t *tokens,
   // The last token's row: row count - 1 where every token has one, else
   // the one row the call wrote (compiled without --logits-all).
   const int64_t last = entry.logitsRows == chunk ? count - 1 : 0;
-  if (!readLogits)
-    return m.readNext(last, out.next);
   if (allRows)
     return m.readLogits(0, count, out.rows);
-  if (Status s = m.readLogits(last, 1, out.rows); !s.ok())
-    return s;
-  out.rows += last * info_.vocab_size; // rows[r] at r * vocab
-  return Status::success();
+  return readRow(last, read, out);
 }
 
 Status Generator::processPrompt(const std::vector<int32_t> &prompt,
-                                const GenerateCallbacks &callbacks,
-                                bool readLogits, Output &last) {
+                                const GenerateCallbacks &callbacks, Read read,
+                                Output &last) {
   const int64_t length = static_cast<int64_t>(prompt.size());
   const int64_t vocab = info_.vocab_size;
   int64_t position = 0;
@@ -147,7 +157,7 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
       const int64_t count = std::min(entry->chunk, length - position);
       const bool allRows = bool(callbacks.onRow);
       if (Status s = prefill(*entry, prompt.data() + position, count, position,
-                             readLogits, allRows, last);
+                             read, allRows, last);
           !s.ok())
         return s;
       if (allRows) {
@@ -158,8 +168,7 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
       }
       position += count;
     } else {
-      if (Status s = decode(prompt[position], position, readLogits, last);
-          !s.ok())
+      if (Status s = decode(prompt[position], position, read, last); !s.ok())
         return s;
       if (callbacks.onRow)
         if (Status s = callbacks.onRow(last.rows); !s.ok())
@@ -175,26 +184,34 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
                       const GenerateCallbacks &callbacks,
                       GenerateResult &result) {
   result = GenerateResult();
-  // Greedy decoding takes the model's own argmax unless the logits are
-  // wanted anyway: only a token id then crosses PCIe per step.
-  const bool readLogits = !sampler.greedy() || bool(callbacks.onRow);
+  // Greedy decoding takes the model's own argmax, sampling with a top-k its
+  // top list covers the list, unless the logits are wanted anyway: a token
+  // id or K pairs, not a row, then cross PCIe per step.
+  const Read read = callbacks.onRow    ? Read::Rows
+                    : sampler.greedy() ? Read::Next
+                    : sampler.samplesFromTop(info_.sampling_candidates)
+                        ? Read::Top
+                        : Read::Rows;
   Output last;
   Stopwatch prefillTime;
-  if (Status s = processPrompt(prompt, callbacks, readLogits, last); !s.ok())
+  if (Status s = processPrompt(prompt, callbacks, read, last); !s.ok())
     return s;
   result.prefillSeconds = prefillTime.seconds();
 
   Stopwatch decodeTime;
   int64_t position = static_cast<int64_t>(prompt.size());
   for (int64_t i = 0; i < nPredict; ++i) {
-    const int32_t token = readLogits ? sampler.sample(last.rows) : last.next;
+    const int32_t token = read == Read::Next ? last.next
+                          : read == Read::Top
+                              ? sampler.sampleTop(last.topLogits, last.topIds)
+                              : sampler.sample(last.rows);
     ++result.generated;
     if (callbacks.onToken)
       if (Status s = callbacks.onToken(token); !s.ok())
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
-    if (Status s = decode(token, position++, readLogits, last); !s.ok())
+    if (Status s = decode(token, position++, read, last); !s.ok())
       return s;
     if (callbacks.onRow)
       if (Status s = callbacks.onRow(last.rows); !s.ok())

@@ -55,6 +55,8 @@ Status checkModel(const CompiledModel &model) {
       ~int64_t{LLAMAC_REPLAYABLE_DECODE | LLAMAC_REPLAYABLE_PREFILL |
                LLAMAC_REPLAYABLE_PREFILL_LONG})
     return badField("replayable", m.replayable);
+  if (m.sampling_candidates < 1 || m.sampling_candidates > m.vocab_size)
+    return badField("sampling_candidates", m.sampling_candidates);
   if (m.prefill_logits_rows != 1 && m.prefill_logits_rows != m.prefill_chunk)
     return badField("prefill_logits_rows", m.prefill_logits_rows);
   // The long entry: longer than the other, and there exactly where the

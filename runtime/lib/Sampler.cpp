@@ -13,6 +13,14 @@
 
 namespace llamac::rt {
 
+// Most likely first, and the lower id first among equals, so that top-k=1
+// and a tiny top-p pick exactly what greedy picks (and the model's top_k
+// lists its pairs in this order).
+template <typename Candidate>
+static bool before(const Candidate &a, const Candidate &b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
+
 int32_t argmax(const float *logits, int64_t n) {
   int32_t best = 0;
   float bestLogit = -std::numeric_limits<float>::infinity();
@@ -34,12 +42,6 @@ int32_t Sampler::sample(const float *logits) {
   if (options_.temperature == 0)
     return argmax(logits, vocabSize_);
 
-  // Most likely first, and the lower id first among equals, so that top-k=1
-  // and a tiny top-p pick exactly what greedy picks.
-  auto before = [](const Candidate &a, const Candidate &b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
-
   const float negInf = -std::numeric_limits<float>::infinity();
   size_t count = candidates_.size();
   float maxLogit = negInf;
@@ -57,10 +59,26 @@ int32_t Sampler::sample(const float *logits) {
   if (options_.topK > 0 && static_cast<size_t>(options_.topK) < count) {
     count = static_cast<size_t>(options_.topK);
     std::partial_sort(candidates_.begin(), candidates_.begin() + count,
-                      candidates_.end(), before);
+                      candidates_.end(), before<Candidate>);
     sorted = true;
   }
 
+  return draw(count, maxLogit, sorted);
+}
+
+int32_t Sampler::sampleTop(const float *topLogits, const int32_t *topIds) {
+  const size_t count = static_cast<size_t>(options_.topK);
+  // The list is sample's candidates after its partial_sort: NaN already
+  // -inf, the first the row's argmax.
+  const float maxLogit = topLogits[0];
+  if (!std::isfinite(maxLogit))
+    return topIds[0];
+  for (size_t i = 0; i < count; ++i)
+    candidates_[i] = {topLogits[i], topIds[i], 0.0f};
+  return draw(count, maxLogit, /*sorted=*/true);
+}
+
+int32_t Sampler::draw(size_t count, float maxLogit, bool sorted) {
   // Unnormalised softmax at the temperature; `sum` normalises.
   const double invTemp = 1.0 / options_.temperature;
   double sum = 0;
@@ -85,7 +103,8 @@ int32_t Sampler::sample(const float *logits) {
         if (candidates_[i].prob >= cutoff)
           candidates_[kept++] = candidates_[i];
       count = kept;
-      std::sort(candidates_.begin(), candidates_.begin() + count, before);
+      std::sort(candidates_.begin(), candidates_.begin() + count,
+                before<Candidate>);
     }
     const double target = options_.topP * sum;
     double cumulative = 0;

@@ -209,25 +209,49 @@ func.func @flash_shape(%q: tensor<1x4x8xf32>, %k: tensor<2x?x8xf32>, %o: tensor<
 
 // -----
 
-func.func @argmax_shape(%logits: tensor<1x4x32xf32>) {
-  // expected-error @+1 {{'llama.argmax' op result must be [batch=1, seq=4, ...], got 1x3}}
-  %r = llama.argmax %logits : tensor<1x4x32xf32> -> tensor<1x3xi32>
+func.func @top_k_shape(%logits: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{'llama.top_k' op ids must be [batch, seq, k=2], got 1x4x3}}
+  %v, %i = llama.top_k %logits {k = 2} : tensor<1x4x32xf32> -> tensor<1x4x2xf32>, tensor<1x4x3xi32>
   return
 }
 
 // -----
 
-func.func @argmax_rows_init(%logits: memref<1x4x32xf32>, %ids: memref<1x4xf32>) {
-  // expected-error @+1 {{'llama.argmax_rows' op init must be [batch, seq] of i32 for the input 1x4x32, got 1x4}}
-  llama.argmax_rows ins(%logits : memref<1x4x32xf32>) outs(%ids : memref<1x4xf32>)
+func.func @top_k_rows_batch(%logits: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{'llama.top_k' op values must be [batch=1, seq=4, ...], got 1x3x2}}
+  %v, %i = llama.top_k %logits {k = 2} : tensor<1x4x32xf32> -> tensor<1x3x2xf32>, tensor<1x4x2xi32>
   return
 }
 
 // -----
 
-func.func @argmax_rows_mixed(%logits: tensor<1x4x32xf32>, %ids: memref<1x4xi32>) {
-  // expected-error @+1 {{'llama.argmax_rows' op takes tensors and returns init's type, or takes buffers and returns nothing}}
-  llama.argmax_rows ins(%logits : tensor<1x4x32xf32>) outs(%ids : memref<1x4xi32>)
+func.func @top_k_too_many(%logits: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{'llama.top_k' op k = 33 exceeds the row's 32 logits}}
+  %v, %i = llama.top_k %logits {k = 33} : tensor<1x4x32xf32> -> tensor<1x4x33xf32>, tensor<1x4x33xi32>
+  return
+}
+
+// -----
+
+func.func @top_k_zero(%logits: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{'llama.top_k' op attribute 'k' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %v, %i = llama.top_k %logits {k = 0} : tensor<1x4x32xf32> -> tensor<1x4x0xf32>, tensor<1x4x0xi32>
+  return
+}
+
+// -----
+
+func.func @top_k_rows_inits(%logits: memref<1x4x32xf32>, %v: memref<1x4x2xf32>, %ids: memref<1x4x2xf32>) {
+  // expected-error @+1 {{'llama.top_k_rows' op inits must be [batch, seq, k] of f32 and of i32, 1 <= k <= 32, for the input 1x4x32, got 1x4x2 and 1x4x2}}
+  llama.top_k_rows ins(%logits : memref<1x4x32xf32>) outs(%v, %ids : memref<1x4x2xf32>, memref<1x4x2xf32>)
+  return
+}
+
+// -----
+
+func.func @top_k_rows_mixed(%logits: tensor<1x4x32xf32>, %v: memref<1x4x2xf32>, %ids: memref<1x4x2xi32>) {
+  // expected-error @+1 {{'llama.top_k_rows' op takes tensors and returns the inits' types, or takes buffers and returns nothing}}
+  llama.top_k_rows ins(%logits : tensor<1x4x32xf32>) outs(%v, %ids : memref<1x4x2xf32>, memref<1x4x2xi32>)
   return
 }
 

@@ -17,7 +17,7 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
   // CHECK-LABEL: func.func @forward
   // CHECK-SAME: (%[[TOK:.*]]: tensor<2x3xi32>, %[[POS:.*]]: tensor<2xi64>, %[[KV:.*]]: tensor<1x2x2x2x8x4xf32>)
   func.func @forward(%tokens: tensor<2x3xi32>, %pos: tensor<2xi64>, %kv: tensor<1x2x2x2x8x4xf32>)
-      -> (tensor<2x3x32xf32>, tensor<2x3xi32>, tensor<1x2x2x2x8x4xf32>) {
+      -> (tensor<2x3x32xf32>, tensor<2x3x4xf32>, tensor<2x3x4xi32>, tensor<1x2x2x2x8x4xf32>) {
     // CHECK: %[[E:.*]] = llama.weight @embed : tensor<32x16xbf16>
     %e = llama.weight @embed : tensor<32x16xbf16>
     // CHECK: %[[X:.*]] = llama.embedding %[[E]][%[[TOK]]] : tensor<32x16xbf16>, tensor<2x3xi32> -> tensor<2x3x16xf32>
@@ -49,12 +49,13 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
     // Tied embeddings: the logits reuse the embedding table.
     // CHECK: %[[L:.*]] = llama.linear %[[R]], %[[E]] : tensor<2x3x16xf32>, tensor<32x16xbf16> -> tensor<2x3x32xf32>
     %logits = llama.linear %r, %e : tensor<2x3x16xf32>, tensor<32x16xbf16> -> tensor<2x3x32xf32>
-    // CHECK: %[[N:.*]] = llama.argmax %[[L]] : tensor<2x3x32xf32> -> tensor<2x3xi32>
-    %next = llama.argmax %logits : tensor<2x3x32xf32> -> tensor<2x3xi32>
+    // Each row's 4 largest logits and their ids.
+    // CHECK: %[[TV:.*]], %[[TI:.*]] = llama.top_k %[[L]] {k = 4 : i64} : tensor<2x3x32xf32> -> tensor<2x3x4xf32>, tensor<2x3x4xi32>
+    %top:2 = llama.top_k %logits {k = 4} : tensor<2x3x32xf32> -> tensor<2x3x4xf32>, tensor<2x3x4xi32>
     // Each sequence's last real row (a prefill chunk without --logits-all).
     // CHECK: llama.last_rows %[[R]], %[[POS]] : tensor<2x3x16xf32>, tensor<2xi64> -> tensor<2x1x16xf32>
     %last = llama.last_rows %r, %pos : tensor<2x3x16xf32>, tensor<2xi64> -> tensor<2x1x16xf32>
-    // CHECK: return %[[L]], %[[N]], %[[KV1]]
-    return %logits, %next, %kv1 : tensor<2x3x32xf32>, tensor<2x3xi32>, tensor<1x2x2x2x8x4xf32>
+    // CHECK: return %[[L]], %[[TV]], %[[TI]], %[[KV1]]
+    return %logits, %top#0, %top#1, %kv1 : tensor<2x3x32xf32>, tensor<2x3x4xf32>, tensor<2x3x4xi32>, tensor<1x2x2x2x8x4xf32>
   }
 }

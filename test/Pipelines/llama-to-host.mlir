@@ -1,11 +1,12 @@
 // The llama-to-host pipeline (llamac compile's, from llama-plan-weights to
 // the LLVM dialect) on a hand-written 1-layer model (hidden 8, 2 query heads
 // over 1 KV head, head_dim 4, vocab 16, context 8, tied embeddings). The
-// entry point keeps its name and takes seven bare pointers, the runtime's C
+// entry point keeps its name and takes eight bare pointers, the runtime's C
 // ABI (runtime/include/llamac/abi/ModelABI.h): tokens, positions, KV cache
-// (updated in place), weights blob, logits and greedy's next token
-// (out-parameters), the temporaries' workspace; it returns nothing. Which pointer plays which role is checked end to end by the E2E
-// tests, which call the compiled entry points through this ABI.
+// (updated in place), weights blob, logits and the row's top 4 logits and
+// ids (out-parameters), the temporaries' workspace; it returns nothing.
+// Which pointer plays which role is checked end to end by the E2E tests,
+// which call the compiled entry points through this ABI.
 // RUN: llamac-opt %s --llama-to-host | FileCheck %s
 // Nothing but the LLVM dialect is left.
 // RUN: llamac-opt %s --llama-to-host | FileCheck %s --check-prefix=CLEAN
@@ -14,9 +15,9 @@
 // Blob: 11 params of 512, 32, 256, 128, 128, 256, 32, 384, 384, 384, 32
 // bytes, each at a 64-aligned offset: 2592 bytes.
 // CHECK-LABEL: module attributes {{{.*}}llama.weights_bytes = 2592 : i64, llama.workspace_bytes = {{[0-9]+}} : i64}
-// The entry point: exactly seven bare pointers (no memref descriptors, no
+// The entry point: exactly eight bare pointers (no memref descriptors, no
 // sizes), no results.
-// CHECK:       llvm.func @decode(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr, %arg6: !llvm.ptr) {
+// CHECK:       llvm.func @decode(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr, %arg5: !llvm.ptr, %arg6: !llvm.ptr, %arg7: !llvm.ptr) {
 // CHECK-NOT:   llvm.func
 // CHECK:         llvm.return{{$}}
 // The weights are read at their planned byte offsets in the blob: the
@@ -58,7 +59,7 @@ module attributes {llama.config = #llama.config<hidden_size = 8, intermediate_si
   llama.param @wup : tensor<12x8xf32>
   llama.param @wdown : tensor<8x12xf32>
   llama.param @norm : tensor<8xf32>
-  func.func @decode(%tokens: tensor<1x1xi32>, %pos: tensor<1xi64>, %cache: tensor<1x2x1x1x8x4xf32>) -> (tensor<1x1x16xf32>, tensor<1x1xi32>, tensor<1x2x1x1x8x4xf32>) {
+  func.func @decode(%tokens: tensor<1x1xi32>, %pos: tensor<1xi64>, %cache: tensor<1x2x1x1x8x4xf32>) -> (tensor<1x1x16xf32>, tensor<1x1x4xf32>, tensor<1x1x4xi32>, tensor<1x2x1x1x8x4xf32>) {
     %e = llama.weight @embed : tensor<16x8xf32>
     %x = llama.embedding %e[%tokens] : tensor<16x8xf32>, tensor<1x1xi32> -> tensor<1x1x8xf32>
     %n1 = llama.weight @attn_norm : tensor<8xf32>
@@ -88,7 +89,7 @@ module attributes {llama.config = #llama.config<hidden_size = 8, intermediate_si
     %n3 = llama.weight @norm : tensor<8xf32>
     %f = llama.rms_norm %r2, %n3 eps 1.0e-05 : tensor<1x1x8xf32>, tensor<8xf32>
     %logits = llama.linear %f, %e : tensor<1x1x8xf32>, tensor<16x8xf32> -> tensor<1x1x16xf32>
-    %next = llama.argmax %logits : tensor<1x1x16xf32> -> tensor<1x1xi32>
-    return %logits, %next, %cache1 : tensor<1x1x16xf32>, tensor<1x1xi32>, tensor<1x2x1x1x8x4xf32>
+    %top:2 = llama.top_k %logits {k = 4} : tensor<1x1x16xf32> -> tensor<1x1x4xf32>, tensor<1x1x4xi32>
+    return %logits, %top#0, %top#1, %cache1 : tensor<1x1x16xf32>, tensor<1x1x4xf32>, tensor<1x1x4xi32>, tensor<1x2x1x1x8x4xf32>
   }
 }

@@ -42,10 +42,11 @@ struct KernelOpBufferization
     OperationState rebuilt(op->getLoc(), op->getName(), buffers, TypeRange{},
                            op->getAttrs());
     rewriter.create(rebuilt);
-    unsigned init = cast<DestinationStyleOpInterface>(op)
-                        .getDpsInitOperand(0)
-                        ->getOperandNumber();
-    replaceOpWithBufferizedValues(rewriter, op, buffers[init]);
+    SmallVector<Value> results;
+    for (OpOperand &init :
+         cast<DestinationStyleOpInterface>(op).getDpsInitsMutable())
+      results.push_back(buffers[init.getOperandNumber()]);
+    replaceOpWithBufferizedValues(rewriter, op, results);
     return success();
   }
 };
@@ -56,7 +57,7 @@ void mlir::llama::registerBufferizableOpInterfaceExternalModels(
   registry.addExtension(+[](MLIRContext *ctx, LlamaDialect *) {
     llama::FlashAttentionOp::attachInterface<
         KernelOpBufferization<llama::FlashAttentionOp>>(*ctx);
-    llama::ArgmaxRowsOp::attachInterface<
-        KernelOpBufferization<llama::ArgmaxRowsOp>>(*ctx);
+    llama::TopKRowsOp::attachInterface<
+        KernelOpBufferization<llama::TopKRowsOp>>(*ctx);
   });
 }

@@ -169,27 +169,55 @@ LogicalResult LastRowsOp::verify() {
   return success();
 }
 
-LogicalResult ArgmaxOp::verify() {
-  ShapedType logits = getLogits().getType(), result = getResult().getType();
-  return verifyBatchSeq(*this, "result", result, logits.getDimSize(0),
-                        logits.getDimSize(1));
+LogicalResult TopKOp::verify() {
+  ShapedType logits = getLogits().getType();
+  const int64_t k = getK(), vocab = logits.getDimSize(2);
+  if (k > vocab)
+    return emitOpError() << "k = " << k << " exceeds the row's " << vocab
+                         << " logits";
+  for (auto [what, type] :
+       {std::pair<StringRef, ShapedType>{"values", getValues().getType()},
+        {"ids", getIds().getType()}}) {
+    if (failed(verifyBatchSeq(*this, what, type, logits.getDimSize(0),
+                              logits.getDimSize(1))))
+      return failure();
+    if (type.getDimSize(2) != k)
+      return emitOpError() << what << " must be [batch, seq, k=" << k
+                           << "], got " << shapeStr(type);
+  }
+  if (getValues().getType().getElementType() != logits.getElementType())
+    return emitOpError() << "values must have the logits' element type";
+  return success();
 }
 
-LogicalResult ArgmaxRowsOp::verify() {
-  ShapedType input = getInput().getType(), init = getInit().getType();
+LogicalResult TopKRowsOp::verify() {
+  ShapedType input = getInput().getType(), values = getValuesInit().getType(),
+             ids = getIdsInit().getType();
   if (!input.hasRank() || input.getRank() != 3 ||
       !input.getElementType().isF32() || !input.hasStaticShape())
     return emitOpError() << "input must be a static 3-D f32 tensor or buffer";
-  if (!init.hasRank() || init.getRank() != 2 ||
-      !init.getElementType().isInteger(32) ||
-      init.getShape() != input.getShape().drop_back())
-    return emitOpError() << "init must be [batch, seq] of i32 for the input "
-                         << shapeStr(input) << ", got " << shapeStr(init);
-  bool tensors = isa<RankedTensorType>(input) && isa<RankedTensorType>(init);
-  bool buffers = isa<MemRefType>(input) && isa<MemRefType>(init);
-  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
+  auto rowsOf = [&](ShapedType type, Type element) {
+    return type.hasRank() && type.getRank() == 3 &&
+           type.getElementType() == element && type.hasStaticShape() &&
+           type.getShape().drop_back() == input.getShape().drop_back() &&
+           type.getDimSize(2) >= 1 && type.getDimSize(2) <= input.getDimSize(2);
+  };
+  Builder b(getContext());
+  if (!rowsOf(values, b.getF32Type()) || !rowsOf(ids, b.getI32Type()) ||
+      values.getDimSize(2) != ids.getDimSize(2))
+    return emitOpError() << "inits must be [batch, seq, k] of f32 and of "
+                            "i32, 1 <= k <= "
+                         << input.getDimSize(2) << ", for the input "
+                         << shapeStr(input) << ", got " << shapeStr(values)
+                         << " and " << shapeStr(ids);
+  bool tensors = isa<RankedTensorType>(input) &&
+                 isa<RankedTensorType>(values) && isa<RankedTensorType>(ids);
+  bool buffers =
+      isa<MemRefType>(input) && isa<MemRefType>(values) && isa<MemRefType>(ids);
+  if (tensors ? getResult().size() != 2 || getResult()[0].getType() != values ||
+                    getResult()[1].getType() != ids
               : !buffers || !getResult().empty())
-    return emitOpError() << "takes tensors and returns init's type, or "
+    return emitOpError() << "takes tensors and returns the inits' types, or "
                             "takes buffers and returns nothing";
   return success();
 }
@@ -256,7 +284,7 @@ void FlashAttentionOp::getEffects(
   kernelOpEffects(*this, effects);
 }
 
-void ArgmaxRowsOp::getEffects(
+void TopKRowsOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
   kernelOpEffects(*this, effects);

@@ -196,7 +196,7 @@ LogicalResult passCachesInPlace(func::FuncOp func) {
 LogicalResult checkComputeTypes(ModuleOp module) {
   WalkResult result = module.walk([](Operation *op) {
     if (!isa<llama::LlamaDialect>(op->getDialect()) ||
-        isa<llama::ParamOp, llama::WeightOp, llama::ArgmaxOp>(op))
+        isa<llama::ParamOp, llama::WeightOp, llama::TopKOp>(op))
       return WalkResult::advance();
     for (OpResult value : op->getResults()) {
       auto type = dyn_cast<RankedTensorType>(value.getType());
@@ -239,7 +239,7 @@ struct LlamaToLinalgPass
     ConversionTarget target(getContext());
     target.addIllegalDialect<llama::LlamaDialect>();
     target.addLegalOp<llama::ParamOp, llama::FlashAttentionOp,
-                      llama::ArgmaxRowsOp>();
+                      llama::TopKRowsOp>();
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            linalg::LinalgDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
@@ -248,7 +248,7 @@ struct LlamaToLinalgPass
     populateLayerLowerings(patterns);
     populateRoPELowering(patterns);
     populateAttentionLowering(patterns, flashAttention);
-    populateArgmaxLowering(patterns, flashAttention);
+    populateTopKLowering(patterns, flashAttention);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

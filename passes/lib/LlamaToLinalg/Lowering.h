@@ -52,8 +52,8 @@ void populateLayerLowerings(mlir::RewritePatternSet &patterns);
 void populateRoPELowering(mlir::RewritePatternSet &patterns);
 /// `flash`: attend with llama.flash_attention, not linalg ops.
 void populateAttentionLowering(mlir::RewritePatternSet &patterns, bool flash);
-/// `kernelOp`: llama.argmax as llama.argmax_rows, not a linalg reduction.
-void populateArgmaxLowering(mlir::RewritePatternSet &patterns, bool kernelOp);
+/// `kernelOp`: llama.top_k as llama.top_k_rows, not linalg reductions.
+void populateTopKLowering(mlir::RewritePatternSet &patterns, bool kernelOp);
 
 } // namespace llamac::lowering
 

@@ -76,6 +76,8 @@ public:
   Status run(EntryPoint entry, bool replayable) override;
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
   Status readNext(int64_t row, int32_t &token) override;
+  Status readTop(int64_t row, const float *&logits,
+                 const int32_t *&ids) override;
   std::string memoryReport() override;
 
 private:
@@ -98,6 +100,11 @@ private:
   const Driver *driver_ = nullptr;
   size_t vocab_ = 0;
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
+  // The top lists: [batch, rows, K] logits, then as many ids, in one device
+  // buffer, so that a decode call's list (batch 1) is one copy; topHost_
+  // (pinned) receives a row's K logits, then its K ids.
+  size_t top_ = 1, topRows_ = 1;
+  void *topHost_ = nullptr;
   bool useGraphs_ = false;
   // [batch] positions, then [batch] lengths, in one buffer: one copy a call.
   size_t tokensBytes_ = 0, positionsAndLengthsBytes_ = 0;
@@ -381,6 +388,10 @@ Status CudaMemory::init(const llamac_model_info &info,
       !s.ok())
     return s;
   void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
+  top_ = static_cast<size_t>(info.sampling_candidates);
+  topRows_ = batch * rows;
+  if (Status s = pinned(2 * top_ * sizeof(float), topHost_); !s.ok())
+    return s;
   if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
     return s;
   if (Status s = pinned(2 * batch * sizeof(int64_t), positionsHost); !s.ok())
@@ -398,14 +409,14 @@ Status CudaMemory::init(const llamac_model_info &info,
                 "allocating the positions and lengths on the GPU");
       !s.ok())
     return s;
-  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, nextOnDevice = 0;
+  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, topOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
       !s.ok())
     return s;
   if (Status s =
-          check(d.cuMemAlloc(&nextOnDevice, batch * rows * sizeof(int32_t)),
-                "allocating the next tokens on the GPU");
+          check(d.cuMemAlloc(&topOnDevice, 2 * topRows_ * top_ * sizeof(float)),
+                "allocating the top lists on the GPU");
       !s.ok())
     return s;
   if (Status s = check(
@@ -422,7 +433,8 @@ Status CudaMemory::init(const llamac_model_info &info,
   lengths = positions + batch;
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
-  next = reinterpret_cast<int32_t *>(nextOnDevice);
+  topLogits = reinterpret_cast<float *>(topOnDevice);
+  topIds = reinterpret_cast<int32_t *>(topLogits + topRows_ * top_);
 
   useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
   Session &session = cuda::session();
@@ -465,7 +477,7 @@ std::string CudaMemory::memoryReport() {
                 "weights %.1f + KV cache %.1f + logits %.1f + activations "
                 "%.1f + CUDA graphs' temporaries %.1f reserved (%.1f at most "
                 "in use) + the stream-ordered pool's %.1f + the rest %.1f "
-                "(kernel modules, tokens, positions, next tokens)",
+                "(kernel modules, tokens, positions, top lists)",
                 mib(used), mib(usedAtStart_), mib(weightBytes_), mib(kvBytes_),
                 mib(logitsBytes_), mib(workspaceBytes_), mib(graphsReserved),
                 mib(graphsUsed), mib(poolReserved), rest);
@@ -512,8 +524,8 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
   const auto *devicePositions =
       reinterpret_cast<const int64_t *>(positionsOnDevice_);
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), devicePositions,
-        devicePositions + (lengths - positions), kvCache, weights, logits, next,
-        workspace);
+        devicePositions + (lengths - positions), kvCache, weights, logits,
+        topLogits, topIds, workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
@@ -525,8 +537,8 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
   if (!replayable) {
-    entry(tokens, positions, lengths, kvCache, weights, logits, next,
-          workspace);
+    entry(tokens, positions, lengths, kvCache, weights, logits, topLogits,
+          topIds, workspace);
     return finishCall();
   }
   if (!useGraphs_) {
@@ -567,14 +579,36 @@ Status CudaMemory::readLogits(int64_t first, int64_t count,
 }
 
 Status CudaMemory::readNext(int64_t row, int32_t &token) {
-  if (Status s = check(
-          driver_->cuMemcpyDtoH(&token,
-                                reinterpret_cast<CUdeviceptr>(next) +
-                                    static_cast<size_t>(row) * sizeof(int32_t),
-                                sizeof(int32_t)),
-          "copying the next token from the GPU");
+  if (Status s =
+          check(driver_->cuMemcpyDtoH(&token,
+                                      reinterpret_cast<CUdeviceptr>(topIds) +
+                                          static_cast<size_t>(row) * top_ *
+                                              sizeof(int32_t),
+                                      sizeof(int32_t)),
+                "copying the next token from the GPU");
       !s.ok())
     return s;
+  return Status::success();
+}
+
+Status CudaMemory::readTop(int64_t row, const float *&logitsOut,
+                           const int32_t *&idsOut) {
+  const size_t bytes = top_ * sizeof(float);
+  auto *host = static_cast<uint8_t *>(topHost_);
+  const CUdeviceptr first = reinterpret_cast<CUdeviceptr>(topLogits) +
+                            static_cast<size_t>(row) * bytes;
+  const CUdeviceptr ids =
+      reinterpret_cast<CUdeviceptr>(topIds) + static_cast<size_t>(row) * bytes;
+  // One row of lists in all (batch 1, one row a call): ids follow logits.
+  CUresult copied = topRows_ == 1
+                        ? driver_->cuMemcpyDtoH(host, first, 2 * bytes)
+                        : driver_->cuMemcpyDtoH(host, first, bytes);
+  if (copied == CUDA_SUCCESS && topRows_ != 1)
+    copied = driver_->cuMemcpyDtoH(host + bytes, ids, bytes);
+  if (Status s = check(copied, "copying the top list from the GPU"); !s.ok())
+    return s;
+  logitsOut = reinterpret_cast<const float *>(host);
+  idsOut = reinterpret_cast<const int32_t *>(host + bytes);
   return Status::success();
 }
 

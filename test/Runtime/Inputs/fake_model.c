@@ -17,15 +17,18 @@
  * and position ranges, no holes in the cache, the same input for every
  * sequence of a batch, a workspace of the size asked for) and exits with
  * code 3 and a "fake-model:" line if anything is off. FAKE_MODEL_TRACE=1
- * prints each call to stderr. The next-token output is each row's
- * prediction; FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros), so
- * that only a runtime that takes greedy tokens from that output still
- * predicts right. Built with FAKE_LAST_ROW=1 (fake-model-lastrow-exe) its
- * prefill writes one row a sequence, the token lengths[b] - 1's, as an
- * executable compiled without --logits-all; the rows past lengths[b] are
- * padding and get no logits. Built with FAKE_LONG=N (fake-model-long-exe)
- * it also defines llamac_prefill_long, of N tokens a call (its info record
- * names the entry; with FAKE_LONG_SYMBOL=0 the object lacks it).
+ * prints each call to stderr. The top lists are each row's FAKE_TOP (4;
+ * fake-model-top1-exe: 1) largest logits and their ids, larger first, the
+ * lower id first among equals (the first the prediction);
+ * FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros) but not the
+ * lists, so that only a runtime that takes greedy tokens and samples from
+ * the lists still predicts right. Built with FAKE_LAST_ROW=1
+ *(fake-model-lastrow-exe) its prefill writes one row a sequence, the token
+ *lengths[b] - 1's, as an executable compiled without --logits-all; the rows
+ *past lengths[b] are padding and get no logits. Built with FAKE_LONG=N
+ *(fake-model-long-exe) it also defines llamac_prefill_long, of N tokens a call
+ *(its info record names the entry; with FAKE_LONG_SYMBOL=0 the object lacks
+ *it).
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"
@@ -52,6 +55,9 @@
 #ifndef FAKE_LONG_SYMBOL
 #define FAKE_LONG_SYMBOL 1
 #endif
+#ifndef FAKE_TOP
+#define FAKE_TOP 4
+#endif
 
 const llamac_model_info llamac_model = {
     .abi_version = LLAMAC_ABI_VERSION,
@@ -75,6 +81,7 @@ const llamac_model_info llamac_model = {
     .prefill_long_logits_rows = !FAKE_LONG      ? 0
                                 : FAKE_LAST_ROW ? 1
                                                 : FAKE_LONG,
+    .sampling_candidates = FAKE_TOP,
 };
 
 static void die(const char *fmt, ...) {
@@ -96,9 +103,26 @@ static void check_weights(const uint8_t *weights) {
       die("weights byte %d is %d, expected %d", i, weights[i], i % 251);
 }
 
-/* One position of sequence b: the cache update and the logits row. */
+/* The row's FAKE_TOP largest, by selection: the next best is the largest
+ * after the last in the order (logit descending, id ascending). */
+static void top_list(const float *row, float *top_logits, int32_t *top_ids) {
+  for (int i = 0; i < FAKE_TOP; ++i) {
+    int best = -1;
+    for (int v = 0; v < VOCAB; ++v) {
+      int after_last = i == 0 || row[v] < top_logits[i - 1] ||
+                       (row[v] == top_logits[i - 1] && v > top_ids[i - 1]);
+      if (after_last && (best < 0 || row[v] > row[best]))
+        best = v;
+    }
+    top_logits[i] = row[best];
+    top_ids[i] = best;
+  }
+}
+
+/* One position of sequence b: the cache update, the logits row and its top
+ * list. */
 static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
-                 int32_t *next_token) {
+                 float *top_logits, int32_t *top_ids) {
   if (t < 0 || t >= VOCAB)
     die("token %d out of the vocabulary", t);
   if (p < 0 || p >= CTX)
@@ -113,21 +137,24 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
   for (int64_t q = 0; q <= p; ++q)
     sum += (int64_t)cache[q];
   int next = t == EOS_AFTER ? 15 : (int)(((31 * sum) ^ (7 * p)) % 15);
-  *next_token = next;
+  float computed[VOCAB];
+  for (int v = 0; v < VOCAB; ++v)
+    computed[v] = v == next ? 2.0f
+                  : v >= 14 ? -4.0f
+                            : (float)((7 * v + t) % 5) * 0.25f;
+  top_list(computed, top_logits, top_ids);
   if (getenv("FAKE_MODEL_NO_LOGITS"))
     return;
   for (int v = 0; v < VOCAB; ++v)
-    row[v] = v == next ? 2.0f
-             : v >= 14 ? -4.0f
-                       : (float)((7 * v + t) % 5) * 0.25f;
+    row[v] = computed[v];
 }
 
 static void run(const char *what, int64_t s, const int32_t *tokens,
                 const int64_t *positions, const int64_t *lengths,
                 float *kv_cache, const uint8_t *weights, float *logits,
-                int32_t *next, uint8_t *workspace) {
-  if (!tokens || !positions || !lengths || !kv_cache || !logits || !next ||
-      !workspace)
+                float *top_logits, int32_t *top_ids, uint8_t *workspace) {
+  if (!tokens || !positions || !lengths || !kv_cache || !logits ||
+      !top_logits || !top_ids || !workspace)
     die("%s: a null buffer", what);
   check_weights(weights);
   /* A workspace smaller than asked for faults (or trips a sanitizer). */
@@ -156,38 +183,41 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
         die("%s: sequence %d has other tokens than sequence 0", what, b);
       /* Padding is processed too (later calls overwrite its cache rows). */
       int64_t row = lastRow ? 0 : i;
-      float scratch[VOCAB];
-      int32_t scratchNext;
+      float scratch[VOCAB], scratch_top[FAKE_TOP];
+      int32_t scratch_ids[FAKE_TOP];
       int keep = !lastRow || i == lengths[b] - 1;
+      int64_t at = (int64_t)b * rows + row;
       step(b, tokens[b * s + i], positions[b] + i, kv_cache,
-           keep ? logits + ((int64_t)b * rows + row) * VOCAB : scratch,
-           keep ? next + (int64_t)b * rows + row : &scratchNext);
+           keep ? logits + at * VOCAB : scratch,
+           keep ? top_logits + at * FAKE_TOP : scratch_top,
+           keep ? top_ids + at * FAKE_TOP : scratch_ids);
     }
   }
 }
 
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
                    const int64_t *lengths, float *kv_cache,
-                   const uint8_t *weights, float *logits, int32_t *next,
-                   uint8_t *workspace) {
-  run("decode", 1, tokens, positions, lengths, kv_cache, weights, logits, next,
-      workspace);
+                   const uint8_t *weights, float *logits, float *top_logits,
+                   int32_t *top_ids, uint8_t *workspace) {
+  run("decode", 1, tokens, positions, lengths, kv_cache, weights, logits,
+      top_logits, top_ids, workspace);
 }
 
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
                     const int64_t *lengths, float *kv_cache,
-                    const uint8_t *weights, float *logits, int32_t *next,
-                    uint8_t *workspace) {
+                    const uint8_t *weights, float *logits, float *top_logits,
+                    int32_t *top_ids, uint8_t *workspace) {
   run("prefill", CHUNK, tokens, positions, lengths, kv_cache, weights, logits,
-      next, workspace);
+      top_logits, top_ids, workspace);
 }
 
 #if FAKE_LONG && FAKE_LONG_SYMBOL
 void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
                          const int64_t *lengths, float *kv_cache,
-                         const uint8_t *weights, float *logits, int32_t *next,
+                         const uint8_t *weights, float *logits,
+                         float *top_logits, int32_t *top_ids,
                          uint8_t *workspace) {
   run("prefill_long", FAKE_LONG, tokens, positions, lengths, kv_cache, weights,
-      logits, next, workspace);
+      logits, top_logits, top_ids, workspace);
 }
 #endif

@@ -30,6 +30,14 @@ constexpr int64_t kDefaultCudaPrefillChunk = 512;
 /// the 8B, 32 -> 72.5 MiB on the 1B).
 constexpr int64_t kDefaultCudaLongPrefillChunk = 2048;
 
+/// The (logit, id) pairs each row's top_k returns a GPU target (the most a
+/// row's vocabulary has, if fewer): sampling with --top-k up to this reads
+/// them back instead of the row. llama.cpp's --top-k defaults to 40,
+/// transformers' to 50. The host's default is 1 (its runtime reads the
+/// row in place).
+constexpr int64_t kDefaultCudaSamplingCandidates = 64;
+constexpr int64_t kMaxSamplingCandidates = 1024;
+
 /// The activations' precision in a GPU's tensor-core GEMMs (prefill).
 enum class GemmPrecision {
   BF16, ///< rounded to bf16: one mma a tile (PyTorch's and llama.cpp's)
@@ -57,6 +65,9 @@ struct CompileOptions {
   /// target where it exceeds the prefill chunk and fits in the context, and
   /// prefill writes the last row's logits only (not --logits-all).
   std::optional<int64_t> longPrefillChunk;
+  /// Pairs of each row's top_k (llama.top_k's k); unset: the target's
+  /// default (kDefaultCudaSamplingCandidates or 1), at most the vocabulary.
+  std::optional<int64_t> samplingCandidates;
   /// Unset: bf16. A CUDA target's only.
   std::optional<GemmPrecision> gemmPrecision;
   // sm_90: the prefill GEMMs' tiles by TMA (experimental, hidden flag --tma).

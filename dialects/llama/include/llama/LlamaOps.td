@@ -251,21 +251,28 @@ def Llama_LastRowsOp : Llama_Op<"last_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Llama_ArgmaxOp : Llama_Op<"argmax", [Pure]> {
-  let summary = "The id of each row's largest logit (greedy decoding)";
+def Llama_TopKOp : Llama_Op<"top_k", [Pure]> {
+  let summary = "Each row's k largest logits and their ids, largest first";
   let description = [{
-    `result[b, s] = argmax_v logits[b, s, v]`: the lowest `v` among equal
-    maxima, NaN counting as -inf (a row of only -inf or NaN gives 0). The
-    entry points return it beside the logits, so that greedy decoding on a
-    GPU reads back one token id a step instead of a row of logits.
+    `values[b, s, i]` and `ids[b, s, i]` are the `i`-th of row `[b, s]`'s
+    logits in the order (logit descending, id ascending), NaN counting as
+    -inf (and reported so); `k = 1` is greedy decoding's argmax. The entry
+    points return them beside the logits, so that a GPU reads back one id
+    (greedy) or `k` pairs (sampling with top-k <= k) a step, not a row of
+    logits; the runtime samples among them exactly as among the row.
 
     ```mlir
-    %next = llama.argmax %logits : tensor<1x1x128256xf32> -> tensor<1x1xi32>
+    %values, %ids = llama.top_k %logits {k = 64} : tensor<1x1x128256xf32>
+        -> tensor<1x1x64xf32>, tensor<1x1x64xi32>
     ```
   }];
-  let arguments = (ins Llama_Activation:$logits);
-  let results = (outs Llama_TokenIds:$result);
-  let assemblyFormat = "$logits attr-dict `:` type($logits) `->` type($result)";
+  let arguments = (ins Llama_Activation:$logits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k);
+  let results = (outs Llama_Activation:$values,
+                      Llama_StaticTensorOf<[I32], 3>:$ids);
+  let assemblyFormat = [{
+    $logits attr-dict `:` type($logits) `->` type($values) `,` type($ids)
+  }];
   let hasVerifier = 1;
 }
 
@@ -319,32 +326,42 @@ def Llama_FlashAttentionOp : Llama_Op<"flash_attention",
   }];
 }
 
-def Llama_ArgmaxRowsOp : Llama_Op<"argmax_rows",
+def Llama_TopKRowsOp : Llama_Op<"top_k_rows",
     [DestinationStyleOpInterface,
      DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
-  let summary = "llama.argmax as one kernel, destination-style";
+  let summary = "llama.top_k as one kernel, destination-style";
   let description = [{
-    `init[b, s] = argmax_v input[b, s, v]` with `llama.argmax`'s rules
-    (lowest index among equals, NaN as -inf). What `llama-to-linalg` makes
-    of `llama.argmax` where the target runs it as a kernel
-    (`flash-attention=true`, the CUDA targets); on tensors or buffers like
-    `llama.flash_attention`, and `llama-map-to-gpu` turns the buffer form
-    into a block per row.
+    `values[b, s, :]` and `ids[b, s, :]` are the `k` largest of
+    `input[b, s, :]` with `llama.top_k`'s rules, `k` the inits' last
+    dimension. What `llama-to-linalg` makes of `llama.top_k` where the
+    target runs it as a kernel (`flash-attention=true`, the CUDA targets);
+    on tensors or buffers like `llama.flash_attention`, and
+    `llama-map-to-gpu` turns the buffer form into a block per row.
 
     ```mlir
-    %ids = llama.argmax_rows ins(%logits : tensor<1x1x128256xf32>)
-        outs(%init : tensor<1x1xi32>) -> tensor<1x1xi32>
+    %v, %i = llama.top_k_rows ins(%logits : tensor<1x1x128256xf32>)
+        outs(%vinit, %iinit : tensor<1x1x64xf32>, tensor<1x1x64xi32>)
+        -> tensor<1x1x64xf32>, tensor<1x1x64xi32>
     ```
   }];
-  let arguments = (ins AnyShaped:$input, AnyShaped:$init);
+  let arguments = (ins AnyShaped:$input, AnyShaped:$values_init,
+                       AnyShaped:$ids_init);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
-    `ins` `(` $input `:` type($input) `)` `outs` `(` $init `:` type($init) `)`
-    attr-dict (`->` type($result)^)?
+    `ins` `(` $input `:` type($input) `)` `outs` `(` $values_init `,`
+    $ids_init `:` type($values_init) `,` type($ids_init) `)` attr-dict
+    (`->` type($result)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    // The inits: operands 1 and 2.
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), 1, 2);
+    }
+    int64_t getK() {
+      return ::mlir::cast<::mlir::ShapedType>(getValuesInit().getType())
+          .getDimSize(2);
+    }
   }];
 }
 

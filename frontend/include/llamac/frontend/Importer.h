@@ -21,6 +21,8 @@ struct EntryPoint {
 struct ImportOptions {
   int64_t batch = 1;   ///< Sequences processed together.
   int64_t ctxSize = 0; ///< KV-cache length; 0 = min(max_position, 4096).
+  /// llama.top_k's k: the (logit, id) pairs each row returns.
+  int64_t samplingCandidates = 1;
   /// The functions to emit; all share the params and the cache layout.
   std::vector<EntryPoint> entryPoints = {{"forward", 1}};
 };

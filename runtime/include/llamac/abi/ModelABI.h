@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 6
+#define LLAMAC_ABI_VERSION 7
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -58,6 +58,9 @@ typedef struct llamac_model_info {
   int64_t prefill_long_logits_rows; /* as prefill_logits_rows, for
                                llamac_prefill_long: prefill_long_chunk or 1
                                (0 without the entry) */
+  int64_t sampling_candidates; /* K: the (logit, id) pairs of each row's top
+                               list the entry points return, 1 <= K <=
+                               vocab_size */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
@@ -77,28 +80,32 @@ extern const llamac_model_info llamac_model;
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
  *   logits    float  [batch, R, vocab]   output
- *   next      int32  [batch, R]          output: each row's argmax (the
- *                                       lowest id among equal maxima; NaN
- *                                       counts as -inf), greedy decoding's
- *                                       choice
+ *   top_logits float [batch, R, K]      output: each row's K largest
+ *   top_ids   int32  [batch, R, K]      logits and their ids, in the order
+ *                                       (logit descending, id ascending),
+ *                                       NaN counting (and reported) as -inf;
+ *                                       top_ids[b][r][0] is the row's
+ *                                       argmax, greedy decoding's choice
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
- * with S = R = 1 for decode, S = prefill_chunk, R = prefill_logits_rows
- * for prefill (R = 1: row 0 is token lengths[b] - 1's), and S =
- * prefill_long_chunk, R = prefill_long_logits_rows for prefill_long. The caller
- * keeps positions[b] + S <= ctx_size. llamac_prefill_long is defined only where
- * prefill_long_chunk > 0 (the runtime declares it weak). */
+ * with K = sampling_candidates, S = R = 1 for decode, S = prefill_chunk,
+ * R = prefill_logits_rows for prefill (R = 1: row 0 is token lengths[b] -
+ * 1's), and S = prefill_long_chunk, R = prefill_long_logits_rows for
+ * prefill_long. The caller keeps positions[b] + S <= ctx_size.
+ * llamac_prefill_long is defined only where prefill_long_chunk > 0 (the runtime
+ * declares it weak). */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
                    const int64_t *lengths, float *kv_cache,
-                   const uint8_t *weights, float *logits, int32_t *next,
-                   uint8_t *workspace);
+                   const uint8_t *weights, float *logits, float *top_logits,
+                   int32_t *top_ids, uint8_t *workspace);
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
                     const int64_t *lengths, float *kv_cache,
-                    const uint8_t *weights, float *logits, int32_t *next,
-                    uint8_t *workspace);
+                    const uint8_t *weights, float *logits, float *top_logits,
+                    int32_t *top_ids, uint8_t *workspace);
 void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
                          const int64_t *lengths, float *kv_cache,
-                         const uint8_t *weights, float *logits, int32_t *next,
+                         const uint8_t *weights, float *logits,
+                         float *top_logits, int32_t *top_ids,
                          uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a

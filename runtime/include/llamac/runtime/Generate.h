@@ -61,12 +61,16 @@ public:
              const GenerateCallbacks &callbacks, GenerateResult &result);
 
 private:
-  // What a call's caller reads: logits rows (`rows` is the first, rows are
-  // vocab apart), or, for greedy decoding without --logits-out, only the
-  // model's own argmax of the last row (one id off a GPU, not a row).
+  // What a call's caller reads of the last row: the model's own argmax
+  // (greedy decoding: one id off a GPU), its top list (sampling with a
+  // top-k the list covers: 8 K bytes), or logits rows (otherwise, and
+  // every processed row for --logits-out).
+  enum class Read { Next, Top, Rows };
   struct Output {
-    const float *rows = nullptr;
+    const float *rows = nullptr; // the first; rows are vocab apart
     int32_t next = 0;
+    const float *topLogits = nullptr;
+    const int32_t *topIds = nullptr;
   };
   // An entry point and the shape of its call (ModelABI.h).
   struct Entry {
@@ -76,7 +80,7 @@ private:
     bool replayable = false;
   };
   // One decode call for `token` at `position`.
-  Status decode(int32_t token, int64_t position, bool readLogits, Output &out);
+  Status decode(int32_t token, int64_t position, Read read, Output &out);
   // The prefill entry for the prompt's rest (`remaining` tokens) from
   // `position`, or null where decode takes the next token.
   const Entry *prefillFor(int64_t position, int64_t remaining,
@@ -85,11 +89,13 @@ private:
   // padded with token 0; of its logits only the last row is read unless
   // `allRows`.
   Status prefill(const Entry &entry, const int32_t *tokens, int64_t count,
-                 int64_t position, bool readLogits, bool allRows, Output &out);
+                 int64_t position, Read read, bool allRows, Output &out);
   // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
-                       const GenerateCallbacks &callbacks, bool readLogits,
+                       const GenerateCallbacks &callbacks, Read read,
                        Output &last);
+  // Reads what `read` asks of row `row` of the call just made.
+  Status readRow(int64_t row, Read read, Output &out);
   bool isEos(int32_t token) const;
 
   const llamac_model_info &info_;

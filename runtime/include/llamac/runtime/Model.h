@@ -17,7 +17,8 @@ namespace llamac::rt {
 using EntryPoint = void (*)(const int32_t *tokens, const int64_t *positions,
                             const int64_t *lengths, float *kvCache,
                             const uint8_t *weights, float *logits,
-                            int32_t *next, uint8_t *workspace);
+                            float *topLogits, int32_t *topIds,
+                            uint8_t *workspace);
 
 struct CompiledModel {
   const llamac_model_info *info;
@@ -27,7 +28,7 @@ struct CompiledModel {
 };
 
 // The longest call's tokens and rows of logits a sequence: what the call
-// buffers (tokens, logits, next tokens) hold, every entry point sharing them.
+// buffers (tokens, logits, top lists) hold, every entry point sharing them.
 int64_t maxCallTokens(const llamac_model_info &info);
 int64_t maxCallLogitsRows(const llamac_model_info &info);
 

@@ -1,8 +1,8 @@
 //===- ModelMemory.h - where the compiled model's buffers live --*- C++ -*-===//
 //
-// The entry points take seven pointers (ModelABI.h). For the host target
+// The entry points take nine pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
-// the KV cache, the logits, the next tokens and the workspace are device
+// the KV cache, the logits, the top lists and the workspace are device
 // memory, and the tokens
 // and positions pinned host memory the host writes (run copies them to the
 // device for an entry point whose kernels read them); the rows of logits
@@ -37,8 +37,10 @@ public:
   // The KV cache (zeroed) and the weights as the model reads them.
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
-  // Each row's argmax [batch, R], written with the logits.
-  int32_t *next = nullptr;
+  // Each row's top list [batch, R, K] (K = info.sampling_candidates),
+  // written with the logits.
+  float *topLogits = nullptr;
+  int32_t *topIds = nullptr;
   // The entry points' temporaries (info.workspace_bytes), allocated once.
   uint8_t *workspace = nullptr;
 
@@ -60,8 +62,13 @@ public:
   virtual Status readLogits(int64_t first, int64_t count,
                             const float *&rows) = 0;
   // After run: the argmax of sequence 0's logits row `row` of the call
-  // (greedy decoding's next token): 4 bytes off a GPU instead of a row.
+  // (greedy decoding's next token, the top list's first id): 4 bytes off a
+  // GPU instead of a row.
   virtual Status readNext(int64_t row, int32_t &token) = 0;
+  // After run: sequence 0's row `row`'s top list, K logits and K ids
+  // (sampling with top-k <= K): 8 K bytes off a GPU instead of a row.
+  virtual Status readTop(int64_t row, const float *&logits,
+                         const int32_t *&ids) = 0;
   // Where a GPU's memory went, part by part, as one line to print after
   // the statistics line; "" unless the environment sets
   // LLAMAC_GPU_MEMORY_REPORT=1 (and always for the host).

@@ -35,6 +35,19 @@ public:
   // Temperature 0: sample is argmax, which the compiled model also returns.
   bool greedy() const { return options_.temperature == 0; }
 
+  // Whether sampleTop over a row's top list of `listed` pairs (the
+  // model's top_k, ModelABI.h) picks what sample picks from the row: a
+  // tempered draw whose top-k is at most `listed` and below the vocabulary
+  // (sample then sorts those same k first).
+  bool samplesFromTop(int64_t listed) const {
+    return !greedy() && options_.topK > 0 && options_.topK <= listed &&
+           options_.topK < vocabSize_;
+  }
+  // The next token from the row's top list (samplesFromTop holds): its
+  // first topK logits and ids, largest first, lower id first among equals.
+  // The same generator draws as sample's.
+  int32_t sampleTop(const float *topLogits, const int32_t *topIds);
+
   // A uniform double in [0, 1) from the generator's next 53 bits; spelled
   // out rather than std::uniform_real_distribution, whose output differs
   // between standard libraries, so a seed means the same on every system.
@@ -46,6 +59,11 @@ private:
     int32_t id;
     float prob;
   };
+
+  // Softmax at the temperature over candidates_[0, count), then top-p
+  // (over the most likely first: `sorted` says whether they are), then the
+  // draw.
+  int32_t draw(size_t count, float maxLogit, bool sorted);
 
   int64_t vocabSize_;
   SamplerOptions options_;
