@@ -12,7 +12,9 @@ layout (the values do not change the speed), compiles it for the GPU's arch
 and reports, side by side in one run:
   * llamac: decode tok/s (batch 1) at context ~512 and ~4096, prefill tok/s
     for 512 and 2048 prompt tokens, peak GPU memory (nvidia-smi, polled),
-    load time (the executable's own stats line);
+    load time (the executable's own stats line); decode with llama.cpp's
+    default sampling at ~512, from the model's top list and (top-k 100)
+    from the row;
   * transformers' LlamaForCausalLM (bf16, sdpa) on the same checkpoint: the
     same figures (torch.cuda events; peak = max_memory_allocated);
   * the roofline: device-to-device copy bandwidth measured in this run
@@ -170,12 +172,19 @@ def idle_gpu_mib():
     return int(out.stdout.split()[0])
 
 
-def run_llamac(exe, ids, n, timeout, env=None):
+# Sampling as llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95):
+# from the top list the model returns; with top-k 100 (past the list of 64)
+# from the row, copied off the GPU each step.
+SAMPLED = ["--temp", "0.8", "--top-k", "40", "--top-p", "0.95", "--seed", "1"]
+SAMPLED_FROM_ROWS = ["--temp", "0.8", "--top-k", "100", "--top-p", "0.95", "--seed", "1"]
+
+
+def run_llamac(exe, ids, n, timeout, env=None, sampling=("--temp", "0")):
     # The executable's own account of its GPU memory, part by part.
     env = dict(os.environ if env is None else env, LLAMAC_GPU_MEMORY_REPORT="1")
     with GpuMemoryPoll() as poll:
-        out = subprocess.run([exe, "--tokens", ",".join(map(str, ids)), "-n", str(n), "--temp", "0",
-                              "--ignore-eos"], capture_output=True, text=True, timeout=timeout,
+        out = subprocess.run([exe, "--tokens", ",".join(map(str, ids)), "-n", str(n)] + list(sampling)
+                             + ["--ignore-eos"], capture_output=True, text=True, timeout=timeout,
                              env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{exe} exited {out.returncode}: {out.stderr.strip()[-400:]}")
@@ -204,8 +213,11 @@ def bench_llamac(llamac, ckpt, exe, shape, chunk, long_chunk, timeout, eager=Fal
     a = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env)
     b = run_llamac(exe, prompt_ids(2048, v), 0, timeout, env)
     c = run_llamac(exe, prompt_ids(CONTEXT - DECODE_STEPS, v), DECODE_STEPS, timeout, env)
+    s = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env, SAMPLED)
+    r = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env, SAMPLED_FROM_ROWS)
     return dict(compile_s=compile_s, prefill_512=a["prefill"], prefill_2048=b["prefill"],
                 decode_512=a["decode"], decode_4096=c["decode"], load_s=a["load_s"],
+                decode_512_sampled=s["decode"], decode_512_sampled_rows=r["decode"],
                 gpu_peak_mib=max(r["gpu_peak_mib"] for r in (a, b, c)) - idle,
                 memory_report=c["memory_report"])
 
@@ -318,20 +330,22 @@ def main():
     def cell(r, key, fmt="{:.1f}"):
         return fmt.format(r[key]) if key in r else "-"
     print("\n| model | engine | decode tok/s @512 | decode tok/s @4096 | % of roofline @512 "
-          "| prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB | load s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| sampled @512 (list / row) | prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB "
+          "| load s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for model, per_token, results in rows:
         roof = results["roofline"]["decode_512"]
-        print(f"| {model} ({per_token / 1e9:.2f} GB/token) | roofline | {roof:.1f} | {roof:.1f} | 100 | | | | |")
+        print(f"| {model} ({per_token / 1e9:.2f} GB/token) | roofline | {roof:.1f} | {roof:.1f} | 100 | | | | | |")
         for engine in ("llamac", "llamac (no graphs)", "transformers"):
             r = results.get(engine)
             if r is None:
                 continue
             if "error" in r:
-                print(f"| {model} | {engine} | error: {r['error'][:120]} | | | | | | |")
+                print(f"| {model} | {engine} | error: {r['error'][:120]} | | | | | | | |")
                 continue
             print(f"| {model} | {engine} | {cell(r, 'decode_512')} | {cell(r, 'decode_4096')} | "
-                  f"{100 * r['decode_512'] / roof:.0f} | {cell(r, 'prefill_512')} | "
+                  f"{100 * r['decode_512'] / roof:.0f} | {cell(r, 'decode_512_sampled')} / "
+                  f"{cell(r, 'decode_512_sampled_rows')} | {cell(r, 'prefill_512')} | "
                   f"{cell(r, 'prefill_2048')} | {cell(r, 'gpu_peak_mib', '{:.0f}')} | "
                   f"{cell(r, 'load_s', '{:.2f}')} |")
 

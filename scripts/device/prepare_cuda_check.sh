@@ -55,6 +55,9 @@ for entry in "${CONFIGS[@]}"; do
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 64 --prefill-chunk 8 --logits-all
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 64 --prefill-chunk 8 --logits-all ${SM90[@]+"${SM90[@]}"}
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 64 --prefill-chunk 8 ${SM90[@]+"${SM90[@]}"}
+  # Top lists of one pair: sampling with any top-k > 1 reads the row (the
+  # same tokens as from sm_90-last's lists of 64).
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-rows" --target sm_90 --ctx-size 64 --prefill-chunk 8 --sampling-candidates 1 ${SM90[@]+"${SM90[@]}"}
   gemm_f32 "$dir" "$flags" --ctx-size 64 --prefill-chunk 8
   # Chunks of 16: the prompt's attention on the tensor cores (a full chunk
   # and a padded one), checked against the same reference.
@@ -77,6 +80,7 @@ long_prompt_config() {
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/host" --ctx-size 256 --prefill-chunk 128 --logits-all
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90" --target sm_90 --ctx-size 256 --prefill-chunk 128 --logits-all ${SM90[@]+"${SM90[@]}"}
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-last" --target sm_90 --ctx-size 256 --prefill-chunk 128 ${SM90[@]+"${SM90[@]}"}
+  "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-rows" --target sm_90 --ctx-size 256 --prefill-chunk 128 --sampling-candidates 1 ${SM90[@]+"${SM90[@]}"}
   gemm_f32 "$dir" "--dtype bf16" --ctx-size 256 --prefill-chunk 128
   # Both prefill entries: the 150 tokens as a long call of 128 and a padded
   # short one of 64 (its 22 tokens).
@@ -94,6 +98,32 @@ long_prompt_config long-bf16 --hidden 256 --intermediate 768 --layers 2 --heads 
 # configs' GEMMs take two or three).
 long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --heads 24 --kv-heads 8 \
   --vocab 512 --seed 11
+# Rows built to defeat the top-list kernel's threshold: a 40,960-token
+# vocabulary whose lm_head rows are u for the ids the first warp scans
+# ((id / 4) % 1024 < 32: 1,280 ids) and -u for the others, so that each
+# row's logits are +-s on those two sets (ties everywhere) and the gather
+# overflows its 1,024 slots whichever sign s has (the slow path of k
+# rounds); a few NaN rows and the ids' order break nothing. Compared with
+# the row path's tokens (sm_90-rows), greedy and sampled.
+adversarial="$OUT/topk-adversarial"
+"$PY" "$ROOT/test/tools/make_checkpoint.py" "$adversarial/ckpt" --hidden 64 --intermediate 128 --layers 1 \
+  --heads 4 --kv-heads 2 --vocab 40960 --max-pos 64 --seed 13 >/dev/null
+"$PY" - "$adversarial/ckpt" <<'PYEOF'
+import glob, sys
+import numpy as np
+from safetensors.numpy import load_file, save_file
+path = glob.glob(sys.argv[1] + "/*.safetensors")[0]
+tensors = load_file(path)
+head = tensors["lm_head.weight"]
+u = np.random.default_rng(0).standard_normal(head.shape[1]).astype(head.dtype)
+ids = np.arange(head.shape[0])
+head[:] = np.where(((ids // 4) % 1024 < 32)[:, None], u, -u)
+head[[5, 4097, 40000]] = np.nan
+save_file(tensors, path, metadata={"format": "pt"})
+PYEOF
+"$LLAMAC" compile "$adversarial/ckpt" -o "$adversarial/sm_90-top" --target sm_90 --ctx-size 64 --prefill-chunk 8
+"$LLAMAC" compile "$adversarial/ckpt" -o "$adversarial/sm_90-rows" --target sm_90 --ctx-size 64 --prefill-chunk 8 --sampling-candidates 1
+rm -rf "$adversarial/ckpt"
 # An executable for another arch, for the arch-mismatch error.
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
 "$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16

@@ -8,8 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 using namespace llamac::rt;
@@ -179,3 +181,70 @@ TEST(Sampler, NaNAndInfinityNeverCrash) {
 }
 
 } // namespace
+
+// The top list a model returns: the k largest, larger first, the lower id
+// first among equals, NaN as -inf (ModelABI.h), computed here by a full
+// sort, independently of the sampler.
+static void topList(const std::vector<float> &row, size_t k,
+                    std::vector<float> &logits, std::vector<int32_t> &ids) {
+  std::vector<int32_t> order(row.size());
+  for (size_t i = 0; i < row.size(); ++i)
+    order[i] = static_cast<int32_t>(i);
+  auto value = [&](int32_t i) {
+    return std::isnan(row[i]) ? -std::numeric_limits<float>::infinity()
+                              : row[i];
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return value(a) > value(b); });
+  logits.clear();
+  ids.assign(order.begin(), order.begin() + k);
+  for (int32_t id : ids)
+    logits.push_back(value(id));
+}
+
+TEST(Sampler, SamplesFromTopOnlyWhereTheListCoversTopK) {
+  auto sampler = [](double t, int64_t k) {
+    return Sampler(100, opts(t, k, 0.9));
+  };
+  EXPECT_TRUE(sampler(0.8, 40).samplesFromTop(64));
+  EXPECT_TRUE(sampler(0.8, 64).samplesFromTop(64));
+  EXPECT_FALSE(sampler(0.8, 65).samplesFromTop(64)); // past the list
+  EXPECT_FALSE(sampler(0.8, 0).samplesFromTop(64));  // top-k off: the row
+  EXPECT_FALSE(sampler(0, 40).samplesFromTop(64));   // greedy: the argmax
+  // top-k of the whole vocabulary: sample's draw runs in id order, not the
+  // list's.
+  EXPECT_FALSE(Sampler(40, opts(0.8, 40, 0.9)).samplesFromTop(40));
+}
+
+// Over rows with ties, NaN and infinities, the list gives the token the row
+// gives, draw for draw (the same generator), for several top-k and top-p.
+TEST(Sampler, SampleTopPicksWhatSamplePicks) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> level(0, 7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<float> row(300);
+    for (float &x : row)
+      x = 0.5f * level(rng); // eight levels: ties everywhere
+    row[rng() % row.size()] = nan;
+    if (trial % 10 == 0)
+      row[rng() % row.size()] = -inf;
+    if (trial % 37 == 0)
+      row[rng() % row.size()] = inf;
+    for (int64_t k : {1, 2, 7, 40, 64})
+      for (double p : {0.3, 0.95, 1.0}) {
+        std::vector<float> logits;
+        std::vector<int32_t> ids;
+        topList(row, 64, logits, ids);
+        const uint64_t seed = trial * 131 + k * 7 + static_cast<int>(p * 10);
+        Sampler fromRow(300, opts(1.3, k, p, seed));
+        Sampler fromTop(300, opts(1.3, k, p, seed));
+        ASSERT_TRUE(fromTop.samplesFromTop(64));
+        for (int draw = 0; draw < 5; ++draw)
+          ASSERT_EQ(fromRow.sample(row.data()),
+                    fromTop.sampleTop(logits.data(), ids.data()))
+              << "trial " << trial << " k " << k << " p " << p;
+      }
+  }
+}
