@@ -11,9 +11,10 @@
 // memory waits on a PCIe round trip). Other entry points' host code reads
 // the positions, and gets the pinned buffers. The logits are device
 // memory, written by the lm_head's kernel in place, and so are each row's
-// argmax and the workspace of the entry points' temporaries (one
+// top list and the workspace of the entry points' temporaries (one
 // allocation at load time, the size the compiler planned). readNext copies
-// back greedy's one token id; readLogits the rows the host reads (one a
+// back greedy's one token id; readTop a row's top list (sampling with a
+// top-k the list covers); readLogits the rows the host reads (one a
 // call unless the executable was compiled with --logits-all and
 // --logits-out asks for a prompt's: 128 rows of a 128k vocabulary are
 // 66 MB, ~1.3 ms over PCIe).
