@@ -178,19 +178,12 @@ llvm::Expected<int64_t> longPrefillChunk(const CompileOptions &options,
   return chunk;
 }
 
-/// Each row's top_k pairs: as asked (at most the vocabulary), else the
-/// target's default.
-llvm::Expected<int64_t> samplingCandidates(const CompileOptions &options,
-                                           int64_t vocab) {
-  if (!options.samplingCandidates)
-    return std::min<int64_t>(
-        isCudaTarget(options.target) ? kDefaultCudaSamplingCandidates : 1,
-        vocab);
-  if (*options.samplingCandidates > vocab)
-    return fail(llvm::formatv("--sampling-candidates {0} exceeds the "
-                              "vocabulary size {1}",
-                              *options.samplingCandidates, vocab));
-  return *options.samplingCandidates;
+/// Each row's top_k pairs: as asked (the importer checks it against the
+/// vocabulary), else the target's default, at most the vocabulary.
+int64_t samplingCandidates(const CompileOptions &options, int64_t vocab) {
+  return options.samplingCandidates.value_or(std::min<int64_t>(
+      isCudaTarget(options.target) ? kDefaultCudaSamplingCandidates : 1,
+      vocab));
 }
 
 llamac_model_info modelInfo(mlir::ModuleOp module, const CompileOptions &opt,
@@ -359,11 +352,9 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
   auto longChunk = longPrefillChunk(options, prefillChunk, *ctxSize);
   if (!longChunk)
     return longChunk.takeError();
-  auto candidates =
+  const int64_t candidates =
       samplingCandidates(options, (*checkpoint)->config().vocabSize);
-  if (!candidates)
-    return candidates.takeError();
-  importOptions.samplingCandidates = *candidates;
+  importOptions.samplingCandidates = candidates;
   importOptions.entryPoints = {
       {"llamac_decode", 1},
       {"llamac_prefill", prefillChunk, /*lastRowLogits=*/!options.logitsAll}};
@@ -438,7 +429,7 @@ Error llamac::compile(const CompileOptions &options, const char *argv0) {
 
   llamac_model_info info =
       modelInfo(**module, options, *ctxSize, prefillChunk, *longChunk,
-                *candidates, layout->totalBytes);
+                candidates, layout->totalBytes);
   ObjectOptions objectOptions;
   objectOptions.cpu = options.cpu;
   if (options.emit == EmitStage::Object)

@@ -235,12 +235,18 @@ llamac::importCheckpoint(MLIRContext &context, const Checkpoint &checkpoint,
   Expected<int64_t> ctxSize = resolveContextSize(checkpoint.config(), options);
   if (!ctxSize)
     return ctxSize.takeError();
-  if (options.samplingCandidates < 1 ||
-      options.samplingCandidates > checkpoint.config().vocabSize)
+  if (options.samplingCandidates < 1)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
-        llvm::formatv("{0} sampling candidates is out of range [1, {1}] (the "
-                      "vocabulary size)",
+        llvm::formatv("--sampling-candidates {0} is out of range [1, {1}] "
+                      "(the vocabulary size)",
+                      options.samplingCandidates,
+                      checkpoint.config().vocabSize));
+  if (options.samplingCandidates > checkpoint.config().vocabSize)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("--sampling-candidates {0} exceeds the vocabulary size "
+                      "{1}",
                       options.samplingCandidates,
                       checkpoint.config().vocabSize));
   if (options.batch < 1 || options.batch > 4096)

@@ -97,6 +97,10 @@ struct RowKernel {
   }
   /// A pair that comes after every element of the row.
   Best none() { return {e.minusInf(), i32(INT32_MAX)}; }
+  /// A pair that comes before every element of the row.
+  Best beforeAll() {
+    return {e.f32(std::numeric_limits<double>::infinity()), i32(-1)};
+  }
   Value shared(int64_t size, Type element) {
     return launch.addWorkgroupAttribution(
         MemRefType::get({size}, element, MemRefLayoutAttrInterface(),
@@ -163,15 +167,7 @@ struct RowKernel {
     OpBuilder &b = e.b;
     Best best = warpBest(e, mine);
     gpu::BarrierOp::create(b, e.loc);
-    auto leave = scf::IfOp::create(b, e.loc, e.eq(lane, e.index(0)),
-                                   /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard inLeave(b);
-      b.setInsertionPointToStart(&leave.getThenRegion().front());
-      memref::StoreOp::create(b, e.loc, best.value, warpValues,
-                              ValueRange{warp});
-      memref::StoreOp::create(b, e.loc, best.index, warpIds, ValueRange{warp});
-    }
+    leaveWarpPair(best);
     gpu::BarrierOp::create(b, e.loc);
     // Lane l reads warp l's pair (lanes past the warps: none), then each
     // warp reduces the same 32 pairs.
@@ -182,6 +178,17 @@ struct RowKernel {
     Best result = warpBest(e, pick(e, has, theirs, none()));
     gpu::BarrierOp::create(b, e.loc);
     return result;
+  }
+
+  /// Lane 0 leaves the warp's `pair` in warpValues / warpIds.
+  void leaveWarpPair(Best pair) {
+    auto leave = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
+                                   /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard inLeave(e.b);
+    e.b.setInsertionPointToStart(&leave.getThenRegion().front());
+    memref::StoreOp::create(e.b, e.loc, pair.value, warpValues,
+                            ValueRange{warp});
+    memref::StoreOp::create(e.b, e.loc, pair.index, warpIds, ValueRange{warp});
   }
 
   /// Writes `pair` at place `rank` of the row's list.
@@ -223,10 +230,10 @@ struct RowKernel {
   /// The k best by k rounds, each the block's best below the last.
   void selectByRounds() {
     OpBuilder &b = e.b;
-    Value inf =
-        e.f32(std::numeric_limits<double>::infinity()); // before everything
-    auto rounds = scf::ForOp::create(b, e.loc, e.index(0), e.index(k),
-                                     e.index(1), ValueRange{inf, i32(-1)});
+    Best start = beforeAll();
+    auto rounds =
+        scf::ForOp::create(b, e.loc, e.index(0), e.index(k), e.index(1),
+                           ValueRange{start.value, start.index});
     OpBuilder::InsertionGuard inRounds(b);
     b.setInsertionPointToStart(rounds.getBody());
     Best last{rounds.getRegionIterArgs()[0], rounds.getRegionIterArgs()[1]};
@@ -270,25 +277,17 @@ void RowKernel::emit() {
     left = pick(e, won, none(), left);
   }
   Value count = shared(1, b.getI32Type());
-  auto leave = scf::IfOp::create(b, e.loc, e.eq(lane, e.index(0)),
-                                 /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard inLeave(b);
-    b.setInsertionPointToStart(&leave.getThenRegion().front());
-    memref::StoreOp::create(b, e.loc, threshold.value, warpValues,
-                            ValueRange{warp});
-    memref::StoreOp::create(b, e.loc, threshold.index, warpIds,
-                            ValueRange{warp});
-  }
+  leaveWarpPair(threshold);
   inThread0([&] {
     memref::StoreOp::create(b, e.loc, i32(0), count, ValueRange{e.index(0)});
   });
   gpu::BarrierOp::create(b, e.loc);
   Best bar;
   {
-    auto worst = scf::ForOp::create(
-        b, e.loc, e.index(0), e.index(warps), e.index(1),
-        ValueRange{e.f32(std::numeric_limits<double>::infinity()), i32(-1)});
+    Best start = beforeAll();
+    auto worst =
+        scf::ForOp::create(b, e.loc, e.index(0), e.index(warps), e.index(1),
+                           ValueRange{start.value, start.index});
     OpBuilder::InsertionGuard inWorst(b);
     b.setInsertionPointToStart(worst.getBody());
     Best current{worst.getRegionIterArgs()[0], worst.getRegionIterArgs()[1]};
