@@ -179,15 +179,20 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
       RankedTensorType::get({batch_, logitsRows, k}, builder_.getF32Type());
   auto topIds =
       RankedTensorType::get({batch_, logitsRows, k}, builder_.getI32Type());
-  auto funcType = builder_.getFunctionType({tokens, positions, lengths, cache},
-                                           {logits, topLogits, topIds, cache});
+  // settings[b]: sequence b's (temperature, top-k, top-p, uniform) for
+  // llama.sample.
+  auto settings = RankedTensorType::get({batch_, 4}, builder_.getF64Type());
+  auto next =
+      RankedTensorType::get({batch_, logitsRows}, builder_.getI32Type());
+  auto funcType = builder_.getFunctionType(
+      {tokens, positions, lengths, settings, cache}, {logits, next, cache});
   builder_.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(builder_, loc(entry.name), entry.name,
                                    funcType);
   Block *body = func.addEntryBlock();
   builder_.setInsertionPointToStart(body);
 
-  Value cacheValue = body->getArgument(3);
+  Value cacheValue = body->getArgument(4);
   Value x = llama::EmbeddingOp::create(
       builder_, loc("model.embed_tokens"), activation(c.hiddenSize),
       weight("model.embed_tokens.weight"), body->getArgument(0));
@@ -206,13 +211,15 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
-  // Each row's best k beside the logits: a GPU then reads back one id
-  // (greedy) or k pairs (sampling), not a row.
+  // Each row's next token beside the logits, drawn from its best k: a GPU
+  // then reads back one id a step, not a row.
   auto top = llama::TopKOp::create(builder_, loc("next"), topLogits, topIds,
                                    out, builder_.getI64IntegerAttr(k));
-  func::ReturnOp::create(
-      builder_, loc(entry.name),
-      ValueRange{out, top.getValues(), top.getIds(), cacheValue});
+  Value drawn =
+      llama::SampleOp::create(builder_, loc("next"), next, top.getValues(),
+                              top.getIds(), body->getArgument(3));
+  func::ReturnOp::create(builder_, loc(entry.name),
+                         ValueRange{out, drawn, cacheValue});
 }
 } // namespace
 

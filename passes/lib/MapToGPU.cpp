@@ -29,6 +29,7 @@
 #include "LinalgBodies.h"
 #include "LinalgIndexing.h"
 #include "MemRefViews.h"
+#include "SampleToGPU.h"
 #include "TensorCoreLinear.h"
 #include "TopKToGPU.h"
 #include "WarpReductions.h"
@@ -1136,6 +1137,11 @@ struct LlamaMapToGPU : public llamac::impl::LlamaMapToGPUBase<LlamaMapToGPU> {
     module.walk([&](llama::TopKRowsOp op) { selections.push_back(op); });
     for (llama::TopKRowsOp op : selections)
       if (failed(llamac::mapTopKToGPU(op, namer)))
+        return signalPassFailure();
+    SmallVector<llama::SampleRowsOp> draws;
+    module.walk([&](llama::SampleRowsOp op) { draws.push_back(op); });
+    for (llama::SampleRowsOp op : draws)
+      if (failed(llamac::mapSampleToGPU(op, namer)))
         return signalPassFailure();
     // The entry points' temporaries live on the device. gpu-to-llvm lowers
     // only the async forms, so each gets a stream of its own (the runtime's

@@ -56,8 +56,6 @@ Status Generator::readRow(int64_t row, Read read, Output &out) {
   switch (read) {
   case Read::Next:
     return memory_.readNext(row, out.next);
-  case Read::Top:
-    return memory_.readTop(row, out.topLogits, out.topIds);
   case Read::Rows:
     break;
   }
@@ -65,6 +63,18 @@ Status Generator::readRow(int64_t row, Read read, Output &out) {
     return s;
   out.rows += row * info_.vocab_size; // rows[r] at r * vocab
   return Status::success();
+}
+
+void Generator::setDraw(const Sampler &sampler, Read read, double uniform) {
+  const SamplerOptions &o = sampler.options();
+  const bool draws = read == Read::Next && !sampler.greedy();
+  for (int64_t b = 0; b < info_.batch; ++b) {
+    double *settings = memory_.sampling + 4 * b;
+    settings[0] = draws ? o.temperature : 0.0;
+    settings[1] = static_cast<double>(o.topK);
+    settings[2] = o.topP;
+    settings[3] = uniform;
+  }
 }
 
 Status Generator::decode(int32_t token, int64_t position, Read read,
@@ -184,14 +194,21 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
                       const GenerateCallbacks &callbacks,
                       GenerateResult &result) {
   result = GenerateResult();
-  // Greedy decoding takes the model's own argmax, sampling with a top-k its
-  // top list covers the list, unless the logits are wanted anyway: a token
-  // id or K pairs, not a row, then cross PCIe per step.
+  // Greedy decoding and sampling with a top-k the model's top lists cover
+  // take the model's own draw, unless the logits are wanted anyway: a token
+  // id, not a row, then crosses PCIe per step. Each draw takes the
+  // generator's next number where the host would take it: the prompt's
+  // token's before the prompt, each later token's before its decode call.
   const Read read = callbacks.onRow    ? Read::Rows
                     : sampler.greedy() ? Read::Next
                     : sampler.samplesFromTop(info_.sampling_candidates)
-                        ? Read::Top
+                        ? Read::Next
                         : Read::Rows;
+  const bool modelDraws = read == Read::Next && !sampler.greedy();
+  auto nextDraw = [&] {
+    setDraw(sampler, read, modelDraws ? sampler.uniform() : 0.0);
+  };
+  nextDraw();
   Output last;
   Stopwatch prefillTime;
   if (Status s = processPrompt(prompt, callbacks, read, last); !s.ok())
@@ -201,16 +218,16 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
   Stopwatch decodeTime;
   int64_t position = static_cast<int64_t>(prompt.size());
   for (int64_t i = 0; i < nPredict; ++i) {
-    const int32_t token = read == Read::Next ? last.next
-                          : read == Read::Top
-                              ? sampler.sampleTop(last.topLogits, last.topIds)
-                              : sampler.sample(last.rows);
+    const int32_t token =
+        read == Read::Next ? last.next : sampler.sample(last.rows);
     ++result.generated;
     if (callbacks.onToken)
       if (Status s = callbacks.onToken(token); !s.ok())
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
+    if (i + 1 < nPredict)
+      nextDraw();
     if (Status s = decode(token, position++, read, last); !s.ok())
       return s;
     if (callbacks.onRow)

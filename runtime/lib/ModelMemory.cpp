@@ -37,13 +37,12 @@ public:
             lengthsBuffer_.allocate(batch * sizeof(int64_t), "lengths buffer");
         !s.ok())
       return s;
-    top_ = static_cast<size_t>(info.sampling_candidates);
-    if (Status s = topLogitsBuffer_.allocate(
-            batch * rows * top_ * sizeof(float), "top-logits buffer");
+    if (Status s = samplingBuffer_.allocate(batch * 4 * sizeof(double),
+                                            "sampling settings");
         !s.ok())
       return s;
-    if (Status s = topIdsBuffer_.allocate(batch * rows * top_ * sizeof(int32_t),
-                                          "top-ids buffer");
+    if (Status s =
+            nextBuffer_.allocate(batch * rows * sizeof(int32_t), "next tokens");
         !s.ok())
       return s;
     if (Status s = workspaceBuffer_.allocate(
@@ -55,15 +54,15 @@ public:
     tokens = tokensBuffer_.as<int32_t>();
     positions = positionsBuffer_.as<int64_t>();
     lengths = lengthsBuffer_.as<int64_t>();
-    topLogits = topLogitsBuffer_.as<float>();
-    topIds = topIdsBuffer_.as<int32_t>();
+    sampling = samplingBuffer_.as<double>();
+    next = nextBuffer_.as<int32_t>();
     workspace = workspaceBuffer_.as<uint8_t>();
     weights = weightsSection;
     return Status::success();
   }
   Status run(EntryPoint entry, bool /*replayable*/) override {
-    entry(tokens, positions, lengths, kvCache, weights, logits, topLogits,
-          topIds, workspace);
+    entry(tokens, positions, lengths, sampling, kvCache, weights, logits, next,
+          workspace);
     return Status::success();
   }
   Status readLogits(int64_t, int64_t, const float *&rows) override {
@@ -71,20 +70,13 @@ public:
     return Status::success();
   }
   Status readNext(int64_t row, int32_t &token) override {
-    token = topIds[static_cast<size_t>(row) * top_];
-    return Status::success();
-  }
-  Status readTop(int64_t row, const float *&logitsOut,
-                 const int32_t *&idsOut) override {
-    logitsOut = topLogits + static_cast<size_t>(row) * top_;
-    idsOut = topIds + static_cast<size_t>(row) * top_;
+    token = next[row];
     return Status::success();
   }
 
 private:
   Buffer kvCacheBuffer_, logitsBuffer_, tokensBuffer_, positionsBuffer_,
-      lengthsBuffer_, topLogitsBuffer_, topIdsBuffer_, workspaceBuffer_;
-  size_t top_ = 1; // K
+      lengthsBuffer_, samplingBuffer_, nextBuffer_, workspaceBuffer_;
 };
 
 } // namespace

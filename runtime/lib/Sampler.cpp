@@ -15,7 +15,8 @@ namespace llamac::rt {
 
 // Most likely first, and the lower id first among equals, so that top-k=1
 // and a tiny top-p pick exactly what greedy picks (and the model's top_k
-// lists its pairs in this order).
+// lists its pairs in this order, and llama.sample draws from them as draw
+// does).
 template <typename Candidate>
 static bool before(const Candidate &a, const Candidate &b) {
   return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
@@ -51,9 +52,12 @@ int32_t Sampler::sample(const float *logits) {
     candidates_[i] = {logit, static_cast<int32_t>(i), 0.0f};
     maxLogit = std::max(maxLogit, logit);
   }
-  // All -inf, or an +inf: the softmax is undefined; the largest wins.
-  if (!std::isfinite(maxLogit))
+  // All -inf, or an +inf: the softmax is undefined; the largest wins (the
+  // draw's number still taken: every tempered draw takes one).
+  if (!std::isfinite(maxLogit)) {
+    uniform();
     return argmax(logits, vocabSize_);
+  }
 
   bool sorted = false;
   if (options_.topK > 0 && static_cast<size_t>(options_.topK) < count) {
@@ -64,18 +68,6 @@ int32_t Sampler::sample(const float *logits) {
   }
 
   return draw(count, maxLogit, sorted);
-}
-
-int32_t Sampler::sampleTop(const float *topLogits, const int32_t *topIds) {
-  const size_t count = static_cast<size_t>(options_.topK);
-  // The list is sample's candidates after its partial_sort: NaN already
-  // -inf, the first the row's argmax.
-  const float maxLogit = topLogits[0];
-  if (!std::isfinite(maxLogit))
-    return topIds[0];
-  for (size_t i = 0; i < count; ++i)
-    candidates_[i] = {topLogits[i], topIds[i], 0.0f};
-  return draw(count, maxLogit, /*sorted=*/true);
 }
 
 int32_t Sampler::draw(size_t count, float maxLogit, bool sorted) {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "llamac/runtime/Sampler.h"
+#include "reference_draw.h"
 
 #include <gtest/gtest.h>
 
@@ -216,9 +217,11 @@ TEST(Sampler, SamplesFromTopOnlyWhereTheListCoversTopK) {
   EXPECT_FALSE(Sampler(40, opts(0.8, 40, 0.9)).samplesFromTop(40));
 }
 
-// Over rows with ties, NaN and infinities, the list gives the token the row
-// gives, draw for draw (the same generator), for several top-k and top-p.
-TEST(Sampler, SampleTopPicksWhatSamplePicks) {
+// Over rows with ties, NaN and infinities, the model's draw from the row's
+// top list (ModelABI.h's rules, reference_draw.h) gives the token the
+// sampler gives from the row, draw for draw (the draw given the number the
+// sampler's generator would take), for several top-k and top-p.
+TEST(Sampler, ModelDrawFromTopPicksWhatSamplePicks) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   std::mt19937 rng(42);
@@ -238,13 +241,18 @@ TEST(Sampler, SampleTopPicksWhatSamplePicks) {
         std::vector<int32_t> ids;
         topList(row, 64, logits, ids);
         const uint64_t seed = trial * 131 + k * 7 + static_cast<int>(p * 10);
-        Sampler fromRow(300, opts(1.3, k, p, seed));
-        Sampler fromTop(300, opts(1.3, k, p, seed));
-        ASSERT_TRUE(fromTop.samplesFromTop(64));
-        for (int draw = 0; draw < 5; ++draw)
+        const SamplerOptions options = opts(1.3, k, p, seed);
+        Sampler fromRow(300, options);
+        Sampler generator(300, options); // the numbers the model is given
+        ASSERT_TRUE(fromRow.samplesFromTop(64));
+        for (int draw = 0; draw < 5; ++draw) {
+          const double settings[4] = {options.temperature,
+                                      static_cast<double>(options.topK),
+                                      options.topP, generator.uniform()};
           ASSERT_EQ(fromRow.sample(row.data()),
-                    fromTop.sampleTop(logits.data(), ids.data()))
+                    reference_draw(logits.data(), ids.data(), 64, settings))
               << "trial " << trial << " k " << k << " p " << p;
+        }
       }
   }
 }

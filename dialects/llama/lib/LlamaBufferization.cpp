@@ -59,5 +59,7 @@ void mlir::llama::registerBufferizableOpInterfaceExternalModels(
         KernelOpBufferization<llama::FlashAttentionOp>>(*ctx);
     llama::TopKRowsOp::attachInterface<
         KernelOpBufferization<llama::TopKRowsOp>>(*ctx);
+    llama::SampleRowsOp::attachInterface<
+        KernelOpBufferization<llama::SampleRowsOp>>(*ctx);
   });
 }

@@ -222,6 +222,57 @@ LogicalResult TopKRowsOp::verify() {
   return success();
 }
 
+LogicalResult SampleOp::verify() {
+  ShapedType values = getValues().getType(), ids = getIds().getType(),
+             settings = getSettings().getType(), next = getNext().getType();
+  if (!values.getElementType().isF32())
+    return emitOpError() << "values must be f32, got " << shapeStr(values);
+  if (ids.getShape() != values.getShape())
+    return emitOpError() << "ids must have the values' shape "
+                         << shapeStr(values) << ", got " << shapeStr(ids);
+  const int64_t batch = values.getDimSize(0), seq = values.getDimSize(1);
+  if (settings.getDimSize(0) != batch || settings.getDimSize(1) != 4)
+    return emitOpError() << "settings must be [batch=" << batch
+                         << ", 4] (temperature, top-k, top-p, uniform), got "
+                         << shapeStr(settings);
+  if (next.getDimSize(0) != batch || next.getDimSize(1) != seq)
+    return emitOpError() << "next must be [batch=" << batch << ", seq=" << seq
+                         << "], got " << shapeStr(next);
+  return success();
+}
+
+LogicalResult SampleRowsOp::verify() {
+  auto values = dyn_cast<ShapedType>(getValues().getType());
+  auto ids = dyn_cast<ShapedType>(getIds().getType());
+  auto settings = dyn_cast<ShapedType>(getSettings().getType());
+  auto init = dyn_cast<ShapedType>(getInit().getType());
+  Builder b(getContext());
+  auto is = [](ShapedType type, int64_t rank, Type element) {
+    return type && type.hasRank() && type.getRank() == rank &&
+           type.hasStaticShape() && type.getElementType() == element;
+  };
+  if (!is(values, 3, b.getF32Type()) || !is(ids, 3, b.getI32Type()) ||
+      ids.getShape() != values.getShape() || !is(settings, 2, b.getF64Type()) ||
+      !is(init, 2, b.getI32Type()) ||
+      settings.getShape() != ArrayRef<int64_t>{values.getDimSize(0), 4} ||
+      init.getShape() != values.getShape().drop_back())
+    return emitOpError() << "takes [batch, seq, k] f32 values and i32 ids, "
+                            "[batch, 4] f64 settings and a [batch, seq] i32 "
+                            "init, got "
+                         << getValues().getType() << ", " << getIds().getType()
+                         << ", " << getSettings().getType() << " and "
+                         << getInit().getType();
+  bool tensors = isa<RankedTensorType>(values) && isa<RankedTensorType>(ids) &&
+                 isa<RankedTensorType>(settings) && isa<RankedTensorType>(init);
+  bool buffers = isa<MemRefType>(values) && isa<MemRefType>(ids) &&
+                 isa<MemRefType>(settings) && isa<MemRefType>(init);
+  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
+              : !buffers || !getResult().empty())
+    return emitOpError() << "takes tensors and returns init's type, or "
+                            "takes buffers and returns nothing";
+  return success();
+}
+
 LogicalResult FlashAttentionOp::verify() {
   ShapedType q = getQ().getType(), keys = getKeys().getType(),
              values = getValues().getType(), init = getInit().getType();
@@ -279,6 +330,12 @@ static void kernelOpEffects(
 }
 
 void FlashAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  kernelOpEffects(*this, effects);
+}
+
+void SampleRowsOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
   kernelOpEffects(*this, effects);

@@ -196,7 +196,8 @@ LogicalResult passCachesInPlace(func::FuncOp func) {
 LogicalResult checkComputeTypes(ModuleOp module) {
   WalkResult result = module.walk([](Operation *op) {
     if (!isa<llama::LlamaDialect>(op->getDialect()) ||
-        isa<llama::ParamOp, llama::WeightOp, llama::TopKOp>(op))
+        isa<llama::ParamOp, llama::WeightOp, llama::TopKOp, llama::SampleOp>(
+            op))
       return WalkResult::advance();
     for (OpResult value : op->getResults()) {
       auto type = dyn_cast<RankedTensorType>(value.getType());
@@ -239,7 +240,7 @@ struct LlamaToLinalgPass
     ConversionTarget target(getContext());
     target.addIllegalDialect<llama::LlamaDialect>();
     target.addLegalOp<llama::ParamOp, llama::FlashAttentionOp,
-                      llama::TopKRowsOp>();
+                      llama::TopKRowsOp, llama::SampleRowsOp>();
     target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
                            linalg::LinalgDialect, math::MathDialect,
                            memref::MemRefDialect, scf::SCFDialect,
@@ -249,6 +250,7 @@ struct LlamaToLinalgPass
     populateRoPELowering(patterns);
     populateAttentionLowering(patterns, flashAttention);
     populateTopKLowering(patterns, flashAttention);
+    populateSampleLowering(patterns, flashAttention);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

@@ -54,6 +54,8 @@ void populateRoPELowering(mlir::RewritePatternSet &patterns);
 void populateAttentionLowering(mlir::RewritePatternSet &patterns, bool flash);
 /// `kernelOp`: llama.top_k as llama.top_k_rows, not linalg reductions.
 void populateTopKLowering(mlir::RewritePatternSet &patterns, bool kernelOp);
+/// `kernelOp`: llama.sample as llama.sample_rows, not a linalg.generic.
+void populateSampleLowering(mlir::RewritePatternSet &patterns, bool kernelOp);
 
 } // namespace llamac::lowering
 

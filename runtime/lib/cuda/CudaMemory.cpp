@@ -2,20 +2,20 @@
 //
 // Opens the driver, picks device 0, checks it against the arch the kernels
 // were compiled for and against the memory the model needs, uploads the
-// weights and zeroes the KV cache. Tokens, positions and lengths are pinned
-// host memory the host writes (the positions and lengths one buffer, one
-// copy); for an entry point the compiler marked
+// weights and zeroes the KV cache. Tokens, positions, lengths and sampling
+// settings are pinned host memory the host writes (all but the tokens one
+// buffer, one copy); for an entry point the compiler marked
 // replayable (its kernels read the positions themselves, so every call
 // makes the same launches) each call first copies them to device memory
 // on the stream, and the kernels read that copy (a kernel reading pinned
 // memory waits on a PCIe round trip). Other entry points' host code reads
 // the positions, and gets the pinned buffers. The logits are device
 // memory, written by the lm_head's kernel in place, and so are each row's
-// top list and the workspace of the entry points' temporaries (one
+// next token and the workspace of the entry points' temporaries (one
 // allocation at load time, the size the compiler planned). readNext copies
-// back greedy's one token id; readTop a row's top list (sampling with a
-// top-k the list covers); readLogits the rows the host reads (one a
-// call unless the executable was compiled with --logits-all and
+// back the token the model drew (4 bytes a step); readLogits the rows the
+// host reads where it samples itself (one a call unless the executable was
+// compiled with --logits-all and
 // --logits-out asks for a prompt's: 128 rows of a 128k vocabulary are
 // 66 MB, ~1.3 ms over PCIe).
 // A replayable entry point is recorded at load time as a CUDA graph (its
@@ -77,8 +77,6 @@ public:
   Status run(EntryPoint entry, bool replayable) override;
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
   Status readNext(int64_t row, int32_t &token) override;
-  Status readTop(int64_t row, const float *&logits,
-                 const int32_t *&ids) override;
   std::string memoryReport() override;
 
 private:
@@ -101,14 +99,10 @@ private:
   const Driver *driver_ = nullptr;
   size_t vocab_ = 0;
   float *logitsHost_ = nullptr; // pinned: where readLogits copies rows to
-  // The top lists: [batch, rows, K] logits, then as many ids, in one device
-  // buffer, so that a decode call's list (batch 1) is one copy; topHost_
-  // (pinned) receives a row's K logits, then its K ids.
-  size_t top_ = 1, topRows_ = 1;
-  void *topHost_ = nullptr;
   bool useGraphs_ = false;
-  // [batch] positions, then [batch] lengths, in one buffer: one copy a call.
-  size_t tokensBytes_ = 0, positionsAndLengthsBytes_ = 0;
+  // [batch] positions, [batch] lengths, then [batch, 4] sampling settings,
+  // in one buffer (of 8-byte words): one copy a call.
+  size_t tokensBytes_ = 0, settingsBytes_ = 0;
   CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
   std::unordered_map<EntryPoint, CUgraphExec> graphs_;
   // For memoryReport: the device, its stream-ordered pool, what was in use
@@ -389,35 +383,33 @@ Status CudaMemory::init(const llamac_model_info &info,
       !s.ok())
     return s;
   void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
-  top_ = static_cast<size_t>(info.sampling_candidates);
-  topRows_ = batch * rows;
-  if (Status s = pinned(2 * top_ * sizeof(float), topHost_); !s.ok())
-    return s;
+  static_assert(sizeof(double) == sizeof(int64_t));
+  settingsBytes_ = 6 * batch * sizeof(int64_t);
   if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
     return s;
-  if (Status s = pinned(2 * batch * sizeof(int64_t), positionsHost); !s.ok())
+  if (Status s = pinned(settingsBytes_, positionsHost); !s.ok())
     return s;
   if (Status s = pinned(rows * vocab * sizeof(float), logitsHost); !s.ok())
     return s;
   tokensBytes_ = batch * chunk * sizeof(int32_t);
-  positionsAndLengthsBytes_ = 2 * batch * sizeof(int64_t);
   if (Status s = check(d.cuMemAlloc(&tokensOnDevice_, tokensBytes_),
                        "allocating the tokens on the GPU");
       !s.ok())
     return s;
   if (Status s =
-          check(d.cuMemAlloc(&positionsOnDevice_, positionsAndLengthsBytes_),
-                "allocating the positions and lengths on the GPU");
+          check(d.cuMemAlloc(&positionsOnDevice_, settingsBytes_),
+                "allocating the positions, lengths and sampling settings on "
+                "the GPU");
       !s.ok())
     return s;
-  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, topOnDevice = 0;
+  CUdeviceptr logitsOnDevice = 0, workspaceOnDevice = 0, nextOnDevice = 0;
   if (Status s = check(d.cuMemAlloc(&logitsOnDevice, logitsBytes),
                        "allocating the logits on the GPU");
       !s.ok())
     return s;
   if (Status s =
-          check(d.cuMemAlloc(&topOnDevice, 2 * topRows_ * top_ * sizeof(float)),
-                "allocating the top lists on the GPU");
+          check(d.cuMemAlloc(&nextOnDevice, batch * rows * sizeof(int32_t)),
+                "allocating the next tokens on the GPU");
       !s.ok())
     return s;
   if (Status s = check(
@@ -432,10 +424,10 @@ Status CudaMemory::init(const llamac_model_info &info,
   tokens = static_cast<int32_t *>(tokensHost);
   positions = static_cast<int64_t *>(positionsHost);
   lengths = positions + batch;
+  sampling = reinterpret_cast<double *>(lengths + batch);
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
-  topLogits = reinterpret_cast<float *>(topOnDevice);
-  topIds = reinterpret_cast<int32_t *>(topLogits + topRows_ * top_);
+  next = reinterpret_cast<int32_t *>(nextOnDevice);
 
   useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
   Session &session = cuda::session();
@@ -478,7 +470,7 @@ std::string CudaMemory::memoryReport() {
                 "weights %.1f + KV cache %.1f + logits %.1f + activations "
                 "%.1f + CUDA graphs' temporaries %.1f reserved (%.1f at most "
                 "in use) + the stream-ordered pool's %.1f + the rest %.1f "
-                "(kernel modules, tokens, positions, top lists)",
+                "(kernel modules, tokens, positions, next tokens)",
                 mib(used), mib(usedAtStart_), mib(weightBytes_), mib(kvBytes_),
                 mib(logitsBytes_), mib(workspaceBytes_), mib(graphsReserved),
                 mib(graphsUsed), mib(poolReserved), rest);
@@ -511,22 +503,25 @@ Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
   return s;
 }
 
-// A replayable entry's call on the stream: this call's tokens, positions
-// and lengths to the device, then the entry's launches, which read them there.
+// A replayable entry's call on the stream: this call's tokens, positions,
+// lengths and sampling settings to the device, then the entry's launches,
+// which read them there.
 void CudaMemory::enqueueReplayable(EntryPoint entry) {
   Session &session = cuda::session();
   session.check(driver_->cuMemcpyHtoDAsync(tokensOnDevice_, tokens,
                                            tokensBytes_, session.stream),
                 "copying the tokens to the GPU");
   session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, positions,
-                                           positionsAndLengthsBytes_,
-                                           session.stream),
-                "copying the positions and lengths to the GPU");
+                                           settingsBytes_, session.stream),
+                "copying the positions, lengths and sampling settings to the "
+                "GPU");
   const auto *devicePositions =
       reinterpret_cast<const int64_t *>(positionsOnDevice_);
+  const auto *deviceLengths = devicePositions + (lengths - positions);
   entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), devicePositions,
-        devicePositions + (lengths - positions), kvCache, weights, logits,
-        topLogits, topIds, workspace);
+        deviceLengths,
+        reinterpret_cast<const double *>(deviceLengths + (lengths - positions)),
+        kvCache, weights, logits, next, workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
@@ -538,8 +533,8 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
   Session &session = cuda::session();
   if (!replayable) {
-    entry(tokens, positions, lengths, kvCache, weights, logits, topLogits,
-          topIds, workspace);
+    entry(tokens, positions, lengths, sampling, kvCache, weights, logits, next,
+          workspace);
     return finishCall();
   }
   if (!useGraphs_) {
@@ -580,37 +575,10 @@ Status CudaMemory::readLogits(int64_t first, int64_t count,
 }
 
 Status CudaMemory::readNext(int64_t row, int32_t &token) {
-  if (Status s =
-          check(driver_->cuMemcpyDtoH(&token,
-                                      reinterpret_cast<CUdeviceptr>(topIds) +
-                                          static_cast<size_t>(row) * top_ *
-                                              sizeof(int32_t),
-                                      sizeof(int32_t)),
-                "copying the next token from the GPU");
-      !s.ok())
-    return s;
-  return Status::success();
-}
-
-Status CudaMemory::readTop(int64_t row, const float *&logitsOut,
-                           const int32_t *&idsOut) {
-  const size_t bytes = top_ * sizeof(float);
-  auto *host = static_cast<uint8_t *>(topHost_);
-  const CUdeviceptr first = reinterpret_cast<CUdeviceptr>(topLogits) +
-                            static_cast<size_t>(row) * bytes;
-  const CUdeviceptr ids =
-      reinterpret_cast<CUdeviceptr>(topIds) + static_cast<size_t>(row) * bytes;
-  // One row of lists in all (batch 1, one row a call): ids follow logits.
-  CUresult copied = topRows_ == 1
-                        ? driver_->cuMemcpyDtoH(host, first, 2 * bytes)
-                        : driver_->cuMemcpyDtoH(host, first, bytes);
-  if (copied == CUDA_SUCCESS && topRows_ != 1)
-    copied = driver_->cuMemcpyDtoH(host + bytes, ids, bytes);
-  if (Status s = check(copied, "copying the top list from the GPU"); !s.ok())
-    return s;
-  logitsOut = reinterpret_cast<const float *>(host);
-  idsOut = reinterpret_cast<const int32_t *>(host + bytes);
-  return Status::success();
+  return check(driver_->cuMemcpyDtoH(&token,
+                                     reinterpret_cast<CUdeviceptr>(next + row),
+                                     sizeof(int32_t)),
+               "copying the next token from the GPU");
 }
 
 } // namespace

@@ -17,12 +17,13 @@
  * and position ranges, no holes in the cache, the same input for every
  * sequence of a batch, a workspace of the size asked for) and exits with
  * code 3 and a "fake-model:" line if anything is off. FAKE_MODEL_TRACE=1
- * prints each call to stderr. The top lists are each row's FAKE_TOP (4;
- * fake-model-top1-exe: 1) largest logits and their ids, larger first, the
- * lower id first among equals (the first the prediction);
- * FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros) but not the
- * lists, so that only a runtime that takes greedy tokens and samples from
- * the lists still predicts right. Built with FAKE_LAST_ROW=1
+ * prints each call to stderr. Each row's next token is drawn as ModelABI.h
+ * says (reference_draw.h) from its top list, the row's FAKE_TOP (4;
+ *fake-model-top1-exe: 1) largest logits and their ids, larger first, the lower
+ *id first among equals (the first the prediction), with the call's sampling
+ *settings; FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros) but not
+ *the next tokens, so that only a runtime that takes the model's draws still
+ * predicts right. Built with FAKE_LAST_ROW=1
  *(fake-model-lastrow-exe) its prefill writes one row a sequence, the token
  *lengths[b] - 1's, as an executable compiled without --logits-all; the rows
  *past lengths[b] are padding and get no logits. Built with FAKE_LONG=N
@@ -32,6 +33,7 @@
  *
  *===----------------------------------------------------------------------===*/
 #include "llamac/abi/ModelABI.h"
+#include "reference_draw.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,10 +121,10 @@ static void top_list(const float *row, float *top_logits, int32_t *top_ids) {
   }
 }
 
-/* One position of sequence b: the cache update, the logits row and its top
- * list. */
+/* One position of sequence b: the cache update, the logits row and the next
+ * token drawn from its top list. */
 static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
-                 float *top_logits, int32_t *top_ids) {
+                 const double *settings, int32_t *drawn) {
   if (t < 0 || t >= VOCAB)
     die("token %d out of the vocabulary", t);
   if (p < 0 || p >= CTX)
@@ -142,7 +144,12 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
     computed[v] = v == next ? 2.0f
                   : v >= 14 ? -4.0f
                             : (float)((7 * v + t) % 5) * 0.25f;
+  float top_logits[FAKE_TOP];
+  int32_t top_ids[FAKE_TOP];
   top_list(computed, top_logits, top_ids);
+  if (settings[0] > 0 && !(settings[3] >= 0 && settings[3] < 1))
+    die("sampling: u = %g is outside [0, 1)", settings[3]);
+  *drawn = reference_draw(top_logits, top_ids, FAKE_TOP, settings);
   if (getenv("FAKE_MODEL_NO_LOGITS"))
     return;
   for (int v = 0; v < VOCAB; ++v)
@@ -151,10 +158,10 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
 
 static void run(const char *what, int64_t s, const int32_t *tokens,
                 const int64_t *positions, const int64_t *lengths,
-                float *kv_cache, const uint8_t *weights, float *logits,
-                float *top_logits, int32_t *top_ids, uint8_t *workspace) {
-  if (!tokens || !positions || !lengths || !kv_cache || !logits ||
-      !top_logits || !top_ids || !workspace)
+                const double *sampling, float *kv_cache, const uint8_t *weights,
+                float *logits, int32_t *next, uint8_t *workspace) {
+  if (!tokens || !positions || !lengths || !sampling || !kv_cache || !logits ||
+      !next || !workspace)
     die("%s: a null buffer", what);
   check_weights(weights);
   /* A workspace smaller than asked for faults (or trips a sanitizer). */
@@ -183,41 +190,39 @@ static void run(const char *what, int64_t s, const int32_t *tokens,
         die("%s: sequence %d has other tokens than sequence 0", what, b);
       /* Padding is processed too (later calls overwrite its cache rows). */
       int64_t row = lastRow ? 0 : i;
-      float scratch[VOCAB], scratch_top[FAKE_TOP];
-      int32_t scratch_ids[FAKE_TOP];
+      float scratch[VOCAB];
+      int32_t scratch_next;
       int keep = !lastRow || i == lengths[b] - 1;
       int64_t at = (int64_t)b * rows + row;
       step(b, tokens[b * s + i], positions[b] + i, kv_cache,
-           keep ? logits + at * VOCAB : scratch,
-           keep ? top_logits + at * FAKE_TOP : scratch_top,
-           keep ? top_ids + at * FAKE_TOP : scratch_ids);
+           keep ? logits + at * VOCAB : scratch, sampling + 4 * b,
+           keep ? next + at : &scratch_next);
     }
   }
 }
 
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   const int64_t *lengths, float *kv_cache,
-                   const uint8_t *weights, float *logits, float *top_logits,
-                   int32_t *top_ids, uint8_t *workspace) {
-  run("decode", 1, tokens, positions, lengths, kv_cache, weights, logits,
-      top_logits, top_ids, workspace);
+                   const int64_t *lengths, const double *sampling,
+                   float *kv_cache, const uint8_t *weights, float *logits,
+                   int32_t *next, uint8_t *workspace) {
+  run("decode", 1, tokens, positions, lengths, sampling, kv_cache, weights,
+      logits, next, workspace);
 }
 
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    const int64_t *lengths, float *kv_cache,
-                    const uint8_t *weights, float *logits, float *top_logits,
-                    int32_t *top_ids, uint8_t *workspace) {
-  run("prefill", CHUNK, tokens, positions, lengths, kv_cache, weights, logits,
-      top_logits, top_ids, workspace);
+                    const int64_t *lengths, const double *sampling,
+                    float *kv_cache, const uint8_t *weights, float *logits,
+                    int32_t *next, uint8_t *workspace) {
+  run("prefill", CHUNK, tokens, positions, lengths, sampling, kv_cache, weights,
+      logits, next, workspace);
 }
 
 #if FAKE_LONG && FAKE_LONG_SYMBOL
 void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
-                         const int64_t *lengths, float *kv_cache,
-                         const uint8_t *weights, float *logits,
-                         float *top_logits, int32_t *top_ids,
-                         uint8_t *workspace) {
-  run("prefill_long", FAKE_LONG, tokens, positions, lengths, kv_cache, weights,
-      logits, top_logits, top_ids, workspace);
+                         const int64_t *lengths, const double *sampling,
+                         float *kv_cache, const uint8_t *weights, float *logits,
+                         int32_t *next, uint8_t *workspace) {
+  run("prefill_long", FAKE_LONG, tokens, positions, lengths, sampling, kv_cache,
+      weights, logits, next, workspace);
 }
 #endif

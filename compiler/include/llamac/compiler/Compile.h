@@ -30,11 +30,11 @@ constexpr int64_t kDefaultCudaPrefillChunk = 512;
 /// the 8B, 32 -> 72.5 MiB on the 1B).
 constexpr int64_t kDefaultCudaLongPrefillChunk = 2048;
 
-/// The (logit, id) pairs each row's top_k returns a GPU target (the most a
-/// row's vocabulary has, if fewer): sampling with --top-k up to this reads
-/// them back instead of the row. llama.cpp's --top-k defaults to 40,
-/// transformers' to 50. The host's default is 1 (its runtime reads the
-/// row in place).
+/// The (logit, id) pairs of each row's top list on a GPU target (the most a
+/// row's vocabulary has, if fewer), which the model draws the next token
+/// from: sampling with --top-k up to this reads back the token instead of
+/// the row. llama.cpp's --top-k defaults to 40, transformers' to 50. The
+/// host's default is 1 (its runtime samples from the row in place).
 constexpr int64_t kDefaultCudaSamplingCandidates = 64;
 constexpr int64_t kMaxSamplingCandidates = 1024;
 

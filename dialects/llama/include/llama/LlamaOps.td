@@ -276,6 +276,43 @@ def Llama_TopKOp : Llama_Op<"top_k", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llama_SampleOp : Llama_Op<"sample", [Pure]> {
+  let summary = "Each row's next token, drawn from its top list";
+  let description = [{
+    `next[b, s]` is the token drawn for row `[b, s]` from its top list
+    (`values`, `ids`: `llama.top_k`'s results, `K` pairs) with sequence
+    `b`'s settings `(t, k, p, u) = settings[b]`: temperature, top-k, top-p
+    and a uniform number in [0, 1) that the caller draws. The runtime's
+    sampler draws the same way from a whole row; over a list that holds
+    its top-k it picks the same token, bit for bit:
+
+    - `!(t > 0)` (greedy), or a first value that is not finite: `ids[0]`;
+    - `n = k` where `1 <= k <= K`, else `K`;
+    - `w_i = f32(exp((f64(values[i]) - f64(values[0])) * (1 / t)))` and
+      `c_i = w_0 + ... + w_i` in f64, in that order, for `i < n`;
+    - `m = n`, or where `p < 1` and `n > 1`, one more than the first `i`
+      with `c_i >= p * c_(n-1)` (if any);
+    - `ids[i]` for the first `i < m` with `u * c_(m-1) < c_i`, else
+      `ids[m-1]`.
+
+    Only the token (4 bytes a row) then leaves a GPU per step.
+
+    ```mlir
+    %next = llama.sample %values, %ids, %settings : tensor<1x1x64xf32>,
+        tensor<1x1x64xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$values,
+                       Llama_StaticTensorOf<[I32], 3>:$ids,
+                       Llama_StaticTensorOf<[F64], 2>:$settings);
+  let results = (outs Llama_StaticTensorOf<[I32], 2>:$next);
+  let assemblyFormat = [{
+    $values `,` $ids `,` $settings attr-dict `:` type($values) `,` type($ids)
+    `,` type($settings) `->` type($next)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernels: ops the lowering makes, on tensors or (after bufferization)
 // buffers, for targets that run them as one kernel each
@@ -360,6 +397,40 @@ def Llama_TopKRowsOp : Llama_Op<"top_k_rows",
     }
     int64_t getK() {
       return ::mlir::cast<::mlir::ShapedType>(getValuesInit().getType())
+          .getDimSize(2);
+    }
+  }];
+}
+
+def Llama_SampleRowsOp : Llama_Op<"sample_rows",
+    [DestinationStyleOpInterface,
+     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "llama.sample as one kernel, destination-style";
+  let description = [{
+    `next[b, s]` is `llama.sample`'s token for row `[b, s]` of the top
+    lists `values` and `ids` with `settings[b]`. What `llama-to-linalg`
+    makes of `llama.sample` where the target runs it as a kernel (the CUDA
+    targets); `llama-map-to-gpu` turns the buffer form into a warp per row.
+
+    ```mlir
+    %next = llama.sample_rows ins(%v, %i, %settings : tensor<1x1x64xf32>,
+        tensor<1x1x64xi32>, tensor<1x4xf64>) outs(%init : tensor<1x1xi32>)
+        -> tensor<1x1xi32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$values, AnyShaped:$ids,
+                       AnyShaped:$settings, AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $values `,` $ids `,` $settings `:` type($values) `,`
+    type($ids) `,` type($settings) `)` `outs` `(` $init `:` type($init) `)`
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    int64_t getK() {
+      return ::mlir::cast<::mlir::ShapedType>(getValues().getType())
           .getDimSize(2);
     }
   }];

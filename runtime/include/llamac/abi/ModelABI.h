@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 7
+#define LLAMAC_ABI_VERSION 8
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -59,8 +59,10 @@ typedef struct llamac_model_info {
                                llamac_prefill_long: prefill_long_chunk or 1
                                (0 without the entry) */
   int64_t sampling_candidates; /* K: the (logit, id) pairs of each row's top
-                               list the entry points return, 1 <= K <=
-                               vocab_size */
+                               list, which the model draws the next token
+                               from, 1 <= K <= vocab_size: the draw
+                               matches a draw from the row where top-k <= K
+                               (and top-k < vocab_size) */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
@@ -77,15 +79,19 @@ extern const llamac_model_info llamac_model;
  *   lengths   int64  [batch]             tokens of sequence b in this call,
  *                                       1 <= lengths[b] <= S; the rest of
  *                                       its row of tokens is padding
+ *   sampling  double [batch, 4]          sequence b's (temperature, top_k,
+ *                                       top_p, u) for next: u a uniform
+ *                                       number in [0, 1) the caller draws;
+ *                                       temperature <= 0: greedy; top_k
+ *                                       outside [1, K]: K; top_p >= 1: off
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
  *   logits    float  [batch, R, vocab]   output
- *   top_logits float [batch, R, K]      output: each row's K largest
- *   top_ids   int32  [batch, R, K]      logits and their ids, in the order
- *                                       (logit descending, id ascending),
- *                                       NaN counting (and reported) as -inf;
- *                                       top_ids[b][r][0] is the row's
- *                                       argmax, greedy decoding's choice
+ *   next      int32  [batch, R]          output: each row's next token,
+ *                                       drawn from the row's K largest
+ *                                       logits (NaN as -inf; llama.sample
+ *                                       in the llama dialect says how):
+ *                                       the row's argmax where greedy
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
  * with K = sampling_candidates, S = R = 1 for decode, S = prefill_chunk,
@@ -95,18 +101,17 @@ extern const llamac_model_info llamac_model;
  * llamac_prefill_long is defined only where prefill_long_chunk > 0 (the runtime
  * declares it weak). */
 void llamac_decode(const int32_t *tokens, const int64_t *positions,
-                   const int64_t *lengths, float *kv_cache,
-                   const uint8_t *weights, float *logits, float *top_logits,
-                   int32_t *top_ids, uint8_t *workspace);
+                   const int64_t *lengths, const double *sampling,
+                   float *kv_cache, const uint8_t *weights, float *logits,
+                   int32_t *next, uint8_t *workspace);
 void llamac_prefill(const int32_t *tokens, const int64_t *positions,
-                    const int64_t *lengths, float *kv_cache,
-                    const uint8_t *weights, float *logits, float *top_logits,
-                    int32_t *top_ids, uint8_t *workspace);
+                    const int64_t *lengths, const double *sampling,
+                    float *kv_cache, const uint8_t *weights, float *logits,
+                    int32_t *next, uint8_t *workspace);
 void llamac_prefill_long(const int32_t *tokens, const int64_t *positions,
-                         const int64_t *lengths, float *kv_cache,
-                         const uint8_t *weights, float *logits,
-                         float *top_logits, int32_t *top_ids,
-                         uint8_t *workspace);
+                         const int64_t *lengths, const double *sampling,
+                         float *kv_cache, const uint8_t *weights, float *logits,
+                         int32_t *next, uint8_t *workspace);
 
 /* The payload: sections of bytes at the end of the executable (or in a
  * sidecar file EXE.weights), found through a trailer in the file's last

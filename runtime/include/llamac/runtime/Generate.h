@@ -61,16 +61,14 @@ public:
              const GenerateCallbacks &callbacks, GenerateResult &result);
 
 private:
-  // What a call's caller reads of the last row: the model's own argmax
-  // (greedy decoding: one id off a GPU), its top list (sampling with a
-  // top-k the list covers: 8 K bytes), or logits rows (otherwise, and
-  // every processed row for --logits-out).
-  enum class Read { Next, Top, Rows };
+  // What a call's caller reads of the last row: the token the model drew
+  // (greedy decoding, and sampling with a top-k its top lists cover: one id
+  // off a GPU), or logits rows (otherwise, and every processed row for
+  // --logits-out).
+  enum class Read { Next, Rows };
   struct Output {
     const float *rows = nullptr; // the first; rows are vocab apart
     int32_t next = 0;
-    const float *topLogits = nullptr;
-    const int32_t *topIds = nullptr;
   };
   // An entry point and the shape of its call (ModelABI.h).
   struct Entry {
@@ -96,6 +94,10 @@ private:
                        Output &last);
   // Reads what `read` asks of row `row` of the call just made.
   Status readRow(int64_t row, Read read, Output &out);
+  // The sampling settings of the calls to come (ModelABI.h): `sampler`'s
+  // where the model draws (`read` is Next), with the next number of its
+  // generator; greedy (temperature 0) where the host reads rows.
+  void setDraw(const Sampler &sampler, Read read, double uniform);
   bool isEos(int32_t token) const;
 
   const llamac_model_info &info_;

@@ -15,10 +15,9 @@
 namespace llamac::rt {
 
 using EntryPoint = void (*)(const int32_t *tokens, const int64_t *positions,
-                            const int64_t *lengths, float *kvCache,
-                            const uint8_t *weights, float *logits,
-                            float *topLogits, int32_t *topIds,
-                            uint8_t *workspace);
+                            const int64_t *lengths, const double *sampling,
+                            float *kvCache, const uint8_t *weights,
+                            float *logits, int32_t *next, uint8_t *workspace);
 
 struct CompiledModel {
   const llamac_model_info *info;

@@ -2,11 +2,11 @@
 //
 // The entry points take nine pointers (ModelABI.h). For the host target
 // they are plain memory; for a CUDA target (info.cuda_arch != 0) the weights,
-// the KV cache, the logits, the top lists and the workspace are device
-// memory, and the tokens
-// and positions pinned host memory the host writes (run copies them to the
-// device for an entry point whose kernels read them); the rows of logits
-// the host needs are copied back after the call (readLogits).
+// the KV cache, the logits, the next tokens and the workspace are device
+// memory, and the tokens, positions, lengths and sampling settings pinned
+// host memory the host writes (run copies them to the device for an entry
+// point whose kernels read them); the next token, or the rows of logits the
+// host needs, are copied back after the call (readNext, readLogits).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LLAMAC_RUNTIME_MODELMEMORY_H
@@ -27,20 +27,20 @@ public:
   virtual ~ModelMemory();
 
   // The buffers of one call: tokens [batch, S], positions [batch], lengths
-  // [batch], logits [batch, R, vocab] with the call's S and R (ModelABI.h),
-  // sized for the longest call (maxCallTokens, maxCallLogitsRows); written
-  // and read by the host between calls.
+  // [batch], sampling [batch, 4], logits [batch, R, vocab] with the call's S
+  // and R (ModelABI.h), sized for the longest call (maxCallTokens,
+  // maxCallLogitsRows); written and read by the host between calls.
   int32_t *tokens = nullptr;
   int64_t *positions = nullptr;
   int64_t *lengths = nullptr;
+  double *sampling = nullptr;
   float *logits = nullptr;
   // The KV cache (zeroed) and the weights as the model reads them.
   float *kvCache = nullptr;
   const uint8_t *weights = nullptr;
-  // Each row's top list [batch, R, K] (K = info.sampling_candidates),
-  // written with the logits.
-  float *topLogits = nullptr;
-  int32_t *topIds = nullptr;
+  // Each row's next token [batch, R], drawn by the model with the call's
+  // sampling settings.
+  int32_t *next = nullptr;
   // The entry points' temporaries (info.workspace_bytes), allocated once.
   uint8_t *workspace = nullptr;
 
@@ -61,14 +61,9 @@ public:
   // step, all of a prompt's only where --logits-out asks.
   virtual Status readLogits(int64_t first, int64_t count,
                             const float *&rows) = 0;
-  // After run: the argmax of sequence 0's logits row `row` of the call
-  // (greedy decoding's next token, the top list's first id): 4 bytes off a
-  // GPU instead of a row.
+  // After run: the token the model drew for sequence 0's row `row` of the
+  // call (greedy: the row's argmax): 4 bytes off a GPU instead of a row.
   virtual Status readNext(int64_t row, int32_t &token) = 0;
-  // After run: sequence 0's row `row`'s top list, K logits and K ids
-  // (sampling with top-k <= K): 8 K bytes off a GPU instead of a row.
-  virtual Status readTop(int64_t row, const float *&logits,
-                         const int32_t *&ids) = 0;
   // Where a GPU's memory went, part by part, as one line to print after
   // the statistics line; "" unless the environment sets
   // LLAMAC_GPU_MEMORY_REPORT=1 (and always for the host).

@@ -35,22 +35,22 @@ public:
   // Temperature 0: sample is argmax, which the compiled model also returns.
   bool greedy() const { return options_.temperature == 0; }
 
-  // Whether sampleTop over a row's top list of `listed` pairs (the
-  // model's top_k, ModelABI.h) picks what sample picks from the row: a
-  // tempered draw whose top-k is at most `listed` and below the vocabulary
-  // (sample then sorts those same k first).
+  // Whether the model's own draw over each row's top list of `listed`
+  // pairs (llama.sample, ModelABI.h) picks what sample picks from the row:
+  // a tempered draw whose top-k is at most `listed` and below the
+  // vocabulary (sample then sorts those same k first, and the model draws
+  // as draw does, in the same precision and order).
   bool samplesFromTop(int64_t listed) const {
     return !greedy() && options_.topK > 0 && options_.topK <= listed &&
            options_.topK < vocabSize_;
   }
-  // The next token from the row's top list (samplesFromTop holds): its
-  // first topK logits and ids, largest first, lower id first among equals.
-  // The same generator draws as sample's.
-  int32_t sampleTop(const float *topLogits, const int32_t *topIds);
+  const SamplerOptions &options() const { return options_; }
 
   // A uniform double in [0, 1) from the generator's next 53 bits; spelled
   // out rather than std::uniform_real_distribution, whose output differs
   // between standard libraries, so a seed means the same on every system.
+  // Every tempered draw takes exactly one: sample's own, or the number the
+  // model's draw is given, so that both give the same tokens.
   double uniform();
 
 private:
