@@ -330,7 +330,7 @@ def main():
     def cell(r, key, fmt="{:.1f}"):
         return fmt.format(r[key]) if key in r else "-"
     print("\n| model | engine | decode tok/s @512 | decode tok/s @4096 | % of roofline @512 "
-          "| sampled @512 (list / row) | prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB "
+          "| sampled @512 (GPU draw / row) | prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB "
           "| load s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for model, per_token, results in rows:
