@@ -194,7 +194,7 @@ func.func @flash_head_dim(%q: tensor<1x4x8xf32>, %k: tensor<2x?x4xf32>, %o: tens
 // -----
 
 func.func @flash_mixed(%q: tensor<1x4x8xf32>, %k: tensor<2x?x8xf32>, %o: memref<1x4x8xf32>) {
-  // expected-error @+1 {{'llama.flash_attention' op takes tensors and returns init's type, or takes buffers and returns nothing}}
+  // expected-error @+1 {{'llama.flash_attention' op takes tensors and returns its inits' types, or takes buffers and returns nothing}}
   llama.flash_attention ins(%q, %k, %k : tensor<1x4x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%o : memref<1x4x8xf32>) scale 0.5
   return
 }
@@ -250,7 +250,7 @@ func.func @top_k_rows_inits(%logits: memref<1x4x32xf32>, %v: memref<1x4x2xf32>, 
 // -----
 
 func.func @top_k_rows_mixed(%logits: tensor<1x4x32xf32>, %v: memref<1x4x2xf32>, %ids: memref<1x4x2xi32>) {
-  // expected-error @+1 {{'llama.top_k_rows' op takes tensors and returns the inits' types, or takes buffers and returns nothing}}
+  // expected-error @+1 {{'llama.top_k_rows' op takes tensors and returns its inits' types, or takes buffers and returns nothing}}
   llama.top_k_rows ins(%logits : tensor<1x4x32xf32>) outs(%v, %ids : memref<1x4x2xf32>, memref<1x4x2xi32>)
   return
 }
@@ -314,7 +314,7 @@ func.func @sample_rows_init(%v: memref<1x2x8xf32>, %i: memref<1x2x8xi32>, %s: me
 // -----
 
 func.func @sample_rows_mixed(%v: tensor<1x1x8xf32>, %i: tensor<1x1x8xi32>, %s: tensor<1x4xf64>, %n: memref<1x1xi32>) {
-  // expected-error @+1 {{'llama.sample_rows' op takes tensors and returns init's type, or takes buffers and returns nothing}}
+  // expected-error @+1 {{'llama.sample_rows' op takes tensors and returns its inits' types, or takes buffers and returns nothing}}
   llama.sample_rows ins(%v, %i, %s : tensor<1x1x8xf32>, tensor<1x1x8xi32>, tensor<1x4xf64>) outs(%n : memref<1x1xi32>)
   return
 }

@@ -31,6 +31,22 @@ LogicalResult verifyBatchSeq(Operation *op, StringRef what, ShapedType type,
                              << shapeStr(type);
   return success();
 }
+/// A kernel op (destination-style) takes tensors and returns its inits'
+/// types, or takes buffers and returns nothing.
+LogicalResult verifyKernelForm(DestinationStyleOpInterface op) {
+  auto all = [&](auto isKind) {
+    return llvm::all_of(op->getOperandTypes(), isKind);
+  };
+  bool tensors = all([](Type t) { return isa<RankedTensorType>(t); });
+  bool buffers = all([](Type t) { return isa<MemRefType>(t); });
+  bool ok = tensors ? TypeRange(op->getResultTypes()) ==
+                          TypeRange(ValueRange(op.getDpsInits()))
+                    : buffers && op->getNumResults() == 0;
+  if (!ok)
+    return op->emitOpError() << "takes tensors and returns its inits' types, "
+                                "or takes buffers and returns nothing";
+  return success();
+}
 } // namespace
 
 LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
@@ -210,16 +226,7 @@ LogicalResult TopKRowsOp::verify() {
                          << input.getDimSize(2) << ", for the input "
                          << shapeStr(input) << ", got " << shapeStr(values)
                          << " and " << shapeStr(ids);
-  bool tensors = isa<RankedTensorType>(input) &&
-                 isa<RankedTensorType>(values) && isa<RankedTensorType>(ids);
-  bool buffers =
-      isa<MemRefType>(input) && isa<MemRefType>(values) && isa<MemRefType>(ids);
-  if (tensors ? getResult().size() != 2 || getResult()[0].getType() != values ||
-                    getResult()[1].getType() != ids
-              : !buffers || !getResult().empty())
-    return emitOpError() << "takes tensors and returns the inits' types, or "
-                            "takes buffers and returns nothing";
-  return success();
+  return verifyKernelForm(*this);
 }
 
 LogicalResult SampleOp::verify() {
@@ -262,15 +269,7 @@ LogicalResult SampleRowsOp::verify() {
                          << getValues().getType() << ", " << getIds().getType()
                          << ", " << getSettings().getType() << " and "
                          << getInit().getType();
-  bool tensors = isa<RankedTensorType>(values) && isa<RankedTensorType>(ids) &&
-                 isa<RankedTensorType>(settings) && isa<RankedTensorType>(init);
-  bool buffers = isa<MemRefType>(values) && isa<MemRefType>(ids) &&
-                 isa<MemRefType>(settings) && isa<MemRefType>(init);
-  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
-              : !buffers || !getResult().empty())
-    return emitOpError() << "takes tensors and returns init's type, or "
-                            "takes buffers and returns nothing";
-  return success();
+  return verifyKernelForm(*this);
 }
 
 LogicalResult FlashAttentionOp::verify() {
@@ -299,15 +298,7 @@ LogicalResult FlashAttentionOp::verify() {
   if (kvHeads <= 0 || heads % kvHeads != 0)
     return emitOpError() << "heads " << heads
                          << " is not a multiple of kv_heads " << kvHeads;
-  bool tensors = isa<RankedTensorType>(q) && isa<RankedTensorType>(keys) &&
-                 isa<RankedTensorType>(values) && isa<RankedTensorType>(init);
-  bool buffers = isa<MemRefType>(q) && isa<MemRefType>(keys) &&
-                 isa<MemRefType>(values) && isa<MemRefType>(init);
-  if (tensors ? getResult().size() != 1 || getResult()[0].getType() != init
-              : !buffers || !getResult().empty())
-    return emitOpError() << "takes tensors and returns init's type, or "
-                            "takes buffers and returns nothing";
-  return success();
+  return verifyKernelForm(*this);
 }
 
 // On buffers a kernel op reads its inputs and writes its init; on tensors
