@@ -199,11 +199,9 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
   // id, not a row, then crosses PCIe per step. Each draw takes the
   // generator's next number where the host would take it: the prompt's
   // token's before the prompt, each later token's before its decode call.
-  const Read read = callbacks.onRow    ? Read::Rows
-                    : sampler.greedy() ? Read::Next
-                    : sampler.samplesFromTop(info_.sampling_candidates)
-                        ? Read::Next
-                        : Read::Rows;
+  const bool modelPicks =
+      sampler.greedy() || sampler.samplesFromTop(info_.sampling_candidates);
+  const Read read = modelPicks && !callbacks.onRow ? Read::Next : Read::Rows;
   const bool modelDraws = read == Read::Next && !sampler.greedy();
   auto nextDraw = [&] {
     setDraw(sampler, read, modelDraws ? sampler.uniform() : 0.0);
