@@ -195,14 +195,12 @@ inline void storePartial(Emitter &e, OnlineSoftmax state, mlir::Value lane,
     mlir::memref::StoreOp::create(
         e.b, e.loc, mlir::vector::ExtractOp::create(e.b, e.loc, state.acc, i),
         accBuffer, mlir::ValueRange{e.add(accBase, e.index(i))});
-  auto lane0 = mlir::scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
-                                       /*withElseRegion=*/false);
-  mlir::OpBuilder::InsertionGuard guard(e.b);
-  e.b.setInsertionPointToStart(&lane0.getThenRegion().front());
-  mlir::memref::StoreOp::create(e.b, e.loc, state.max, maxBuffer,
-                                mlir::ValueRange{at});
-  mlir::memref::StoreOp::create(e.b, e.loc, state.sum, sumBuffer,
-                                mlir::ValueRange{at});
+  e.onLaneZero(lane, [&] {
+    mlir::memref::StoreOp::create(e.b, e.loc, state.max, maxBuffer,
+                                  mlir::ValueRange{at});
+    mlir::memref::StoreOp::create(e.b, e.loc, state.sum, sumBuffer,
+                                  mlir::ValueRange{at});
+  });
 }
 
 /// The tensor-core attending kernel (FlashAttentionTensorCore.cpp): with

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -93,6 +94,16 @@ struct Emitter {
     return mlir::gpu::ShuffleOp::create(b, loc, x, offset, 32,
                                         mlir::gpu::ShuffleMode::XOR)
         .getShuffleResult();
+  }
+  /// `body`'s ops inside an scf.if that only lane 0 (`lane` == 0) takes:
+  /// a warp's one store of what every lane holds. The builder is left
+  /// after the if.
+  void onLaneZero(mlir::Value lane, llvm::function_ref<void()> body) {
+    auto first = mlir::scf::IfOp::create(b, loc, eq(lane, index(0)),
+                                         /*withElseRegion=*/false);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    body();
   }
   /// The exponent's reference point: the running maximum, or 0 while it is
   /// still -inf (no key seen), so that exp(-inf - ref) is 0, not NaN.

@@ -58,12 +58,10 @@ struct RowDraw {
                                   ValueRange{batch, position, i});
   }
   void storeFromLaneZero(Value token) {
-    auto first = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
-                                   /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(e.b);
-    e.b.setInsertionPointToStart(&first.getThenRegion().front());
-    memref::StoreOp::create(e.b, e.loc, token, op.getInit(),
-                            ValueRange{batch, position});
+    e.onLaneZero(lane, [&] {
+      memref::StoreOp::create(e.b, e.loc, token, op.getInit(),
+                              ValueRange{batch, position});
+    });
   }
 
   /// The first i < `limit` whose sum passes `passes`, in every lane; `limit`

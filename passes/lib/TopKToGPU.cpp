@@ -85,8 +85,9 @@ struct RowKernel {
   llama::TopKRowsOp op;
   gpu::LaunchOp launch;
   int64_t vocab, run, warps, k;
-  Value batch, position, tid, lane, warp;
-  Value warpValues, warpIds; // [warps]: each warp's pair of a reduction
+  // Set after the launch exists (mapTopKToGPU).
+  Value batch = {}, position = {}, tid = {}, lane = {}, warp = {};
+  Value warpValues = {}, warpIds = {}; // [warps]: each warp's pair
 
   int64_t threads() const { return 32 * warps; }
   Value i32(int64_t v) {
@@ -182,13 +183,12 @@ struct RowKernel {
 
   /// Lane 0 leaves the warp's `pair` in warpValues / warpIds.
   void leaveWarpPair(Best pair) {
-    auto leave = scf::IfOp::create(e.b, e.loc, e.eq(lane, e.index(0)),
-                                   /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard inLeave(e.b);
-    e.b.setInsertionPointToStart(&leave.getThenRegion().front());
-    memref::StoreOp::create(e.b, e.loc, pair.value, warpValues,
-                            ValueRange{warp});
-    memref::StoreOp::create(e.b, e.loc, pair.index, warpIds, ValueRange{warp});
+    e.onLaneZero(lane, [&] {
+      memref::StoreOp::create(e.b, e.loc, pair.value, warpValues,
+                              ValueRange{warp});
+      memref::StoreOp::create(e.b, e.loc, pair.index, warpIds,
+                              ValueRange{warp});
+    });
   }
 
   /// Writes `pair` at place `rank` of the row's list.
