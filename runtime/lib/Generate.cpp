@@ -65,12 +65,12 @@ Status Generator::readRow(int64_t row, Read read, Output &out) {
   return Status::success();
 }
 
-void Generator::setDraw(const Sampler &sampler, Read read, double uniform) {
+void Generator::setDraw(Sampler &sampler, bool modelDraws) {
   const SamplerOptions &o = sampler.options();
-  const bool draws = read == Read::Next && !sampler.greedy();
+  const double uniform = modelDraws ? sampler.uniform() : 0.0;
   for (int64_t b = 0; b < info_.batch; ++b) {
     double *settings = memory_.sampling + 4 * b;
-    settings[0] = draws ? o.temperature : 0.0;
+    settings[0] = modelDraws ? o.temperature : 0.0;
     settings[1] = static_cast<double>(o.topK);
     settings[2] = o.topP;
     settings[3] = uniform;
@@ -203,10 +203,7 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
       sampler.greedy() || sampler.samplesFromTop(info_.sampling_candidates);
   const Read read = modelPicks && !callbacks.onRow ? Read::Next : Read::Rows;
   const bool modelDraws = read == Read::Next && !sampler.greedy();
-  auto nextDraw = [&] {
-    setDraw(sampler, read, modelDraws ? sampler.uniform() : 0.0);
-  };
-  nextDraw();
+  setDraw(sampler, modelDraws);
   Output last;
   Stopwatch prefillTime;
   if (Status s = processPrompt(prompt, callbacks, read, last); !s.ok())
@@ -224,8 +221,7 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
-    if (i + 1 < nPredict)
-      nextDraw();
+    setDraw(sampler, modelDraws);
     if (Status s = decode(token, position++, read, last); !s.ok())
       return s;
     if (callbacks.onRow)

@@ -515,13 +515,15 @@ void CudaMemory::enqueueReplayable(EntryPoint entry) {
                                            settingsBytes_, session.stream),
                 "copying the positions, lengths and sampling settings to the "
                 "GPU");
-  const auto *devicePositions =
-      reinterpret_cast<const int64_t *>(positionsOnDevice_);
-  const auto *deviceLengths = devicePositions + (lengths - positions);
-  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), devicePositions,
-        deviceLengths,
-        reinterpret_cast<const double *>(deviceLengths + (lengths - positions)),
-        kvCache, weights, logits, next, workspace);
+  // Each part of the positions' buffer at its offset in the device copy.
+  auto onDevice = [&](const auto *part) {
+    const size_t offset = reinterpret_cast<const char *>(part) -
+                          reinterpret_cast<const char *>(positions);
+    return reinterpret_cast<decltype(part)>(positionsOnDevice_ + offset);
+  };
+  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), onDevice(positions),
+        onDevice(lengths), onDevice(sampling), kvCache, weights, logits, next,
+        workspace);
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {

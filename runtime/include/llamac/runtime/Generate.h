@@ -94,10 +94,10 @@ private:
                        Output &last);
   // Reads what `read` asks of row `row` of the call just made.
   Status readRow(int64_t row, Read read, Output &out);
-  // The sampling settings of the calls to come (ModelABI.h): `sampler`'s
-  // where the model draws (`read` is Next), with the next number of its
-  // generator; greedy (temperature 0) where the host reads rows.
-  void setDraw(const Sampler &sampler, Read read, double uniform);
+  // The sampling settings of the calls to come (ModelABI.h): where
+  // `modelDraws`, `sampler`'s, with the next number of its generator; else
+  // greedy (temperature 0: the model's argmax, or rows the host samples).
+  void setDraw(Sampler &sampler, bool modelDraws);
   bool isEos(int32_t token) const;
 
   const llamac_model_info &info_;
