@@ -111,9 +111,9 @@ cl::opt<int64_t> compileLongPrefillChunk(
 cl::opt<int64_t> compileSamplingCandidates(
     "sampling-candidates",
     cl::desc("Each row's k best (logit, id) pairs, which the model draws "
-             "the next token from, so that sampling with --top-k up to k "
-             "reads back the token instead of the row (default 64 for a "
-             "GPU, 1 for the host; at most the vocabulary size)"),
+             "the next token from where --top-k is at most k (other top-k "
+             "draw from the whole row; default 64 for a GPU, 1 for the "
+             "host; at most the vocabulary size)"),
     cl::init(0), cl::sub(compileCommand), cl::cat(llamacCategory));
 cl::opt<bool> compileLogitsAll(
     "logits-all",

@@ -28,7 +28,7 @@ tool_dirs = [config.llamac_tools_dir, config.llvm_tools_dir]
 tools = ["llamac", "llamac-opt", "fake-model-exe", "fake-model-batch2-exe",
          "fake-model-lastrow-exe", "fake-model-long-exe",
          "fake-model-long-lastrow-exe", "fake-model-long-batch2-exe",
-         "fake-model-long-broken-exe", "fake-model-top1-exe"]
+         "fake-model-long-broken-exe", "fake-model-top1-exe", "reference-draw"]
 if config.enable_fuzzers:
     config.available_features.add("fuzzers")
     tools += ["fuzz-safetensors-header", "fuzz-hf-config"]

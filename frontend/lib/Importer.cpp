@@ -211,12 +211,13 @@ void ModelBuilder::buildForward(ModuleOp module, const EntryPoint &entry) {
                      c.tieWordEmbeddings ? "model.embed_tokens.weight"
                                          : "lm_head.weight",
                      loc("lm_head"));
-  // Each row's next token beside the logits, drawn from its best k: a GPU
-  // then reads back one id a step, not a row.
+  // Each row's next token beside the logits, drawn from its best k (or,
+  // top-k off or above k, from the row): a GPU then reads back one id a
+  // step, not a row.
   auto top = llama::TopKOp::create(builder_, loc("next"), topLogits, topIds,
                                    out, builder_.getI64IntegerAttr(k));
   Value drawn =
-      llama::SampleOp::create(builder_, loc("next"), next, top.getValues(),
+      llama::SampleOp::create(builder_, loc("next"), next, out, top.getValues(),
                               top.getIds(), body->getArgument(3));
   func::ReturnOp::create(builder_, loc(entry.name),
                          ValueRange{out, drawn, cacheValue});

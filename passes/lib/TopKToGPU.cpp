@@ -25,9 +25,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "TopKToGPU.h"
-#include "F32Runs.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
+#include "RowScan.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -115,51 +115,14 @@ struct RowKernel {
   SmallVector<Value> scan(
       ValueRange state,
       const std::function<SmallVector<Value>(ValueRange, Best, Value)> &visit) {
-    OpBuilder &b = e.b;
-    Value first = e.mul(tid, e.index(run));
-    const int64_t stride = threads() * run;
-    auto loop = scf::ForOp::create(b, e.loc, first, e.index(vocab),
-                                   e.index(stride * kUnroll), state);
-    OpBuilder::InsertionGuard inLoop(b);
-    b.setInsertionPointToStart(loop.getBody());
-    // kUnroll runs a trip, all loaded before the first is looked at; a run
-    // past the end loads the last run instead and is out of range.
-    SmallVector<std::tuple<Value, Value, SmallVector<Value>>> trips;
-    for (int64_t u = 0; u < kUnroll; ++u) {
-      Value at = e.add(loop.getInductionVar(), e.index(u * stride));
-      Value pastEnd = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::uge,
-                                            at, e.index(vocab));
-      Value clamped = e.select(pastEnd, e.index(vocab - run), at);
-      SmallVector<Value> values;
-      if (run > 1) {
-        Value loaded = llamac::loadRun(
-            e, op.getInput(), ValueRange{batch, position, clamped}, run);
-        for (int64_t j = 0; j < run; ++j)
-          values.push_back(vector::ExtractOp::create(b, e.loc, loaded, j));
-      } else {
-        values.push_back(memref::LoadOp::create(
-            b, e.loc, op.getInput(), ValueRange{batch, position, clamped}));
-      }
-      for (Value &x : values) {
-        Value isNaN =
-            arith::CmpFOp::create(b, e.loc, arith::CmpFPredicate::UNO, x, x);
-        x = e.select(isNaN, e.minusInf(), x);
-      }
-      Value inRange = arith::XOrIOp::create(
-          b, e.loc, pastEnd,
-          arith::ConstantIntOp::create(b, e.loc, b.getI1Type(), 1));
-      trips.push_back({at, inRange, std::move(values)});
-    }
-    SmallVector<Value> current(loop.getRegionIterArgs());
-    for (auto &[at, inRange, values] : trips)
-      for (auto [j, value] : llvm::enumerate(values))
-        current =
-            visit(current,
-                  {value, toI32(e.add(at, e.index(static_cast<int64_t>(j))))},
-                  inRange);
-    if (!current.empty()) // else the loop has its yield already
-      scf::YieldOp::create(b, e.loc, current);
-    return loop.getResults();
+    llamac::RowScan row{e,     op.getInput(), batch,     position, tid,
+                        vocab, run,           threads(), kUnroll};
+    return row.elements(state, [&](ValueRange current, Value x, Value id,
+                                   Value inRange) {
+      Value isNaN =
+          arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::UNO, x, x);
+      return visit(current, {e.select(isNaN, e.minusInf(), x), id}, inRange);
+    });
   }
 
   /// The block's best of the threads' pairs, in every thread. Barriers
@@ -382,9 +345,7 @@ LogicalResult llamac::mapTopKToGPU(llama::TopKRowsOp op, KernelNamer &namer) {
   auto inputType = cast<MemRefType>(op.getInput().getType());
   const int64_t seq = inputType.getDimSize(1), vocab = inputType.getDimSize(2);
   const int64_t rows = inputType.getDimSize(0) * seq;
-  // Runs of 4 where every row starts 16-byte aligned.
-  const int64_t run =
-      vocab % 4 == 0 && llamac::runAlignment(inputType, 4) == 16 ? 4 : 1;
+  const int64_t run = llamac::RowScan::runFor(inputType);
   // Every thread of every warp has at least one element (the threshold
   // counts on each warp's m best threads being real elements), up to 32
   // warps.

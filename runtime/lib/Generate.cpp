@@ -52,32 +52,28 @@ bool Generator::isEos(int32_t token) const {
   return false;
 }
 
-Status Generator::readRow(int64_t row, Read read, Output &out) {
-  switch (read) {
-  case Read::Next:
-    return memory_.readNext(row, out.next);
-  case Read::Rows:
-    break;
-  }
+Status Generator::readRow(int64_t row, bool rows, Output &out) {
+  if (Status s = memory_.readNext(row, out.next); !s.ok() || !rows)
+    return s;
   if (Status s = memory_.readLogits(row, 1, out.rows); !s.ok())
     return s;
   out.rows += row * info_.vocab_size; // rows[r] at r * vocab
   return Status::success();
 }
 
-void Generator::setDraw(Sampler &sampler, bool modelDraws) {
+void Generator::setDraw(Sampler &sampler) {
   const SamplerOptions &o = sampler.options();
-  const double uniform = modelDraws ? sampler.uniform() : 0.0;
+  const double uniform = sampler.greedy() ? 0.0 : sampler.uniform();
   for (int64_t b = 0; b < info_.batch; ++b) {
     double *settings = memory_.sampling + 4 * b;
-    settings[0] = modelDraws ? o.temperature : 0.0;
+    settings[0] = o.temperature;
     settings[1] = static_cast<double>(o.topK);
     settings[2] = o.topP;
     settings[3] = uniform;
   }
 }
 
-Status Generator::decode(int32_t token, int64_t position, Read read,
+Status Generator::decode(int32_t token, int64_t position, bool rows,
                          Output &out) {
   ModelMemory &m = memory_;
   // Decode reads tokens as [batch, 1].
@@ -86,7 +82,7 @@ Status Generator::decode(int32_t token, int64_t position, Read read,
   std::fill(m.lengths, m.lengths + info_.batch, 1);
   if (Status s = m.run(decode_.call, decode_.replayable); !s.ok())
     return s;
-  return readRow(0, read, out);
+  return readRow(0, rows, out);
 }
 
 Generator::Generator(const CompiledModel &model, ModelMemory &memory)
@@ -133,8 +129,8 @@ const Generator::Entry *Generator::prefillFor(int64_t position,
 }
 
 Status Generator::prefill(const Entry &entry, const int32_t *tokens,
-                          int64_t count, int64_t position, Read read,
-                          bool allRows, Output &out) {
+                          int64_t count, int64_t position, bool allRows,
+                          Output &out) {
   ModelMemory &m = memory_;
   const int64_t chunk = entry.chunk;
   for (int64_t b = 0; b < info_.batch; ++b) {
@@ -149,13 +145,15 @@ Status Generator::prefill(const Entry &entry, const int32_t *tokens,
   // The last token's row: row count - 1 where every token has one, else
   // the one row the call wrote (compiled without --logits-all).
   const int64_t last = entry.logitsRows == chunk ? count - 1 : 0;
-  if (allRows)
-    return m.readLogits(0, count, out.rows);
-  return readRow(last, read, out);
+  if (!allRows)
+    return readRow(last, /*rows=*/false, out);
+  if (Status s = m.readNext(last, out.next); !s.ok())
+    return s;
+  return m.readLogits(0, count, out.rows);
 }
 
 Status Generator::processPrompt(const std::vector<int32_t> &prompt,
-                                const GenerateCallbacks &callbacks, Read read,
+                                const GenerateCallbacks &callbacks,
                                 Output &last) {
   const int64_t length = static_cast<int64_t>(prompt.size());
   const int64_t vocab = info_.vocab_size;
@@ -167,7 +165,7 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
       const int64_t count = std::min(entry->chunk, length - position);
       const bool allRows = bool(callbacks.onRow);
       if (Status s = prefill(*entry, prompt.data() + position, count, position,
-                             read, allRows, last);
+                             allRows, last);
           !s.ok())
         return s;
       if (allRows) {
@@ -178,7 +176,9 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
       }
       position += count;
     } else {
-      if (Status s = decode(prompt[position], position, read, last); !s.ok())
+      if (Status s =
+              decode(prompt[position], position, bool(callbacks.onRow), last);
+          !s.ok())
         return s;
       if (callbacks.onRow)
         if (Status s = callbacks.onRow(last.rows); !s.ok())
@@ -194,35 +194,31 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
                       const GenerateCallbacks &callbacks,
                       GenerateResult &result) {
   result = GenerateResult();
-  // Greedy decoding and sampling with a top-k the model's top lists cover
-  // take the model's own draw, unless the logits are wanted anyway: a token
-  // id, not a row, then crosses PCIe per step. Each draw takes the
-  // generator's next number where the host would take it: the prompt's
-  // token's before the prompt, each later token's before its decode call.
-  const bool modelPicks =
-      sampler.greedy() || sampler.samplesFromTop(info_.sampling_candidates);
-  const Read read = modelPicks && !callbacks.onRow ? Read::Next : Read::Rows;
-  const bool modelDraws = read == Read::Next && !sampler.greedy();
-  setDraw(sampler, modelDraws);
+  // The model draws every token (llama.sample): a token id, not a row,
+  // crosses PCIe per step, and the rows only where --logits-out wants them.
+  // Each draw takes the generator's next number before its call: the
+  // prompt's token's before the prompt, each later token's before its
+  // decode call.
+  const bool rows = bool(callbacks.onRow);
+  setDraw(sampler);
   Output last;
   Stopwatch prefillTime;
-  if (Status s = processPrompt(prompt, callbacks, read, last); !s.ok())
+  if (Status s = processPrompt(prompt, callbacks, last); !s.ok())
     return s;
   result.prefillSeconds = prefillTime.seconds();
 
   Stopwatch decodeTime;
   int64_t position = static_cast<int64_t>(prompt.size());
   for (int64_t i = 0; i < nPredict; ++i) {
-    const int32_t token =
-        read == Read::Next ? last.next : sampler.sample(last.rows);
+    const int32_t token = last.next;
     ++result.generated;
     if (callbacks.onToken)
       if (Status s = callbacks.onToken(token); !s.ok())
         return s;
     if (!ignoreEos && isEos(token))
       break; // not fed back: its row would be logits nobody samples from
-    setDraw(sampler, modelDraws);
-    if (Status s = decode(token, position++, read, last); !s.ok())
+    setDraw(sampler);
+    if (Status s = decode(token, position++, rows, last); !s.ok())
       return s;
     if (callbacks.onRow)
       if (Status s = callbacks.onRow(last.rows); !s.ok())

@@ -203,8 +203,7 @@ Status run(int argc, char **argv, const CompiledModel &model,
   stats.loadSeconds = loadTime.seconds();
 
   stats.seed = options.seed ? *options.seed : clockSeed();
-  Sampler sampler(info.vocab_size,
-                  SamplerOptions{options.temperature, options.topK,
+  Sampler sampler(SamplerOptions{options.temperature, options.topK,
                                  options.topP, stats.seed});
   GenerateCallbacks callbacks;
   callbacks.onToken = [&](int32_t token) { return printer.print(token); };

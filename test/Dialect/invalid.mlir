@@ -273,48 +273,64 @@ func.func @last_rows_result(%x: tensor<2x3x16xf32>, %n: tensor<2xi64>) {
 
 // -----
 
-func.func @sample_ids(%v: tensor<1x1x8xf32>, %i: tensor<1x1x4xi32>, %s: tensor<1x4xf64>) {
+func.func @sample_ids(%l: tensor<1x1x32xf32>, %v: tensor<1x1x8xf32>, %i: tensor<1x1x4xi32>, %s: tensor<1x4xf64>) {
   // expected-error @+1 {{'llama.sample' op ids must have the values' shape 1x1x8, got 1x1x4}}
-  %n = llama.sample %v, %i, %s : tensor<1x1x8xf32>, tensor<1x1x4xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
+  %n = llama.sample %l, %v, %i, %s : tensor<1x1x32xf32>, tensor<1x1x8xf32>, tensor<1x1x4xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
   return
 }
 
 // -----
 
-func.func @sample_settings(%v: tensor<2x1x8xf32>, %i: tensor<2x1x8xi32>, %s: tensor<2x3xf64>) {
+func.func @sample_settings(%l: tensor<2x1x32xf32>, %v: tensor<2x1x8xf32>, %i: tensor<2x1x8xi32>, %s: tensor<2x3xf64>) {
   // expected-error @+1 {{'llama.sample' op settings must be [batch=2, 4] (temperature, top-k, top-p, uniform), got 2x3}}
-  %n = llama.sample %v, %i, %s : tensor<2x1x8xf32>, tensor<2x1x8xi32>, tensor<2x3xf64> -> tensor<2x1xi32>
+  %n = llama.sample %l, %v, %i, %s : tensor<2x1x32xf32>, tensor<2x1x8xf32>, tensor<2x1x8xi32>, tensor<2x3xf64> -> tensor<2x1xi32>
   return
 }
 
 // -----
 
-func.func @sample_next(%v: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %s: tensor<1x4xf64>) {
+func.func @sample_next(%l: tensor<1x2x32xf32>, %v: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %s: tensor<1x4xf64>) {
   // expected-error @+1 {{'llama.sample' op next must be [batch=1, seq=2], got 1x1}}
-  %n = llama.sample %v, %i, %s : tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
+  %n = llama.sample %l, %v, %i, %s : tensor<1x2x32xf32>, tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
   return
 }
 
 // -----
 
-func.func @sample_settings_type(%v: tensor<1x1x8xf32>, %i: tensor<1x1x8xi32>, %s: tensor<1x4xf32>) {
-  // expected-error @+1 {{'llama.sample' op operand #2 must be statically shaped 2-D tensor of 64-bit float values}}
-  %n = llama.sample %v, %i, %s : tensor<1x1x8xf32>, tensor<1x1x8xi32>, tensor<1x4xf32> -> tensor<1x1xi32>
+func.func @sample_logits(%l: tensor<1x2x4xf32>, %v: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %s: tensor<1x4xf64>) {
+  // expected-error @+1 {{'llama.sample' op logits must be [batch=1, seq=2, vocab >= 8], got 1x2x4}}
+  %n = llama.sample %l, %v, %i, %s : tensor<1x2x4xf32>, tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64> -> tensor<1x2xi32>
   return
 }
 
 // -----
 
-func.func @sample_rows_init(%v: memref<1x2x8xf32>, %i: memref<1x2x8xi32>, %s: memref<1x4xf64>, %n: memref<1x1xi32>) {
-  // expected-error @+1 {{'llama.sample_rows' op takes [batch, seq, k] f32 values and i32 ids, [batch, 4] f64 settings and a [batch, seq] i32 init, got 'memref<1x2x8xf32>', 'memref<1x2x8xi32>', 'memref<1x4xf64>' and 'memref<1x1xi32>'}}
-  llama.sample_rows ins(%v, %i, %s : memref<1x2x8xf32>, memref<1x2x8xi32>, memref<1x4xf64>) outs(%n : memref<1x1xi32>)
+func.func @sample_settings_type(%l: tensor<1x1x32xf32>, %v: tensor<1x1x8xf32>, %i: tensor<1x1x8xi32>, %s: tensor<1x4xf32>) {
+  // expected-error @+1 {{'llama.sample' op operand #3 must be statically shaped 2-D tensor of 64-bit float values}}
+  %n = llama.sample %l, %v, %i, %s : tensor<1x1x32xf32>, tensor<1x1x8xf32>, tensor<1x1x8xi32>, tensor<1x4xf32> -> tensor<1x1xi32>
   return
 }
 
 // -----
 
-func.func @sample_rows_mixed(%v: tensor<1x1x8xf32>, %i: tensor<1x1x8xi32>, %s: tensor<1x4xf64>, %n: memref<1x1xi32>) {
+func.func @sample_rows_init(%l: memref<1x2x32xf32>, %v: memref<1x2x8xf32>, %i: memref<1x2x8xi32>, %s: memref<1x4xf64>, %n: memref<1x1xi32>) {
+  // expected-error @+1 {{'llama.sample_rows' op takes [batch, seq, vocab] f32 logits, their [batch, seq, k] f32 values and i32 ids, [batch, 4] f64 settings and a [batch, seq] i32 init, got 'memref<1x2x32xf32>', 'memref<1x2x8xf32>', 'memref<1x2x8xi32>', 'memref<1x4xf64>' and 'memref<1x1xi32>'}}
+  llama.sample_rows ins(%l, %v, %i, %s : memref<1x2x32xf32>, memref<1x2x8xf32>, memref<1x2x8xi32>, memref<1x4xf64>) outs(%n : memref<1x1xi32>)
+  return
+}
+
+// -----
+
+func.func @sample_rows_logits(%l: memref<1x1x4xf32>, %v: memref<1x1x8xf32>, %i: memref<1x1x8xi32>, %s: memref<1x4xf64>, %n: memref<1x1xi32>) {
+  // expected-error @+1 {{'llama.sample_rows' op takes [batch, seq, vocab] f32 logits, their [batch, seq, k] f32 values and i32 ids, [batch, 4] f64 settings and a [batch, seq] i32 init, got 'memref<1x1x4xf32>', 'memref<1x1x8xf32>', 'memref<1x1x8xi32>', 'memref<1x4xf64>' and 'memref<1x1xi32>'}}
+  llama.sample_rows ins(%l, %v, %i, %s : memref<1x1x4xf32>, memref<1x1x8xf32>, memref<1x1x8xi32>, memref<1x4xf64>) outs(%n : memref<1x1xi32>)
+  return
+}
+
+// -----
+
+func.func @sample_rows_mixed(%l: tensor<1x1x32xf32>, %v: tensor<1x1x8xf32>, %i: tensor<1x1x8xi32>, %s: tensor<1x4xf64>, %n: memref<1x1xi32>) {
   // expected-error @+1 {{'llama.sample_rows' op takes tensors and returns its inits' types, or takes buffers and returns nothing}}
-  llama.sample_rows ins(%v, %i, %s : tensor<1x1x8xf32>, tensor<1x1x8xi32>, tensor<1x4xf64>) outs(%n : memref<1x1xi32>)
+  llama.sample_rows ins(%l, %v, %i, %s : tensor<1x1x32xf32>, tensor<1x1x8xf32>, tensor<1x1x8xi32>, tensor<1x4xf64>) outs(%n : memref<1x1xi32>)
   return
 }

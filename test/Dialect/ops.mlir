@@ -58,12 +58,12 @@ module attributes {llama.config = #llama.config<hidden_size = 16, intermediate_s
     // CHECK: return %[[L]], %[[TV]], %[[TI]], %[[KV1]]
     return %logits, %top#0, %top#1, %kv1 : tensor<2x3x32xf32>, tensor<2x3x4xf32>, tensor<2x3x4xi32>, tensor<1x2x2x2x8x4xf32>
   }
-  // Each row's next token, drawn from its top list with each sequence's
-  // (temperature, top-k, top-p, uniform).
+  // Each row's next token, drawn from its top list or its row with each
+  // sequence's (temperature, top-k, top-p, uniform).
   // CHECK-LABEL: func.func @draw
-  func.func @draw(%v: tensor<2x3x8xf32>, %i: tensor<2x3x8xi32>, %s: tensor<2x4xf64>) -> tensor<2x3xi32> {
-    // CHECK: %[[NEXT:.*]] = llama.sample %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3x8xf32>, tensor<2x3x8xi32>, tensor<2x4xf64> -> tensor<2x3xi32>
-    %next = llama.sample %v, %i, %s : tensor<2x3x8xf32>, tensor<2x3x8xi32>, tensor<2x4xf64> -> tensor<2x3xi32>
+  func.func @draw(%l: tensor<2x3x32xf32>, %v: tensor<2x3x8xf32>, %i: tensor<2x3x8xi32>, %s: tensor<2x4xf64>) -> tensor<2x3xi32> {
+    // CHECK: %[[NEXT:.*]] = llama.sample %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3x32xf32>, tensor<2x3x8xf32>, tensor<2x3x8xi32>, tensor<2x4xf64> -> tensor<2x3xi32>
+    %next = llama.sample %l, %v, %i, %s : tensor<2x3x32xf32>, tensor<2x3x8xf32>, tensor<2x3x8xi32>, tensor<2x4xf64> -> tensor<2x3xi32>
     // CHECK: return %[[NEXT]]
     return %next : tensor<2x3xi32>
   }

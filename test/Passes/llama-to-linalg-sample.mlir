@@ -3,8 +3,8 @@
 
 // The host: a thread per row (a linalg.generic over [batch, seq] whose body
 // reads the lists where it needs them). Greedy (temperature not > 0) or a
-// first value that is not finite takes the first id. Else n = top-k where
-// it is in [1, 8], else 8; three passes over the weights
+// first value that is not finite takes the first id. Else, where top-k is
+// in [1, 8], from the list: n = top-k; three passes over the weights
 // f32(exp((f64(v_i) - f64(v_0)) / t)), each summed in f64 in order: the
 // total, the nucleus' end (the first sum >= p * total, where p < 1 and
 // n > 1) with the sum there, and the draw (the first sum above u times the
@@ -12,20 +12,22 @@
 // HOST-LABEL: func.func @draw
 // HOST:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(%{{.*}} : tensor<1x2xi32>)
 // HOST:           %[[ROW:.*]] = linalg.index 1 : index
-// HOST-DAG:       %[[T:.*]] = tensor.extract %arg2[%c0, %c0] : tensor<1x4xf64>
-// HOST-DAG:       %[[K:.*]] = tensor.extract %arg2[%c0, %c1] : tensor<1x4xf64>
-// HOST-DAG:       %[[P:.*]] = tensor.extract %arg2[%c0, %c2] : tensor<1x4xf64>
-// HOST-DAG:       %[[U:.*]] = tensor.extract %arg2[%c0, %c3] : tensor<1x4xf64>
-// HOST-DAG:       %[[FIRSTID:.*]] = tensor.extract %arg1[%c0, %[[ROW]], %c0] : tensor<1x2x8xi32>
-// HOST-DAG:       %[[FIRST:.*]] = tensor.extract %arg0[%c0, %[[ROW]], %c0] : tensor<1x2x8xf32>
+// HOST-DAG:       %[[T:.*]] = tensor.extract %arg3[%c0, %c0] : tensor<1x4xf64>
+// HOST-DAG:       %[[K:.*]] = tensor.extract %arg3[%c0, %c1] : tensor<1x4xf64>
+// HOST-DAG:       %[[P:.*]] = tensor.extract %arg3[%c0, %c2] : tensor<1x4xf64>
+// HOST-DAG:       %[[U:.*]] = tensor.extract %arg3[%c0, %c3] : tensor<1x4xf64>
+// HOST-DAG:       %[[FIRSTID:.*]] = tensor.extract %arg2[%c0, %[[ROW]], %c0] : tensor<1x2x8xi32>
+// HOST-DAG:       %[[FIRST:.*]] = tensor.extract %arg1[%c0, %[[ROW]], %c0] : tensor<1x2x8xf32>
 // HOST:           %[[ABS:.*]] = math.absf %[[FIRST]]
 // HOST:           %[[FINITE:.*]] = arith.cmpf olt, %[[ABS]], %{{.*}} : f32
 // HOST:           %[[TEMPERED:.*]] = arith.cmpf ogt, %[[T]], %{{.*}} : f64
+// HOST:           %[[KMIN:.*]] = arith.cmpf oge, %[[K]], %{{.*}} : f64
+// HOST:           %[[KMAX:.*]] = arith.cmpf ole, %[[K]], %{{.*}} : f64
+// HOST:           %[[LISTED:.*]] = arith.andi %[[KMIN]], %[[KMAX]]
 // HOST:           %[[DRAWS:.*]] = arith.andi %[[TEMPERED]], %[[FINITE]]
 // HOST:           %[[TOKEN:.*]] = scf.if %[[DRAWS]] -> (i32) {
+// HOST:             %[[FROMLIST:.*]] = scf.if %[[LISTED]] -> (i32) {
 // HOST:             %[[INVT:.*]] = arith.divf %{{.*}}, %[[T]] : f64
-// HOST:             arith.cmpf oge, %[[K]]
-// HOST:             arith.cmpf ole, %[[K]]
 // HOST:             %[[N:.*]] = arith.index_cast %{{.*}} : i64 to index
 // HOST:             %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %[[N]] step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f64) {
 // HOST:               arith.subf
@@ -41,7 +43,45 @@
 // HOST:             %[[R:.*]] = arith.mulf %[[U]], %[[KEPT]]#2 : f64
 // HOST:             %[[PICK:.*]]:2 = scf.for %{{.*}} = %c0 to %[[KEPT]]#1 step %c1 iter_args({{.*}}) -> (f64, index) {
 // HOST:               arith.cmpf olt, %[[R]], %{{.*}} : f64
-// HOST:             tensor.extract %arg1[%c0, %[[ROW]], %{{.*}}] : tensor<1x2x8xi32>
+// HOST:             tensor.extract %arg2[%c0, %[[ROW]], %{{.*}}] : tensor<1x2x8xi32>
+// From the row (top-k off or past 8), in fixed point: weights in f32 (0 for
+// NaN, 1 at the maximum), their keys (bit patterns) and masses (times 2^57:
+// 32 entries' sum stays below 2^63). Top-k's count threshold where
+// 8 < k < 32 and top-p's mass threshold where p < 1, each bit by bit from
+// bit 29 (a pass over the row a bit), the nucleus' mass, r, and the first
+// id whose running mass exceeds r.
+// HOST:           } else {
+// HOST:             %[[S:.*]] = arith.truncf %{{.*}} : f64 to f32
+// HOST:             arith.cmpf ogt, %[[K]], %{{.*}} : f64
+// HOST:             arith.cmpf olt, %[[K]], %{{.*}} : f64
+// HOST:             %[[KAPPA:.*]] = scf.if %{{.*}} -> (i32) {
+// HOST:               scf.for %{{.*}} = %c0 to %c30 step %c1 iter_args(%{{.*}} = %c0_i32) -> (i32) {
+// HOST:                 arith.subi %c29, %{{.*}} : index
+// HOST:                 scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %c0_i64) -> (i64) {
+// HOST:                   %[[X:.*]] = tensor.extract %arg0[%c0, %[[ROW]], %{{.*}}] : tensor<1x2x32xf32>
+// HOST:                   %[[D:.*]] = arith.subf %[[X]], %[[FIRST]] : f32
+// HOST:                   %[[SD:.*]] = arith.mulf %[[D]], %[[S]] : f32
+// HOST:                   %[[E:.*]] = math.exp %[[SD]] : f32
+// HOST:                   %[[ATMAX:.*]] = arith.cmpf oeq, %[[X]], %[[FIRST]] : f32
+// HOST:                   %[[NAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f32
+// HOST:                   %[[W1:.*]] = arith.select %[[ATMAX]], %cst{{.*}}, %[[E]] : f32
+// HOST:                   %[[W:.*]] = arith.select %[[NAN]], %cst{{.*}}, %[[W1]] : f32
+// HOST:                   arith.bitcast %[[W]] : f32 to i32
+// HOST:                   arith.cmpi uge
+// HOST:             } else {
+// HOST:               scf.yield %c0_i32 : i32
+// HOST:             arith.cmpf olt, %[[P]], %{{.*}} : f64
+// HOST:             %[[PI:.*]] = scf.if %{{.*}} -> (i32) {
+// HOST:               arith.fptoui %{{.*}} : f64 to i64
+// HOST:               arith.maxui %{{.*}}, %c1_i64 : i64
+// HOST:             } else {
+// HOST:               scf.yield %[[KAPPA]] : i32
+// HOST:             arith.mulf %[[U]], %{{.*}} : f64
+// HOST:             arith.minui
+// HOST:             %[[PICK2:.*]]:2 = scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %c0_i64, %{{.*}} = %c-1_i32) -> (i64, i32) {
+// HOST:               arith.cmpi uge, %{{.*}}, %[[PI]] : i32
+// HOST:               arith.cmpi ugt
+// HOST:             scf.yield %[[PICK2]]#1 : i32
 // HOST:           } else {
 // HOST:             scf.yield %[[FIRSTID]] : i32
 // HOST:           linalg.yield %[[TOKEN]] : i32
@@ -49,9 +89,9 @@
 // A GPU target: the kernel op, on an empty init.
 // KERNEL-LABEL: func.func @draw
 // KERNEL:         %[[INIT:.*]] = tensor.empty() : tensor<1x2xi32>
-// KERNEL:         %[[NEXT:.*]] = llama.sample_rows ins(%arg0, %arg1, %arg2 : tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64>) outs(%[[INIT]] : tensor<1x2xi32>) -> tensor<1x2xi32>
+// KERNEL:         %[[NEXT:.*]] = llama.sample_rows ins(%arg0, %arg1, %arg2, %arg3 : tensor<1x2x32xf32>, tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64>) outs(%[[INIT]] : tensor<1x2xi32>) -> tensor<1x2xi32>
 // KERNEL:         return %[[NEXT]]
-func.func @draw(%v: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %s: tensor<1x4xf64>) -> tensor<1x2xi32> {
-  %next = llama.sample %v, %i, %s : tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64> -> tensor<1x2xi32>
+func.func @draw(%l: tensor<1x2x32xf32>, %v: tensor<1x2x8xf32>, %i: tensor<1x2x8xi32>, %s: tensor<1x4xf64>) -> tensor<1x2xi32> {
+  %next = llama.sample %l, %v, %i, %s : tensor<1x2x32xf32>, tensor<1x2x8xf32>, tensor<1x2x8xi32>, tensor<1x4xf64> -> tensor<1x2xi32>
   return %next : tensor<1x2xi32>
 }

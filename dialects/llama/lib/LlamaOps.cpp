@@ -245,10 +245,17 @@ LogicalResult SampleOp::verify() {
   if (next.getDimSize(0) != batch || next.getDimSize(1) != seq)
     return emitOpError() << "next must be [batch=" << batch << ", seq=" << seq
                          << "], got " << shapeStr(next);
+  ShapedType logits = getLogits().getType();
+  if (logits.getDimSize(0) != batch || logits.getDimSize(1) != seq ||
+      logits.getDimSize(2) < values.getDimSize(2))
+    return emitOpError() << "logits must be [batch=" << batch << ", seq=" << seq
+                         << ", vocab >= " << values.getDimSize(2) << "], got "
+                         << shapeStr(logits);
   return success();
 }
 
 LogicalResult SampleRowsOp::verify() {
+  auto logits = dyn_cast<ShapedType>(getLogits().getType());
   auto values = dyn_cast<ShapedType>(getValues().getType());
   auto ids = dyn_cast<ShapedType>(getIds().getType());
   auto settings = dyn_cast<ShapedType>(getSettings().getType());
@@ -262,10 +269,15 @@ LogicalResult SampleRowsOp::verify() {
       ids.getShape() != values.getShape() || !is(settings, 2, b.getF64Type()) ||
       !is(init, 2, b.getI32Type()) ||
       settings.getShape() != ArrayRef<int64_t>{values.getDimSize(0), 4} ||
-      init.getShape() != values.getShape().drop_back())
-    return emitOpError() << "takes [batch, seq, k] f32 values and i32 ids, "
+      init.getShape() != values.getShape().drop_back() ||
+      !is(logits, 3, b.getF32Type()) ||
+      logits.getShape().drop_back() != values.getShape().drop_back() ||
+      logits.getDimSize(2) < values.getDimSize(2))
+    return emitOpError() << "takes [batch, seq, vocab] f32 logits, their "
+                            "[batch, seq, k] f32 values and i32 ids, "
                             "[batch, 4] f64 settings and a [batch, seq] i32 "
                             "init, got "
+                         << getLogits().getType() << ", "
                          << getValues().getType() << ", " << getIds().getType()
                          << ", " << getSettings().getType() << " and "
                          << getInit().getType();

@@ -1,11 +1,15 @@
 //===- LowerSample.cpp - llama.sample -> linalg or one kernel op -*- C++
 //-*-===//
 //
-// The host draws a row's token in one thread, as the runtime's sampler does
-// over the list: a pass for the sum of the weights, one for the nucleus, one
-// for the draw (each recomputing the weights: the list is short, and the
-// host computes it once a step). A GPU target keeps the op whole as
-// llama.sample_rows, a kernel of its own (SampleToGPU.cpp).
+// The host draws a row's token in one thread. From the list (top-k in
+// [1, K]), as the runtime's sampler does: a pass for the sum of the
+// weights, one for the nucleus, one for the draw (each recomputing the
+// weights: the list is short). From the row (top-k off or above K), in
+// fixed point: each threshold a bit at a time from the top (30 passes over
+// the row each: simple, and the host meets this only when asked for it),
+// then a pass for the nucleus' mass and one for the draw. A GPU target
+// keeps the op whole as llama.sample_rows, a kernel of its own
+// (SampleToGPU.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
@@ -15,6 +19,10 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -22,12 +30,170 @@ using namespace llamac::lowering;
 
 namespace {
 
-/// The draw for row [batch, row] of the op's lists, inside a linalg body.
+/// llama.sample's draw from the whole row [batch, row] of `logits`, in
+/// fixed point (top-k off or above K), inside a linalg body.
+struct RowRegime {
+  OpBuilder &b;
+  Location loc;
+  Value logits, batch, row;
+  int64_t vocab, k;
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value i64(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+  }
+  Value f64(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value cmpf(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, loc, p, x, y);
+  }
+  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  /// floor(x) of a non-negative f64 as i64 (0 for anything else: fptoui of
+  /// a negative or NaN is poison, which the select drops).
+  Value floorOf(Value x) {
+    Value positive = cmpf(arith::CmpFPredicate::OGT, x, f64(0));
+    return select(positive, arith::FPToUIOp::create(b, loc, b.getI64Type(), x),
+                  i64(0));
+  }
+
+  /// Entry i's weight (f32), by llama.sample's row rules.
+  Value weight(Value i, Value maximum, Value scale) {
+    Value x =
+        tensor::ExtractOp::create(b, loc, logits, ValueRange{batch, row, i});
+    Value e = math::ExpOp::create(
+        b, loc,
+        arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, x, maximum),
+                              scale));
+    Value atMax = cmpf(arith::CmpFPredicate::OEQ, x, maximum);
+    Value isNaN = cmpf(arith::CmpFPredicate::UNO, x, x);
+    return select(isNaN, f32(0), select(atMax, f32(1), e));
+  }
+  Value key(Value w) {
+    return arith::BitcastOp::create(b, loc, b.getI32Type(), w);
+  }
+  Value fixed(Value w) {
+    Value wide = arith::ExtFOp::create(b, loc, b.getF64Type(), w);
+    return arith::FPToUIOp::create(
+        b, loc, b.getI64Type(),
+        arith::MulFOp::create(b, loc, wide, f64(std::ldexp(1.0, shift()))));
+  }
+  int shift() const { return 63 - int(llvm::bit_width(uint64_t(vocab))); }
+
+  /// Sum over the row of `term(w)` where w's key is at least `floor`.
+  Value sumAtLeast(Value floor, Value maximum, Value scale,
+                   const std::function<Value(Value)> &term) {
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(vocab), index(1), ValueRange{i64(0)},
+        [&](OpBuilder &, Location, Value i, ValueRange held) {
+          Value w = weight(i, maximum, scale);
+          Value in = cmpi(arith::CmpIPredicate::uge, key(w), floor);
+          scf::YieldOp::create(
+              b, loc, ValueRange{add(held[0], select(in, term(w), i64(0)))});
+        });
+    return loop.getResult(0);
+  }
+
+  /// The largest key whose entries hold at least `target` of `term`: a bit
+  /// at a time from bit 29 (weights <= 1 have keys below 2^30).
+  Value threshold(Value target, Value maximum, Value scale,
+                  const std::function<Value(Value)> &term) {
+    auto bits = scf::ForOp::create(
+        b, loc, index(0), index(30), index(1), ValueRange{i32(0)},
+        [&](OpBuilder &, Location, Value j, ValueRange found) {
+          Value bit = arith::ShLIOp::create(
+              b, loc, i32(1),
+              arith::IndexCastOp::create(
+                  b, loc, b.getI32Type(),
+                  arith::SubIOp::create(b, loc, index(29), j)));
+          Value trial = arith::OrIOp::create(b, loc, found[0], bit);
+          Value held = sumAtLeast(trial, maximum, scale, term);
+          Value enough = cmpi(arith::CmpIPredicate::uge, held, target);
+          scf::YieldOp::create(b, loc,
+                               ValueRange{select(enough, trial, found[0])});
+        });
+    return bits.getResult(0);
+  }
+
+  Value draw(Value t, Value topK, Value topP, Value u, Value maximum) {
+    Value scale = arith::TruncFOp::create(
+        b, loc, b.getF32Type(), arith::DivFOp::create(b, loc, f64(1), t));
+    auto count = [&](Value) { return i64(1); };
+    auto mass = [&](Value w) { return fixed(w); };
+
+    // kappa: the top-k count threshold where K < k < V, else 0 (all).
+    Value counted = arith::AndIOp::create(
+        b, loc, cmpf(arith::CmpFPredicate::OGT, topK, f64(double(k))),
+        cmpf(arith::CmpFPredicate::OLT, topK, f64(double(vocab))));
+    auto kappa = scf::IfOp::create(
+        b, loc, counted,
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(b, loc,
+                               threshold(floorOf(topK), maximum, scale, count));
+        },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, i32(0)); });
+    Value candidates = kappa.getResult(0);
+
+    // pi: the nucleus' threshold where p < 1, else kappa.
+    auto pi = scf::IfOp::create(
+        b, loc, cmpf(arith::CmpFPredicate::OLT, topP, f64(1)),
+        [&](OpBuilder &, Location) {
+          Value held = sumAtLeast(candidates, maximum, scale, mass);
+          Value wide = arith::UIToFPOp::create(b, loc, b.getF64Type(), held);
+          Value target = arith::MaxUIOp::create(
+              b, loc, floorOf(arith::MulFOp::create(b, loc, topP, wide)),
+              i64(1));
+          scf::YieldOp::create(b, loc, threshold(target, maximum, scale, mass));
+        },
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(b, loc, candidates);
+        });
+    Value nucleus = pi.getResult(0);
+
+    // r, then the first id of the nucleus whose running mass exceeds it.
+    Value held = sumAtLeast(nucleus, maximum, scale, mass);
+    Value r = arith::MinUIOp::create(
+        b, loc,
+        floorOf(arith::MulFOp::create(
+            b, loc, u, arith::UIToFPOp::create(b, loc, b.getF64Type(), held))),
+        arith::SubIOp::create(b, loc, held, i64(1)));
+    Value none = i32(-1);
+    auto pick = scf::ForOp::create(
+        b, loc, index(0), index(vocab), index(1), ValueRange{i64(0), none},
+        [&](OpBuilder &, Location, Value i, ValueRange state) {
+          Value w = weight(i, maximum, scale);
+          Value in = cmpi(arith::CmpIPredicate::uge, key(w), nucleus);
+          Value running = add(state[0], select(in, fixed(w), i64(0)));
+          Value open = cmpi(arith::CmpIPredicate::eq, state[1], none);
+          Value take = arith::AndIOp::create(
+              b, loc, open, cmpi(arith::CmpIPredicate::ugt, running, r));
+          Value id = arith::IndexCastOp::create(b, loc, b.getI32Type(), i);
+          scf::YieldOp::create(b, loc,
+                               ValueRange{running, select(take, id, state[1])});
+        });
+    return pick.getResult(1);
+  }
+};
+
+/// The draw for row [batch, row] of the op's lists and logits, inside a
+/// linalg body.
 struct RowDraw {
   OpBuilder &b;
   Location loc;
-  Value values, ids, settings, batch, row;
-  int64_t k;
+  Value logits, values, ids, settings, batch, row;
+  int64_t vocab, k;
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value f64(double v) {
@@ -66,10 +232,26 @@ struct RowDraw {
             b, loc, b.getF32FloatAttr(std::numeric_limits<float>::infinity())));
     Value tempered =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, t, f64(0));
+    Value listed = arith::AndIOp::create(
+        b, loc,
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, topK, f64(1)),
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, topK,
+                              f64(double(k))));
     auto drawn = scf::IfOp::create(
         b, loc, arith::AndIOp::create(b, loc, tempered, finite),
         [&](OpBuilder &, Location) {
-          scf::YieldOp::create(b, loc, draw(t, topK, topP, u, firstValue));
+          auto regime = scf::IfOp::create(
+              b, loc, listed,
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, loc,
+                                     draw(t, topK, topP, u, firstValue));
+              },
+              [&](OpBuilder &, Location) {
+                RowRegime whole{b, loc, logits, batch, row, vocab, k};
+                scf::YieldOp::create(b, loc,
+                                     whole.draw(t, topK, topP, u, firstValue));
+              });
+          scf::YieldOp::create(b, loc, regime.getResult(0));
         },
         [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, best); });
     return drawn.getResult(0);
@@ -78,17 +260,10 @@ struct RowDraw {
   Value draw(Value t, Value topK, Value topP, Value u, Value firstValue) {
     Value first = arith::ExtFOp::create(b, loc, b.getF64Type(), firstValue);
     Value invTemp = arith::DivFOp::create(b, loc, f64(1), t);
-    // n: top-k where it is in [1, K], else K.
-    Value inRange = arith::AndIOp::create(
-        b, loc,
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, topK, f64(1)),
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, topK,
-                              f64(double(k))));
+    // n: top-k, in [1, K] here.
     Value n = arith::IndexCastOp::create(
         b, loc, b.getIndexType(),
-        arith::FPToSIOp::create(
-            b, loc, b.getI64Type(),
-            arith::SelectOp::create(b, loc, inRange, topK, f64(double(k)))));
+        arith::FPToSIOp::create(b, loc, b.getI64Type(), topK));
     Value zero = index(0), one = index(1);
 
     // c_(n-1): the weights' sum, in order.
@@ -168,12 +343,13 @@ struct SampleLowering : OpConversionPattern<llama::SampleOp> {
     Value init = empty(rewriter, loc, shape, rewriter.getI32Type());
     if (kernelOp) {
       auto kernel = llama::SampleRowsOp::create(
-          rewriter, loc, TypeRange{init.getType()}, adaptor.getValues(),
-          adaptor.getIds(), adaptor.getSettings(), init);
+          rewriter, loc, TypeRange{init.getType()}, adaptor.getLogits(),
+          adaptor.getValues(), adaptor.getIds(), adaptor.getSettings(), init);
       rewriter.replaceOp(op, kernel.getResult());
       return success();
     }
     const int64_t k = op.getValues().getType().getDimSize(2);
+    const int64_t vocab = op.getLogits().getType().getDimSize(2);
     MLIRContext *ctx = op.getContext();
     // A row at each [batch, seq]; the lists are read where the draw needs
     // them (its loops' bounds are known only at run time).
@@ -186,11 +362,13 @@ struct SampleLowering : OpConversionPattern<llama::SampleOp> {
         [&](OpBuilder &b, Location l, ValueRange) {
           RowDraw row{b,
                       l,
+                      adaptor.getLogits(),
                       adaptor.getValues(),
                       adaptor.getIds(),
                       adaptor.getSettings(),
                       linalg::IndexOp::create(b, l, 0),
                       linalg::IndexOp::create(b, l, 1),
+                      vocab,
                       k};
           linalg::YieldOp::create(b, l, row.emit());
         });

@@ -20,7 +20,8 @@
  * prints each call to stderr. Each row's next token is drawn as ModelABI.h
  * says (reference_draw.h) from its top list, the row's FAKE_TOP (4;
  *fake-model-top1-exe: 1) largest logits and their ids, larger first, the lower
- *id first among equals (the first the prediction), with the call's sampling
+ *id first among equals (the first the prediction), or from the row (top-k
+ *off or past the list), with the call's sampling
  *settings; FAKE_MODEL_NO_LOGITS=1 leaves the logits unwritten (zeros) but not
  *the next tokens, so that only a runtime that takes the model's draws still
  * predicts right. Built with FAKE_LAST_ROW=1
@@ -149,7 +150,8 @@ static void step(int b, int32_t t, int64_t p, float *kv_cache, float *row,
   top_list(computed, top_logits, top_ids);
   if (settings[0] > 0 && !(settings[3] >= 0 && settings[3] < 1))
     die("sampling: u = %g is outside [0, 1)", settings[3]);
-  *drawn = reference_draw(top_logits, top_ids, FAKE_TOP, settings);
+  *drawn =
+      reference_next(computed, VOCAB, top_logits, top_ids, FAKE_TOP, settings);
   if (getenv("FAKE_MODEL_NO_LOGITS"))
     return;
   for (int v = 0; v < VOCAB; ++v)

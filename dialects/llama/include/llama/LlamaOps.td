@@ -277,38 +277,55 @@ def Llama_TopKOp : Llama_Op<"top_k", [Pure]> {
 }
 
 def Llama_SampleOp : Llama_Op<"sample", [Pure]> {
-  let summary = "Each row's next token, drawn from its top list";
+  let summary = "Each row's next token, drawn from its top list or its row";
   let description = [{
-    `next[b, s]` is the token drawn for row `[b, s]` from its top list
-    (`values`, `ids`: `llama.top_k`'s results, `K` pairs) with sequence
-    `b`'s settings `(t, k, p, u) = settings[b]`: temperature, top-k, top-p
-    and a uniform number in [0, 1) that the caller draws. The runtime's
-    sampler draws the same way from a whole row; over a list that holds
-    its top-k it picks the same token, bit for bit:
+    `next[b, s]` is the token drawn for row `[b, s]` of `logits`, given its
+    top list (`values`, `ids`: `llama.top_k`'s results, `K` pairs), with
+    sequence `b`'s settings `(t, k, p, u) = settings[b]`: temperature,
+    top-k, top-p and a uniform number in [0, 1) that the caller draws.
+    Greedy (`!(t > 0)`), or a first value that is not finite: `ids[0]`.
+    Otherwise, where `1 <= k <= K`, from the list, as a sampler that sorts
+    the row draws (bit for bit):
 
-    - `!(t > 0)` (greedy), or a first value that is not finite: `ids[0]`;
-    - `n = k` where `1 <= k <= K`, else `K`;
     - `w_i = f32(exp((f64(values[i]) - f64(values[0])) * (1 / t)))` and
-      `c_i = w_0 + ... + w_i` in f64, in that order, for `i < n`;
-    - `m = n`, or where `p < 1` and `n > 1`, one more than the first `i`
-      with `c_i >= p * c_(n-1)` (if any);
+      `c_i = w_0 + ... + w_i` in f64, in that order, for `i < k`;
+    - `m = k`, or where `p < 1` and `k > 1`, one more than the first `i`
+      with `c_i >= p * c_(k-1)` (if any);
     - `ids[i]` for the first `i < m` with `u * c_(m-1) < c_i`, else
       `ids[m-1]`.
+
+    Otherwise (top-k off, or above `K`) from the whole row, in fixed point
+    so that no order of addition changes the token. With `M = values[0]`
+    (the row's maximum, NaN as -inf), `s = f32(1 / t)` and
+    `S = 63 - bitwidth(V)`:
+
+    - `w_i = 0` for NaN, `1` where `x_i = M`, else `exp(f32(x_i - M) * s)`
+      in f32; its key is its bit pattern (order-preserving, below 2^30),
+      its mass `q_i = floor(w_i * 2^S)` (a row's sum stays below 2^63);
+    - the candidates: keys `>= kappa`, the largest key that at least `k`
+      entries reach where `K < k < V`, else all;
+    - the nucleus: keys `>= pi`, where `p < 1` the largest key whose
+      entries hold at least `max(1, floor(p * Q))` of the candidates'
+      mass `Q`, else `kappa` (ties at either threshold all kept);
+    - `r = min(floor(u * Q_N), Q_N - 1)`, `Q_N` the nucleus' mass, and the
+      token the first id of the nucleus whose running mass exceeds `r`.
 
     Only the token (4 bytes a row) then leaves a GPU per step.
 
     ```mlir
-    %next = llama.sample %values, %ids, %settings : tensor<1x1x64xf32>,
-        tensor<1x1x64xi32>, tensor<1x4xf64> -> tensor<1x1xi32>
+    %next = llama.sample %logits, %values, %ids, %settings
+        : tensor<1x1x128256xf32>, tensor<1x1x64xf32>, tensor<1x1x64xi32>,
+          tensor<1x4xf64> -> tensor<1x1xi32>
     ```
   }];
-  let arguments = (ins Llama_Activation:$values,
+  let arguments = (ins Llama_Activation:$logits,
+                       Llama_Activation:$values,
                        Llama_StaticTensorOf<[I32], 3>:$ids,
                        Llama_StaticTensorOf<[F64], 2>:$settings);
   let results = (outs Llama_StaticTensorOf<[I32], 2>:$next);
   let assemblyFormat = [{
-    $values `,` $ids `,` $settings attr-dict `:` type($values) `,` type($ids)
-    `,` type($settings) `->` type($next)
+    $logits `,` $values `,` $ids `,` $settings attr-dict `:` type($logits)
+    `,` type($values) `,` type($ids) `,` type($settings) `->` type($next)
   }];
   let hasVerifier = 1;
 }
@@ -407,30 +424,35 @@ def Llama_SampleRowsOp : Llama_Op<"sample_rows",
      DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "llama.sample as one kernel, destination-style";
   let description = [{
-    `next[b, s]` is `llama.sample`'s token for row `[b, s]` of the top
-    lists `values` and `ids` with `settings[b]`. What `llama-to-linalg`
-    makes of `llama.sample` where the target runs it as a kernel (the CUDA
-    targets); `llama-map-to-gpu` turns the buffer form into a warp per row.
+    `next[b, s]` is `llama.sample`'s token for row `[b, s]` of `logits`
+    and its top list (`values`, `ids`) with `settings[b]`. What
+    `llama-to-linalg` makes of `llama.sample` where the target runs it as
+    a kernel (the CUDA targets); `llama-map-to-gpu` turns the buffer form
+    into a block per row.
 
     ```mlir
-    %next = llama.sample_rows ins(%v, %i, %settings : tensor<1x1x64xf32>,
-        tensor<1x1x64xi32>, tensor<1x4xf64>) outs(%init : tensor<1x1xi32>)
-        -> tensor<1x1xi32>
+    %next = llama.sample_rows ins(%logits, %v, %i, %settings
+        : tensor<1x1x128256xf32>, tensor<1x1x64xf32>, tensor<1x1x64xi32>,
+          tensor<1x4xf64>) outs(%init : tensor<1x1xi32>) -> tensor<1x1xi32>
     ```
   }];
-  let arguments = (ins AnyShaped:$values, AnyShaped:$ids,
+  let arguments = (ins AnyShaped:$logits, AnyShaped:$values, AnyShaped:$ids,
                        AnyShaped:$settings, AnyShaped:$init);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
-    `ins` `(` $values `,` $ids `,` $settings `:` type($values) `,`
-    type($ids) `,` type($settings) `)` `outs` `(` $init `:` type($init) `)`
-    attr-dict (`->` type($result)^)?
+    `ins` `(` $logits `,` $values `,` $ids `,` $settings `:` type($logits)
+    `,` type($values) `,` type($ids) `,` type($settings) `)` `outs` `(`
+    $init `:` type($init) `)` attr-dict (`->` type($result)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
     int64_t getK() {
       return ::mlir::cast<::mlir::ShapedType>(getValues().getType())
+          .getDimSize(2);
+    }
+    int64_t getVocab() {
+      return ::mlir::cast<::mlir::ShapedType>(getLogits().getType())
           .getDimSize(2);
     }
   }];

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_ABI_VERSION 8
+#define LLAMAC_ABI_VERSION 9
 
 /* The model-info record, emitted by the compiler as a constant array of
  * int64 named `llamac_model`; every field is an int64 so that the array
@@ -60,9 +60,9 @@ typedef struct llamac_model_info {
                                (0 without the entry) */
   int64_t sampling_candidates; /* K: the (logit, id) pairs of each row's top
                                list, which the model draws the next token
-                               from, 1 <= K <= vocab_size: the draw
-                               matches a draw from the row where top-k <= K
-                               (and top-k < vocab_size) */
+                               from where 1 <= top-k <= K (as a sampler
+                               that sorts the row would), 1 <= K <=
+                               vocab_size; other top-k draw from the row */
 } llamac_model_info;
 
 #define LLAMAC_REPLAYABLE_DECODE 1
@@ -83,15 +83,18 @@ extern const llamac_model_info llamac_model;
  *                                       top_p, u) for next: u a uniform
  *                                       number in [0, 1) the caller draws;
  *                                       temperature <= 0: greedy; top_k
- *                                       outside [1, K]: K; top_p >= 1: off
+ *                                       outside [1, K]: drawn from the row
+ *                                       (0: off); top_p >= 1: off
  *   kv_cache  float  [kv_cache_floats]   updated in place
  *   weights   uint8  [weights_bytes]     the "weights" payload section
  *   logits    float  [batch, R, vocab]   output
  *   next      int32  [batch, R]          output: each row's next token,
  *                                       drawn from the row's K largest
- *                                       logits (NaN as -inf; llama.sample
- *                                       in the llama dialect says how):
- *                                       the row's argmax where greedy
+ *                                       logits where 1 <= top_k <= K, else
+ *                                       from the whole row (NaN as -inf;
+ *                                       llama.sample in the llama dialect
+ *                                       says how): the row's argmax where
+ *                                       greedy
  *   workspace uint8  [workspace_bytes]  scratch, 256-aligned; its contents
  *                                       need not survive between calls
  * with K = sampling_candidates, S = R = 1 for decode, S = prefill_chunk,

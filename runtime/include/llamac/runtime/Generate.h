@@ -62,10 +62,7 @@ public:
 
 private:
   // What a call's caller reads of the last row: the token the model drew
-  // (greedy decoding, and sampling with a top-k its top lists cover: one id
-  // off a GPU), or logits rows (otherwise, and every processed row for
-  // --logits-out).
-  enum class Read { Next, Rows };
+  // (one id off a GPU), and for --logits-out the logits rows.
   struct Output {
     const float *rows = nullptr; // the first; rows are vocab apart
     int32_t next = 0;
@@ -78,26 +75,25 @@ private:
     bool replayable = false;
   };
   // One decode call for `token` at `position`.
-  Status decode(int32_t token, int64_t position, Read read, Output &out);
+  Status decode(int32_t token, int64_t position, bool rows, Output &out);
   // The prefill entry for the prompt's rest (`remaining` tokens) from
   // `position`, or null where decode takes the next token.
   const Entry *prefillFor(int64_t position, int64_t remaining,
                           bool everyRow) const;
   // One call of `entry` for `count` <= entry.chunk tokens at `position`,
-  // padded with token 0; of its logits only the last row is read unless
-  // `allRows`.
+  // padded with token 0; its last row's token is read, and every row's
+  // logits where `allRows`.
   Status prefill(const Entry &entry, const int32_t *tokens, int64_t count,
-                 int64_t position, Read read, bool allRows, Output &out);
+                 int64_t position, bool allRows, Output &out);
   // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
-                       const GenerateCallbacks &callbacks, Read read,
-                       Output &last);
-  // Reads what `read` asks of row `row` of the call just made.
-  Status readRow(int64_t row, Read read, Output &out);
-  // The sampling settings of the calls to come (ModelABI.h): where
-  // `modelDraws`, `sampler`'s, with the next number of its generator; else
-  // greedy (temperature 0: the model's argmax, or rows the host samples).
-  void setDraw(Sampler &sampler, bool modelDraws);
+                       const GenerateCallbacks &callbacks, Output &last);
+  // Reads row `row`'s token of the call just made, and its logits where
+  // `rows`.
+  Status readRow(int64_t row, bool rows, Output &out);
+  // The sampling settings of the calls to come (ModelABI.h): `sampler`'s,
+  // with the next number of its generator where it is not greedy.
+  void setDraw(Sampler &sampler);
   bool isEos(int32_t token) const;
 
   const llamac_model_info &info_;

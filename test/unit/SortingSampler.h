@@ -1,28 +1,55 @@
-//===- Sampler.cpp - picking the next token from a row of logits -*- C++ -*-===//
+//===- SortingSampler.h - sampling a row by sorting, for tests ---*- C++
+//-*-===//
 //
-// Temperature scales the logits, top-k keeps the k largest, top-p keeps the
-// smallest most-likely set whose probability reaches p (as in llama2.c's
-// run.c: temperature first, so top-p sees the tempered distribution).
+// The sampler the runtime held before the model drew its own tokens: the
+// row's softmax at the temperature, a partial sort for top-k, the nucleus
+// over the most likely first, the draw in f64 sums. Kept as the reference
+// that the model's list draw (llama.sample where top-k <= K) must match
+// token for token.
 //
 //===----------------------------------------------------------------------===//
+#ifndef LLAMAC_TEST_SORTINGSAMPLER_H
+#define LLAMAC_TEST_SORTINGSAMPLER_H
+
 #include "llamac/runtime/Sampler.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <random>
+#include <vector>
 
-namespace llamac::rt {
+namespace llamac::test {
 
-// Most likely first, and the lower id first among equals, so that top-k=1
-// and a tiny top-p pick exactly what greedy picks (and the model's top_k
-// lists its pairs in this order, and llama.sample draws from them as draw
-// does).
+using rt::SamplerOptions;
+
+class SortingSampler {
+public:
+  SortingSampler(int64_t vocabSize, const SamplerOptions &options);
+  int32_t sample(const float *logits);
+  double uniform();
+
+private:
+  struct Candidate {
+    float logit;
+    int32_t id;
+    float prob;
+  };
+  int32_t draw(size_t count, float maxLogit, bool sorted);
+
+  int64_t vocabSize_;
+  SamplerOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;
+};
+
 template <typename Candidate>
-static bool before(const Candidate &a, const Candidate &b) {
+inline bool before(const Candidate &a, const Candidate &b) {
   return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
 }
 
-int32_t argmax(const float *logits, int64_t n) {
+inline int32_t argmax(const float *logits, int64_t n) {
   int32_t best = 0;
   float bestLogit = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i)
@@ -33,13 +60,16 @@ int32_t argmax(const float *logits, int64_t n) {
   return best;
 }
 
-Sampler::Sampler(int64_t vocabSize, const SamplerOptions &options)
+inline SortingSampler::SortingSampler(int64_t vocabSize,
+                                      const SamplerOptions &options)
     : vocabSize_(vocabSize), options_(options), rng_(options.seed),
       candidates_(static_cast<size_t>(vocabSize)) {}
 
-double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+inline double SortingSampler::uniform() {
+  return double(rng_() >> 11) * 0x1.0p-53;
+}
 
-int32_t Sampler::sample(const float *logits) {
+inline int32_t SortingSampler::sample(const float *logits) {
   if (options_.temperature == 0)
     return argmax(logits, vocabSize_);
 
@@ -70,14 +100,15 @@ int32_t Sampler::sample(const float *logits) {
   return draw(count, maxLogit, sorted);
 }
 
-int32_t Sampler::draw(size_t count, float maxLogit, bool sorted) {
+inline int32_t SortingSampler::draw(size_t count, float maxLogit, bool sorted) {
   // Unnormalised softmax at the temperature; `sum` normalises.
   const double invTemp = 1.0 / options_.temperature;
   double sum = 0;
   float maxProb = 0;
   for (size_t i = 0; i < count; ++i) {
     Candidate &c = candidates_[i];
-    c.prob = static_cast<float>(std::exp((double(c.logit) - maxLogit) * invTemp));
+    c.prob =
+        static_cast<float>(std::exp((double(c.logit) - maxLogit) * invTemp));
     sum += c.prob;
     maxProb = std::max(maxProb, c.prob);
   }
@@ -88,8 +119,9 @@ int32_t Sampler::draw(size_t count, float maxLogit, bool sorted) {
       // of them together hold less than 1-p), so drop those before sorting:
       // the full vocabulary is rarely worth a sort. The most likely token
       // always stays, which matters when p is tiny.
-      const float cutoff = std::min(
-          maxProb, static_cast<float>((1 - options_.topP) / double(count - 1) * sum));
+      const float cutoff =
+          std::min(maxProb, static_cast<float>((1 - options_.topP) /
+                                               double(count - 1) * sum));
       size_t kept = 0;
       for (size_t i = 0; i < count; ++i)
         if (candidates_[i].prob >= cutoff)
@@ -122,4 +154,6 @@ int32_t Sampler::draw(size_t count, float maxLogit, bool sorted) {
   return candidates_[count - 1].id; // rounding left r just past the end
 }
 
-} // namespace llamac::rt
+} // namespace llamac::test
+
+#endif // LLAMAC_TEST_SORTINGSAMPLER_H
