@@ -13,8 +13,9 @@ and reports, side by side in one run:
   * llamac: decode tok/s (batch 1) at context ~512 and ~4096, prefill tok/s
     for 512 and 2048 prompt tokens, peak GPU memory (nvidia-smi, polled),
     load time (the executable's own stats line); decode with llama.cpp's
-    default sampling at ~512, from the model's top list and (top-k 100)
-    from the row;
+    default sampling at ~512 drawn by the model on the GPU: from its top
+    list (top-k 40), and from the whole row with top-k 100 (past the list
+    of 64) and with top-k off (top-p 0.95 alone);
   * transformers' LlamaForCausalLM (bf16, sdpa) on the same checkpoint: the
     same figures (torch.cuda events; peak = max_memory_allocated);
   * the roofline: device-to-device copy bandwidth measured in this run
@@ -173,10 +174,12 @@ def idle_gpu_mib():
 
 
 # Sampling as llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95):
-# from the top list the model returns; with top-k 100 (past the list of 64)
-# from the row, copied off the GPU each step.
+# drawn from the model's top list; with top-k 100 (past the list of 64) and
+# with top-k off (top-p alone, vLLM's default) drawn from the whole row, on
+# the GPU too.
 SAMPLED = ["--temp", "0.8", "--top-k", "40", "--top-p", "0.95", "--seed", "1"]
 SAMPLED_FROM_ROWS = ["--temp", "0.8", "--top-k", "100", "--top-p", "0.95", "--seed", "1"]
+SAMPLED_TOP_P = ["--temp", "0.8", "--top-k", "0", "--top-p", "0.95", "--seed", "1"]
 
 
 def run_llamac(exe, ids, n, timeout, env=None, sampling=("--temp", "0")):
@@ -215,9 +218,11 @@ def bench_llamac(llamac, ckpt, exe, shape, chunk, long_chunk, timeout, eager=Fal
     c = run_llamac(exe, prompt_ids(CONTEXT - DECODE_STEPS, v), DECODE_STEPS, timeout, env)
     s = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env, SAMPLED)
     r = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env, SAMPLED_FROM_ROWS)
+    p = run_llamac(exe, prompt_ids(512, v), DECODE_STEPS, timeout, env, SAMPLED_TOP_P)
     return dict(compile_s=compile_s, prefill_512=a["prefill"], prefill_2048=b["prefill"],
                 decode_512=a["decode"], decode_4096=c["decode"], load_s=a["load_s"],
                 decode_512_sampled=s["decode"], decode_512_sampled_rows=r["decode"],
+                decode_512_sampled_top_p=p["decode"],
                 gpu_peak_mib=max(r["gpu_peak_mib"] for r in (a, b, c)) - idle,
                 memory_report=c["memory_report"])
 
@@ -330,7 +335,7 @@ def main():
     def cell(r, key, fmt="{:.1f}"):
         return fmt.format(r[key]) if key in r else "-"
     print("\n| model | engine | decode tok/s @512 | decode tok/s @4096 | % of roofline @512 "
-          "| sampled @512 (GPU draw / row) | prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB "
+          "| sampled @512 (list / row k100 / row top-p) | prefill tok/s 512 | prefill tok/s 2048 | peak GPU MiB "
           "| load s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for model, per_token, results in rows:
@@ -345,7 +350,8 @@ def main():
                 continue
             print(f"| {model} | {engine} | {cell(r, 'decode_512')} | {cell(r, 'decode_4096')} | "
                   f"{100 * r['decode_512'] / roof:.0f} | {cell(r, 'decode_512_sampled')} / "
-                  f"{cell(r, 'decode_512_sampled_rows')} | {cell(r, 'prefill_512')} | "
+                  f"{cell(r, 'decode_512_sampled_rows')} / {cell(r, 'decode_512_sampled_top_p')} | "
+                  f"{cell(r, 'prefill_512')} | "
                   f"{cell(r, 'prefill_2048')} | {cell(r, 'gpu_peak_mib', '{:.0f}')} | "
                   f"{cell(r, 'load_s', '{:.2f}')} |")
 

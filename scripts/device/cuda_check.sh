@@ -10,6 +10,19 @@ export LD_LIBRARY_PATH="$PWD/$DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 PROMPT="$(cat "$DIR/prompt.txt")"
 status=0
+# ModelABI.h's draw over --logits-out rows (reference_draw.h), as the lit
+# tests build it.
+g++ -O2 -std=c++17 -Iruntime/include -Itest/Runtime/Inputs \
+  test/Runtime/Inputs/reference_draw_tool.cpp -o "$DIR/reference-draw" || status=1
+# drawn EXE LISTED SETTINGS...: whether the tokens EXE draws on the GPU are
+# the reference's over the rows the same run writes (prompt P, 32 tokens).
+drawn() {
+  local exe="$1" listed="$2"; shift 2
+  local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
+  "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || return 1
+  "$DIR/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
+  diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null
+}
 for dir in "$DIR"/*/; do
   name="$(basename "$dir")"
   [ -x "$dir/sm_90" ] || continue
@@ -52,20 +65,24 @@ for dir in "$DIR"/*/; do
   if diff -q "$dir/gpu.txt" "$dir/last.txt" >/dev/null && diff -q "$dir/gpu-sampled.txt" "$dir/last-sampled.txt" >/dev/null; then echo "   last row's logits only: the same greedy and sampled ids"
   elif [ -z "$GREEDY" ]; then echo "   last row's logits only: ids differ (bf16 GEMMs: reported, not required)"
   else echo "   last row's logits only: ids DIFFER"; status=1; fi
-  # Sampling drawn on the GPU from the model's top lists of 64 (sm_90-last;
-  # top-k <= 64: one token id a step off the GPU) and by the runtime from
-  # the rows (sm_90-rows, lists of one): the same logits, so the same
-  # tokens for the same seed (top-k 33: a warp's second round of 32
-  # weights holds one).
+  # Sampling drawn on the GPU, one token id a step off it: from the top
+  # lists of 64 (sm_90-last, top-k <= 64; top-k 33: a warp's second round
+  # of 32 weights holds one) and from the whole row (top-k off, or past the
+  # list: sm_90-last with top-k 100 and 1000, sm_90-rows' lists of one with
+  # top-k 40), each the reference's tokens over the run's own rows.
   same=1
   for s in "--temp 0.8 --top-k 40 --top-p 0.95 --seed 3" "--temp 1.5 --top-k 64 --top-p 1 --seed 4" "--temp 0.5 --top-k 2 --top-p 0.5 --seed 5" "--temp 1.2 --top-k 33 --top-p 0.99 --seed 6"; do
     # shellcheck disable=SC2086
-    "$dir/sm_90-last" --tokens "$P" -n 32 --ignore-eos $s > "$dir/top.txt" 2>/dev/null
-    # shellcheck disable=SC2086
-    "$dir/sm_90-rows" --tokens "$P" -n 32 --ignore-eos $s > "$dir/rows.txt" 2>/dev/null
-    diff -q "$dir/top.txt" "$dir/rows.txt" >/dev/null || same=0
+    drawn "$dir/sm_90-last" 64 $s || same=0
   done
-  if [ $same = 1 ]; then echo "   drawn on the GPU from the top lists: the same ids as sampled from the rows (4 settings)"; else echo "   drawn on the GPU from the top lists: ids DIFFER from the rows'"; status=1; fi
+  if [ $same = 1 ]; then echo "   drawn on the GPU from the top lists: the reference's ids (4 settings)"; else echo "   drawn on the GPU from the top lists: ids DIFFER from the reference's"; status=1; fi
+  same=1
+  for s in "--temp 0.8 --top-k 0 --top-p 0.95 --seed 3" "--temp 1.3 --top-k 0 --top-p 1 --seed 4" "--temp 0.9 --top-k 100 --top-p 0.9 --seed 5" "--temp 0.5 --top-k 1000 --top-p 1 --seed 8"; do
+    # shellcheck disable=SC2086
+    drawn "$dir/sm_90-last" 64 $s || same=0
+  done
+  drawn "$dir/sm_90-rows" 1 --temp 0.8 --top-k 40 --top-p 0.95 --seed 3 || same=0
+  if [ $same = 1 ]; then echo "   drawn on the GPU from the row: the reference's ids (5 settings)"; else echo "   drawn on the GPU from the row: ids DIFFER from the reference's"; status=1; fi
   # The calls replayed as CUDA graphs and launched one kernel at a time run
   # the same kernels: the same bits.
   LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
@@ -85,21 +102,26 @@ for exe in "$DIR"/*/sm_90-chunk* "$DIR"/*/sm_90-gemm-f32; do
   elif [ -z "$GREEDY" ]; then echo "   greedy ids: differ (bf16 GEMMs: reported, not required)"
   else echo "   greedy ids: DIFFER"; status=1; fi
 done
-echo "== top lists on rows that defeat the threshold (topk-adversarial: ties, NaN, overflowing gathers)"
+echo "== top lists and draws on rows that defeat the threshold (topk-adversarial: ties, NaN, overflowing gathers)"
 adv="$DIR/topk-adversarial"
+P="$PROMPT"
+"$adv/sm_90-top" --tokens "$P" -n 16 --ignore-eos --temp 0 > "$adv/top.txt" 2>/dev/null
+"$adv/sm_90-rows" --tokens "$P" -n 16 --ignore-eos --temp 0 > "$adv/rows.txt" 2>/dev/null
+if diff -q "$adv/top.txt" "$adv/rows.txt" >/dev/null; then echo "   greedy: the same ids from lists of 64 and of 1"; else echo "   greedy: ids DIFFER"; status=1; fi
 same=1
-for s in "--temp 0" "--temp 0.8 --top-k 40 --top-p 0.95 --seed 3" "--temp 1.5 --top-k 64 --top-p 1 --seed 4"; do
+for s in "--temp 0.8 --top-k 40 --top-p 0.95 --seed 3" "--temp 1.5 --top-k 64 --top-p 1 --seed 4" "--temp 0.8 --top-k 0 --top-p 0.95 --seed 3" "--temp 1.1 --top-k 200 --top-p 0.9 --seed 4"; do
   # shellcheck disable=SC2086
-  "$adv/sm_90-top" --tokens "$PROMPT" -n 16 --ignore-eos $s > "$adv/top.txt" 2>/dev/null || same=0
-  # shellcheck disable=SC2086
-  "$adv/sm_90-rows" --tokens "$PROMPT" -n 16 --ignore-eos $s > "$adv/rows.txt" 2>/dev/null || same=0
-  echo "   $s: $(cat "$adv/top.txt")"
-  diff -q "$adv/top.txt" "$adv/rows.txt" >/dev/null || same=0
+  drawn "$adv/sm_90-top" 64 $s || same=0
+  echo "   $s: $(head -c 80 "$adv/sm_90-top.draw.txt")"
 done
-if [ $same = 1 ]; then echo "   the same ids as from the rows (greedy and 2 sampling settings)"; else echo "   ids DIFFER from the rows'"; status=1; fi
-echo "== compute-sanitizer (memcheck, racecheck), the top-list kernel's slow path and the draw"
-compute-sanitizer --tool memcheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 --temp 0.8 --seed 3 2>&1 | tail -1
-compute-sanitizer --tool racecheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 --temp 0.8 --seed 3 2>&1 | tail -1
+if [ $same = 1 ]; then echo "   the reference's ids (2 settings from the list, 2 from the row)"; else echo "   ids DIFFER from the reference's"; status=1; fi
+echo "== compute-sanitizer (memcheck, racecheck), the top-list kernel's slow path and the draws"
+for s in "--temp 0.8 --seed 3" "--temp 0.8 --top-k 0 --top-p 0.95 --seed 3" "--temp 1.1 --top-k 200 --top-p 0.9 --seed 4"; do
+  # shellcheck disable=SC2086
+  compute-sanitizer --tool memcheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
+  # shellcheck disable=SC2086
+  compute-sanitizer --tool racecheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
+done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"
 "$DIR/sm_80" --tokens 1,2 -n 1; echo "   exit $?"

@@ -103,8 +103,8 @@ long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --head
 # ((id / 4) % 1024 < 32: 1,280 ids) and -u for the others, so that each
 # row's logits are +-s on those two sets (ties everywhere) and the gather
 # overflows its 1,024 slots whichever sign s has (the slow path of k
-# rounds); a few NaN rows and the ids' order break nothing. Compared with
-# the row path's tokens (sm_90-rows), greedy and sampled.
+# rounds); a few NaN rows and the ids' order break nothing. Greedy compared
+# with lists of one (sm_90-rows), draws with the reference's over the rows.
 adversarial="$OUT/topk-adversarial"
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$adversarial/ckpt" --hidden 64 --intermediate 128 --layers 1 \
   --heads 4 --kv-heads 2 --vocab 40960 --max-pos 64 --seed 13 >/dev/null
