@@ -38,21 +38,25 @@ struct RowScan {
 
   /// Visits the thread's runs in increasing id order: `visit(state, values,
   /// first id, in range)` returns the new state. A run past the end loads
-  /// the row's last run instead and is out of range.
+  /// the row's last run instead and is out of range; every thread of the
+  /// block visits as many runs.
   using RunVisitor = std::function<llvm::SmallVector<mlir::Value>(
       mlir::ValueRange, llvm::ArrayRef<mlir::Value>, mlir::Value, mlir::Value)>;
   llvm::SmallVector<mlir::Value> runs(mlir::ValueRange state,
                                       const RunVisitor &visit) {
     using namespace mlir;
     OpBuilder &b = e.b;
-    Value first = e.mul(tid, e.index(run));
-    auto loop = scf::ForOp::create(b, e.loc, first, e.index(vocab),
+    // Every thread makes the same trips (a warp's shuffles in `visit` need
+    // all its lanes), from the block's first run.
+    Value mine = e.mul(tid, e.index(run));
+    auto loop = scf::ForOp::create(b, e.loc, e.index(0), e.index(vocab),
                                    e.index(span() * unroll), state);
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(loop.getBody());
     SmallVector<std::tuple<Value, Value, SmallVector<Value>>> trips;
     for (int64_t u = 0; u < unroll; ++u) {
-      Value at = e.add(loop.getInductionVar(), e.index(u * span()));
+      Value at =
+          e.add(e.add(loop.getInductionVar(), mine), e.index(u * span()));
       Value pastEnd = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::uge,
                                             at, e.index(vocab));
       Value clamped = e.select(pastEnd, e.index(vocab - run), at);

@@ -19,7 +19,7 @@ g++ -O2 -std=c++17 -Iruntime/include -Itest/Runtime/Inputs \
 drawn() {
   local exe="$1" listed="$2"; shift 2
   local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
-  "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || return 1
+  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || { echo "   $(basename "$exe") $*: exit $?"; return 1; }
   "$DIR/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
   diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null
 }
@@ -118,9 +118,9 @@ if [ $same = 1 ]; then echo "   the reference's ids (2 settings from the list, 2
 echo "== compute-sanitizer (memcheck, racecheck), the top-list kernel's slow path and the draws"
 for s in "--temp 0.8 --seed 3" "--temp 0.8 --top-k 0 --top-p 0.95 --seed 3" "--temp 1.1 --top-k 200 --top-p 0.9 --seed 4"; do
   # shellcheck disable=SC2086
-  compute-sanitizer --tool memcheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
   # shellcheck disable=SC2086
-  compute-sanitizer --tool racecheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
+  timeout 120 compute-sanitizer --tool racecheck --print-limit 5 "$adv/sm_90-top" --tokens "$PROMPT" -n 2 $s 2>&1 | tail -1
 done
 echo "== errors"
 CUDA_VISIBLE_DEVICES= "$DIR/gqa/sm_90" --tokens 1,2 -n 1; echo "   exit $?"
