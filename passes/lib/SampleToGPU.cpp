@@ -498,6 +498,7 @@ struct BlockDraw {
       upTo =
           e.add(upTo, e.select(up.getValid(), up.getShuffleResult(), i64(0)));
     }
+    // Lane 31 holds its warp's total.
     e.onLaneZero(e.sub(lane, e.index(31)),
                  [&] { store(upTo, partials, {warp}); });
     barrier();
