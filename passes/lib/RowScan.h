@@ -36,6 +36,26 @@ struct RowScan {
   /// The ids of one pass of the block: its threads' runs, side by side.
   int64_t span() const { return threads * run; }
 
+  /// The run of `run` floats from id `at` (a multiple of `run`); the row's
+  /// last run where `at` is past the end.
+  llvm::SmallVector<mlir::Value> load(mlir::Value at) {
+    using namespace mlir;
+    Value pastEnd = arith::CmpIOp::create(e.b, e.loc, arith::CmpIPredicate::uge,
+                                          at, e.index(vocab));
+    Value clamped = e.select(pastEnd, e.index(vocab - run), at);
+    SmallVector<Value> values;
+    if (run == 1) {
+      values.push_back(memref::LoadOp::create(
+          e.b, e.loc, buffer, ValueRange{batch, position, clamped}));
+      return values;
+    }
+    Value loaded =
+        loadRun(e, buffer, ValueRange{batch, position, clamped}, run);
+    for (int64_t j = 0; j < run; ++j)
+      values.push_back(vector::ExtractOp::create(e.b, e.loc, loaded, j));
+    return values;
+  }
+
   /// Visits the thread's runs in increasing id order: `visit(state, values,
   /// first id, in range)` returns the new state. A run past the end loads
   /// the row's last run instead and is out of range; every thread of the
@@ -59,17 +79,7 @@ struct RowScan {
           e.add(e.add(loop.getInductionVar(), mine), e.index(u * span()));
       Value pastEnd = arith::CmpIOp::create(b, e.loc, arith::CmpIPredicate::uge,
                                             at, e.index(vocab));
-      Value clamped = e.select(pastEnd, e.index(vocab - run), at);
-      SmallVector<Value> values;
-      if (run > 1) {
-        Value loaded =
-            loadRun(e, buffer, ValueRange{batch, position, clamped}, run);
-        for (int64_t j = 0; j < run; ++j)
-          values.push_back(vector::ExtractOp::create(b, e.loc, loaded, j));
-      } else {
-        values.push_back(memref::LoadOp::create(
-            b, e.loc, buffer, ValueRange{batch, position, clamped}));
-      }
+      SmallVector<Value> values = load(at);
       Value inRange = arith::XOrIOp::create(
           b, e.loc, pastEnd,
           arith::ConstantIntOp::create(b, e.loc, b.getI1Type(), 1));

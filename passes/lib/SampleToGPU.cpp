@@ -26,16 +26,16 @@
 #include "SampleToGPU.h"
 #include "KernelEmitter.h"
 #include "KernelNamer.h"
+#include "RowDrawWeights.h"
 #include "RowScan.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "llvm/ADT/bit.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 using namespace mlir;
 using llamac::Emitter;
@@ -69,7 +69,6 @@ struct BlockDraw {
   /// The block's passes over the row: threads * run ids each.
   int64_t span() const { return threads() * run; }
   int64_t segments() const { return (vocab + span() - 1) / span(); }
-  int shift() const { return 63 - int(llvm::bit_width(uint64_t(vocab))); }
 
   Value f64(double v) {
     return arith::ConstantOp::create(e.b, e.loc, e.b.getF64FloatAttr(v));
@@ -210,22 +209,23 @@ struct BlockDraw {
 
   //===--- From the row ---------------------------------------------------===//
 
-  Value maximum = {}, scale = {};
+  std::optional<llamac::RowDrawWeights> weights; // set by fromRow
 
-  /// An entry's weight: 0 for NaN, 1 at the maximum, else exp((x - M) * s).
-  Value weight(Value x) {
-    Value scaled = e.mul(e.sub(x, maximum), scale);
-    Value atMax = cmpf(arith::CmpFPredicate::OEQ, x, maximum);
-    Value isNaN = cmpf(arith::CmpFPredicate::UNO, x, x);
-    return e.select(isNaN, e.f32(0), e.select(atMax, e.f32(1), e.exp(scaled)));
+  /// An i64 summed over lanes 0..l in lane l (`ShuffleMode::UP`) or over
+  /// lanes l..31 (`DOWN`).
+  Value warpScan(Value x, gpu::ShuffleMode mode) {
+    for (int64_t offset = 1; offset < 32; offset *= 2) {
+      auto other =
+          gpu::ShuffleOp::create(e.b, e.loc, x, int32_t(offset), 32, mode);
+      x = e.add(x,
+                e.select(other.getValid(), other.getShuffleResult(), i64(0)));
+    }
+    return x;
   }
-  Value key(Value w) {
-    return arith::BitcastOp::create(e.b, e.loc, e.b.getI32Type(), w);
-  }
-  Value fixed(Value w) {
-    Value wide = arith::ExtFOp::create(e.b, e.loc, e.b.getF64Type(), w);
-    return arith::FPToUIOp::create(e.b, e.loc, e.b.getI64Type(),
-                                   e.mul(wide, f64(std::ldexp(1.0, shift()))));
+  Value negate(Value flag) {
+    return arith::XOrIOp::create(
+        e.b, e.loc, flag,
+        arith::ConstantIntOp::create(e.b, e.loc, e.b.getI1Type(), 1));
   }
 
   /// Sums an i64 over the warp, in every lane.
@@ -253,14 +253,11 @@ struct BlockDraw {
   /// The mass of the entries whose key is at least `floor`.
   Value massFrom(Value floor) {
     SmallVector<Value> mine =
-        row().elements(ValueRange{i64(0)}, [&](ValueRange held, Value x, Value,
-                                               Value inRange) {
-          Value w = weight(x);
-          Value in =
-              both(inRange, cmpi(arith::CmpIPredicate::uge, key(w), floor));
-          return SmallVector<Value>{
-              e.add(held[0], e.select(in, fixed(w), i64(0)))};
-        });
+        row().elements(ValueRange{i64(0)},
+                       [&](ValueRange held, Value x, Value, Value inRange) {
+                         return SmallVector<Value>{e.add(
+                             held[0], weights->massFrom(x, floor, inRange))};
+                       });
     return blockSum(mine[0]);
   }
 
@@ -280,14 +277,7 @@ struct BlockDraw {
                                e.add(sum[0], load(hist, {e.add(base, d)})));
         });
     Value mine = own.getResult(0);
-    // From lane l to 31, inclusive.
-    Value fromHere = mine;
-    for (int64_t offset = 1; offset < 32; offset *= 2) {
-      auto down = gpu::ShuffleOp::create(b, e.loc, fromHere, int32_t(offset),
-                                         32, gpu::ShuffleMode::DOWN);
-      fromHere = e.add(
-          fromHere, e.select(down.getValid(), down.getShuffleResult(), i64(0)));
-    }
+    Value fromHere = warpScan(mine, gpu::ShuffleMode::DOWN);
     if (!target) {
       Value total = gpu::ShuffleOp::create(b, e.loc, fromHere, int32_t(0), 32,
                                            gpu::ShuffleMode::IDX)
@@ -307,9 +297,7 @@ struct BlockDraw {
           [&](OpBuilder &, Location, Value j, ValueRange s) {
             Value d = e.sub(e.index(31), j);
             Value next = e.add(s[0], load(hist, {e.add(base, d)}));
-            Value open = arith::XOrIOp::create(
-                b, e.loc, s[1],
-                arith::ConstantIntOp::create(b, e.loc, b.getI1Type(), 1));
+            Value open = negate(s[1]);
             Value hit =
                 both(open, cmpi(arith::CmpIPredicate::uge, next, target));
             scf::YieldOp::create(
@@ -350,8 +338,8 @@ struct BlockDraw {
           arith::TruncIOp::create(b, e.loc, b.getI32Type(), prefix);
       row().elements(ValueRange{}, [&](ValueRange, Value x, Value,
                                        Value inRange) {
-        Value w = weight(x);
-        Value kw = key(w);
+        Value w = weights->weight(x);
+        Value kw = weights->key(w);
         Value high =
             arith::ShRUIOp::create(b, e.loc, kw, i32(shiftBits + kDigitBits));
         Value in =
@@ -362,7 +350,7 @@ struct BlockDraw {
               b, e.loc, arith::ShRUIOp::create(b, e.loc, kw, i32(shiftBits)),
               i32(kBins - 1));
           memref::AtomicRMWOp::create(b, e.loc, arith::AtomicRMWKind::addi,
-                                      byMass ? fixed(w) : i64(1), hist,
+                                      byMass ? weights->mass(w) : i64(1), hist,
                                       ValueRange{toIndex(digit)});
         });
         return SmallVector<Value>{};
@@ -392,12 +380,8 @@ struct BlockDraw {
     barrier();
     auto runMass = [&](ArrayRef<Value> values, Value inRange) {
       Value mass = i64(0);
-      for (Value x : values) {
-        Value w = weight(x);
-        Value in =
-            both(inRange, cmpi(arith::CmpIPredicate::uge, key(w), floor));
-        mass = e.add(mass, e.select(in, fixed(w), i64(0)));
-      }
+      for (Value x : values)
+        mass = e.add(mass, weights->massFrom(x, floor, inRange));
       return mass;
     };
     // Each segment's mass: a warp's runs all lie in one segment.
@@ -430,13 +414,7 @@ struct BlockDraw {
             scf::YieldOp::create(b, e.loc, e.add(sum[0], segmentAt(j).second));
           });
       Value mine = own.getResult(0);
-      Value upTo = mine; // lanes 0..l, inclusive
-      for (int64_t offset = 1; offset < 32; offset *= 2) {
-        auto up = gpu::ShuffleOp::create(b, e.loc, upTo, int32_t(offset), 32,
-                                         gpu::ShuffleMode::UP);
-        upTo =
-            e.add(upTo, e.select(up.getValid(), up.getShuffleResult(), i64(0)));
-      }
+      Value upTo = warpScan(mine, gpu::ShuffleMode::UP);
       Value before = e.sub(upTo, mine);
       Value holds = both(cmpi(arith::CmpIPredicate::ule, before, r),
                          cmpi(arith::CmpIPredicate::ugt, upTo, r));
@@ -448,9 +426,7 @@ struct BlockDraw {
             [&](OpBuilder &, Location, Value j, ValueRange s) {
               auto [segment, mass] = segmentAt(j);
               Value next = e.add(s[0], mass);
-              Value open = arith::XOrIOp::create(
-                  b, e.loc, s[1],
-                  arith::ConstantIntOp::create(b, e.loc, b.getI1Type(), 1));
+              Value open = negate(s[1]);
               Value hit = both(open, cmpi(arith::CmpIPredicate::ugt, next, r));
               scf::YieldOp::create(
                   b, e.loc,
@@ -473,31 +449,13 @@ struct BlockDraw {
     Value first =
         e.add(e.mul(segment, e.index(span())), e.mul(tid, e.index(run)));
     Value inRange = e.lt(first, e.index(vocab));
-    Value at = e.select(inRange, first, e.index(vocab - run));
-    SmallVector<Value> values;
-    if (run > 1) {
-      Value loaded = llamac::loadRun(e, op.getLogits(),
-                                     ValueRange{batch, position, at}, run);
-      for (int64_t j = 0; j < run; ++j)
-        values.push_back(vector::ExtractOp::create(b, e.loc, loaded, j));
-    } else {
-      values.push_back(load(op.getLogits(), {batch, position, at}));
-    }
     SmallVector<Value> masses;
     Value mine = i64(0);
-    for (Value x : values) {
-      Value w = weight(x);
-      Value in = both(inRange, cmpi(arith::CmpIPredicate::uge, key(w), floor));
-      masses.push_back(e.select(in, fixed(w), i64(0)));
+    for (Value x : row().load(first)) {
+      masses.push_back(weights->massFrom(x, floor, inRange));
       mine = e.add(mine, masses.back());
     }
-    Value upTo = mine;
-    for (int64_t offset = 1; offset < 32; offset *= 2) {
-      auto up = gpu::ShuffleOp::create(b, e.loc, upTo, int32_t(offset), 32,
-                                       gpu::ShuffleMode::UP);
-      upTo =
-          e.add(upTo, e.select(up.getValid(), up.getShuffleResult(), i64(0)));
-    }
+    Value upTo = warpScan(mine, gpu::ShuffleMode::UP);
     // Lane 31 holds its warp's total.
     e.onLaneZero(e.sub(lane, e.index(31)),
                  [&] { store(upTo, partials, {warp}); });
@@ -519,10 +477,7 @@ struct BlockDraw {
         running = e.add(running, masses[j]);
         Value hit = both(open, cmpi(arith::CmpIPredicate::ugt, running, rest));
         chosen = e.select(hit, e.index(j), chosen);
-        open =
-            both(open, arith::XOrIOp::create(b, e.loc, hit,
-                                             arith::ConstantIntOp::create(
-                                                 b, e.loc, b.getI1Type(), 1)));
+        open = both(open, negate(hit));
       }
       storeToken(toI32(e.add(first, chosen)));
     });
@@ -531,9 +486,9 @@ struct BlockDraw {
   /// The row regime, tempered, with a finite maximum.
   void fromRow(Value t, Value topK, Value topP, Value u, Value firstValue) {
     OpBuilder &b = e.b;
-    maximum = firstValue;
-    scale = arith::TruncFOp::create(b, e.loc, b.getF32Type(),
-                                    arith::DivFOp::create(b, e.loc, f64(1), t));
+    Value scale = arith::TruncFOp::create(
+        b, e.loc, b.getF32Type(), arith::DivFOp::create(b, e.loc, f64(1), t));
+    weights.emplace(llamac::RowDrawWeights{b, e.loc, firstValue, scale, vocab});
     // kappa: the top-k count threshold where K < k < V, else 0 (all).
     Value counted =
         both(cmpf(arith::CmpFPredicate::OGT, topK, f64(double(k))),

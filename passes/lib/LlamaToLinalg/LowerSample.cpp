@@ -12,6 +12,7 @@
 // (SampleToGPU.cpp).
 //
 //===----------------------------------------------------------------------===//
+#include "../RowDrawWeights.h"
 #include "Lowering.h"
 
 #include "llama/LlamaOps.h"
@@ -19,9 +20,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
-#include "llvm/ADT/bit.h"
-
-#include <cmath>
 #include <functional>
 #include <limits>
 
@@ -37,6 +35,7 @@ struct RowRegime {
   Location loc;
   Value logits, batch, row;
   int64_t vocab, k;
+  const llamac::RowDrawWeights *weights = nullptr; // set by draw
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value i32(int64_t v) {
@@ -47,9 +46,6 @@ struct RowRegime {
   }
   Value f64(double v) {
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
-  }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
   Value cmpf(arith::CmpFPredicate p, Value x, Value y) {
     return arith::CmpFOp::create(b, loc, p, x, y);
@@ -69,37 +65,18 @@ struct RowRegime {
                   i64(0));
   }
 
-  /// Entry i's weight (f32), by llama.sample's row rules.
-  Value weight(Value i, Value maximum, Value scale) {
-    Value x =
-        tensor::ExtractOp::create(b, loc, logits, ValueRange{batch, row, i});
-    Value e = math::ExpOp::create(
-        b, loc,
-        arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, x, maximum),
-                              scale));
-    Value atMax = cmpf(arith::CmpFPredicate::OEQ, x, maximum);
-    Value isNaN = cmpf(arith::CmpFPredicate::UNO, x, x);
-    return select(isNaN, f32(0), select(atMax, f32(1), e));
+  /// The row's entry i.
+  Value entry(Value i) {
+    return tensor::ExtractOp::create(b, loc, logits, ValueRange{batch, row, i});
   }
-  Value key(Value w) {
-    return arith::BitcastOp::create(b, loc, b.getI32Type(), w);
-  }
-  Value fixed(Value w) {
-    Value wide = arith::ExtFOp::create(b, loc, b.getF64Type(), w);
-    return arith::FPToUIOp::create(
-        b, loc, b.getI64Type(),
-        arith::MulFOp::create(b, loc, wide, f64(std::ldexp(1.0, shift()))));
-  }
-  int shift() const { return 63 - int(llvm::bit_width(uint64_t(vocab))); }
 
   /// Sum over the row of `term(w)` where w's key is at least `floor`.
-  Value sumAtLeast(Value floor, Value maximum, Value scale,
-                   const std::function<Value(Value)> &term) {
+  Value sumAtLeast(Value floor, const std::function<Value(Value)> &term) {
     auto loop = scf::ForOp::create(
         b, loc, index(0), index(vocab), index(1), ValueRange{i64(0)},
         [&](OpBuilder &, Location, Value i, ValueRange held) {
-          Value w = weight(i, maximum, scale);
-          Value in = cmpi(arith::CmpIPredicate::uge, key(w), floor);
+          Value w = weights->weight(entry(i));
+          Value in = cmpi(arith::CmpIPredicate::uge, weights->key(w), floor);
           scf::YieldOp::create(
               b, loc, ValueRange{add(held[0], select(in, term(w), i64(0)))});
         });
@@ -108,8 +85,7 @@ struct RowRegime {
 
   /// The largest key whose entries hold at least `target` of `term`: a bit
   /// at a time from bit 29 (weights <= 1 have keys below 2^30).
-  Value threshold(Value target, Value maximum, Value scale,
-                  const std::function<Value(Value)> &term) {
+  Value threshold(Value target, const std::function<Value(Value)> &term) {
     auto bits = scf::ForOp::create(
         b, loc, index(0), index(30), index(1), ValueRange{i32(0)},
         [&](OpBuilder &, Location, Value j, ValueRange found) {
@@ -119,7 +95,7 @@ struct RowRegime {
                   b, loc, b.getI32Type(),
                   arith::SubIOp::create(b, loc, index(29), j)));
           Value trial = arith::OrIOp::create(b, loc, found[0], bit);
-          Value held = sumAtLeast(trial, maximum, scale, term);
+          Value held = sumAtLeast(trial, term);
           Value enough = cmpi(arith::CmpIPredicate::uge, held, target);
           scf::YieldOp::create(b, loc,
                                ValueRange{select(enough, trial, found[0])});
@@ -130,8 +106,10 @@ struct RowRegime {
   Value draw(Value t, Value topK, Value topP, Value u, Value maximum) {
     Value scale = arith::TruncFOp::create(
         b, loc, b.getF32Type(), arith::DivFOp::create(b, loc, f64(1), t));
+    const llamac::RowDrawWeights rowWeights{b, loc, maximum, scale, vocab};
+    weights = &rowWeights;
     auto count = [&](Value) { return i64(1); };
-    auto mass = [&](Value w) { return fixed(w); };
+    auto mass = [&](Value w) { return rowWeights.mass(w); };
 
     // kappa: the top-k count threshold where K < k < V, else 0 (all).
     Value counted = arith::AndIOp::create(
@@ -140,8 +118,7 @@ struct RowRegime {
     auto kappa = scf::IfOp::create(
         b, loc, counted,
         [&](OpBuilder &, Location) {
-          scf::YieldOp::create(b, loc,
-                               threshold(floorOf(topK), maximum, scale, count));
+          scf::YieldOp::create(b, loc, threshold(floorOf(topK), count));
         },
         [&](OpBuilder &, Location) { scf::YieldOp::create(b, loc, i32(0)); });
     Value candidates = kappa.getResult(0);
@@ -150,12 +127,12 @@ struct RowRegime {
     auto pi = scf::IfOp::create(
         b, loc, cmpf(arith::CmpFPredicate::OLT, topP, f64(1)),
         [&](OpBuilder &, Location) {
-          Value held = sumAtLeast(candidates, maximum, scale, mass);
+          Value held = sumAtLeast(candidates, mass);
           Value wide = arith::UIToFPOp::create(b, loc, b.getF64Type(), held);
           Value target = arith::MaxUIOp::create(
               b, loc, floorOf(arith::MulFOp::create(b, loc, topP, wide)),
               i64(1));
-          scf::YieldOp::create(b, loc, threshold(target, maximum, scale, mass));
+          scf::YieldOp::create(b, loc, threshold(target, mass));
         },
         [&](OpBuilder &, Location) {
           scf::YieldOp::create(b, loc, candidates);
@@ -163,7 +140,7 @@ struct RowRegime {
     Value nucleus = pi.getResult(0);
 
     // r, then the first id of the nucleus whose running mass exceeds it.
-    Value held = sumAtLeast(nucleus, maximum, scale, mass);
+    Value held = sumAtLeast(nucleus, mass);
     Value r = arith::MinUIOp::create(
         b, loc,
         floorOf(arith::MulFOp::create(
@@ -173,9 +150,10 @@ struct RowRegime {
     auto pick = scf::ForOp::create(
         b, loc, index(0), index(vocab), index(1), ValueRange{i64(0), none},
         [&](OpBuilder &, Location, Value i, ValueRange state) {
-          Value w = weight(i, maximum, scale);
-          Value in = cmpi(arith::CmpIPredicate::uge, key(w), nucleus);
-          Value running = add(state[0], select(in, fixed(w), i64(0)));
+          Value running =
+              add(state[0], rowWeights.massFrom(entry(i), nucleus,
+                                                arith::ConstantIntOp::create(
+                                                    b, loc, b.getI1Type(), 1)));
           Value open = cmpi(arith::CmpIPredicate::eq, state[1], none);
           Value take = arith::AndIOp::create(
               b, loc, open, cmpi(arith::CmpIPredicate::ugt, running, r));
