@@ -102,6 +102,8 @@ Status Generator::prepare() {
     if (entry->call)
       if (Status s = memory_.prepare(entry->call, entry->replayable); !s.ok())
         return s;
+  if (memory_.decodesAhead(decode_.replayable))
+    return memory_.prepareDecodeAhead(decode_.call);
   return Status::success();
 }
 
@@ -189,6 +191,58 @@ Status Generator::processPrompt(const std::vector<int32_t> &prompt,
   return Status::success();
 }
 
+// The loop below, where the memory decodes ahead: call i (token i at
+// position + i, drawing token i + 1) is started before the host waits for
+// token i, which the call reads on the device, so the GPU does not wait for
+// the host between steps. The calls and the generator's numbers are the
+// loop's; only a call started before its token turned out to be an EOS is
+// extra: it is waited for and dropped, and its number given back.
+Status Generator::generateAhead(int32_t first, int64_t position,
+                                int64_t nPredict, bool ignoreEos,
+                                Sampler &sampler,
+                                const GenerateCallbacks &callbacks,
+                                GenerateResult &result) {
+  auto start = [&](int64_t call, bool drawn, int32_t token) {
+    const int slot = static_cast<int>(call % 2);
+    ModelMemory &m = memory_;
+    m.useInputs(slot);
+    setDraw(sampler);
+    std::fill(m.tokens, m.tokens + info_.batch, token); // unread if drawn
+    std::fill(m.positions, m.positions + info_.batch, position + call);
+    std::fill(m.lengths, m.lengths + info_.batch, 1);
+    return m.startDecode(decode_.call, slot, drawn);
+  };
+  // A token to the caller: false where generation stops after it.
+  Status status;
+  auto emit = [&](int32_t token) {
+    ++result.generated;
+    if (callbacks.onToken)
+      if (status = callbacks.onToken(token); !status.ok())
+        return false;
+    return ignoreEos || !isEos(token);
+  };
+  if (nPredict < 1 || !emit(first))
+    return status;
+  if (status = start(0, false, first); !status.ok())
+    return status;
+  for (int64_t i = 1; i < nPredict; ++i) {
+    const Sampler beforeCall = sampler;
+    if (status = start(i, true, 0); !status.ok())
+      break;
+    int32_t token = 0;
+    if (status = memory_.awaitDecode(static_cast<int>((i - 1) % 2), token);
+        !status.ok())
+      break;
+    if (!emit(token)) {
+      sampler = beforeCall; // call i fed back an EOS: not the loop's
+      break;
+    }
+  }
+  // The last call started (its draw unread, as the loop's last call's).
+  Status finished = memory_.awaitAll();
+  return status.ok() ? finished : status;
+}
+
 Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
                       bool ignoreEos, Sampler &sampler,
                       const GenerateCallbacks &callbacks,
@@ -209,6 +263,12 @@ Status Generator::run(const std::vector<int32_t> &prompt, int64_t nPredict,
 
   Stopwatch decodeTime;
   int64_t position = static_cast<int64_t>(prompt.size());
+  if (!rows && memory_.decodesAhead(decode_.replayable)) {
+    Status s = generateAhead(last.next, position, nPredict, ignoreEos, sampler,
+                             callbacks, result);
+    result.decodeSeconds = decodeTime.seconds();
+    return s;
+  }
   for (int64_t i = 0; i < nPredict; ++i) {
     const int32_t token = last.next;
     ++result.generated;

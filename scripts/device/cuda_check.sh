@@ -23,9 +23,10 @@ drawn() {
   "$DIR/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
   diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null
 }
-for dir in "$DIR"/*/; do
-  name="$(basename "$dir")"
-  [ -x "$dir/sm_90" ] || continue
+# One config's checks, printed to its own log; non-zero where one fails.
+check_config() {
+  local dir="$1" status=0
+  local name; name="$(basename "$dir")"
   # A config may bring its own prompt (long-bf16: 150 tokens).
   P="$PROMPT"; [ -f "$dir/prompt.txt" ] && P="$(cat "$dir/prompt.txt")"
   # bf16 GEMM activations (bf16 models): the issue's bf16 bound, greedy ids
@@ -87,6 +88,19 @@ for dir in "$DIR"/*/; do
   # the same kernels: the same bits.
   LLAMAC_DISABLE_CUDA_GRAPHS=1 "$dir/sm_90" --tokens "$P" -n 32 --temp 0 --logits-out "$dir/gpu-eager.npy" > "$dir/gpu-eager.txt" 2>/dev/null
   if cmp -s "$dir/gpu.npy" "$dir/gpu-eager.npy" && diff -q "$dir/gpu.txt" "$dir/gpu-eager.txt" >/dev/null; then echo "   without CUDA graphs: identical logits and ids"; else echo "   without CUDA graphs: logits or ids DIFFER"; status=1; fi
+  return $status
+}
+# The configs at once (each small; transformers' import dominates), their
+# logs printed in order.
+PIDS=()
+for dir in "$DIR"/*/; do
+  [ -x "$dir/sm_90" ] || continue
+  check_config "$dir" > "$dir/check.log" 2>&1 &
+  PIDS+=("$!:$dir")
+done
+for pid_dir in "${PIDS[@]}"; do
+  wait "${pid_dir%%:*}" || status=1
+  cat "${pid_dir#*:}/check.log"
 done
 echo "== prefill chunks of 16 and 24 (attention on the tensor cores), both prefill entries (64 and 128); bf16 models with f32 GEMM activations"
 for exe in "$DIR"/*/sm_90-chunk* "$DIR"/*/sm_90-gemm-f32; do

@@ -45,9 +45,11 @@ gemm_f32() {
   echo 2e-2 > "$dir/max-rel-l2"
   "$LLAMAC" compile "$dir/ckpt" -o "$dir/sm_90-gemm-f32" --target sm_90 --gemm-precision f32 --logits-all "$@" ${SM90[@]+"${SM90[@]}"}
 }
-for entry in "${CONFIGS[@]}"; do
-  name="${entry%%|*}"; flags="${entry#*|}"
-  dir="$OUT/$name"
+# One config: its checkpoint, executables and reference (a job of its own:
+# the device machine has 16 cores, and a config's steps are sequential).
+prepare_config() {
+  local name="$1" flags="$2"
+  local dir="$OUT/$name"
   # shellcheck disable=SC2086
   "$PY" "$ROOT/test/tools/make_checkpoint.py" "$dir/ckpt" $flags >/dev/null
   # --logits-all: the prompt's rows come from the prefill chunks (the
@@ -70,7 +72,7 @@ for entry in "${CONFIGS[@]}"; do
   # Kept for the comparison with transformers on the device, except the
   # 16 MB one (the carry is limited to 64 MiB).
   [ "$name" != mid-bf16 ] || rm -rf "$dir/ckpt"
-done
+}
 # Prefill chunks of 128 (the GPU default) and a 150-token prompt (a full
 # chunk and a padded one of 22), in each config's own prompt file.
 LONG_PROMPT="$("$PY" -c "print(','.join(str(i * 37 % 500 + 1) for i in range(150)))")"
@@ -91,13 +93,17 @@ long_prompt_config() {
 }
 # Two 64-row tiles of the tensor-core kernels, split-k in the MLP's down
 # projection.
-long_prompt_config long-bf16 --hidden 256 --intermediate 768 --layers 2 --heads 4 --kv-heads 2 \
+long_bf16() {
+  long_prompt_config long-bf16 --hidden 256 --intermediate 768 --layers 2 --heads 4 --kv-heads 2 \
   --vocab 512 --seed 9
+}
 # A wide layer: its gate+up GEMM fills a wave of blocks unsplit, 96 slices
 # of the depth a block, so it takes the four-stage copy ring (the other
 # configs' GEMMs take two or three).
-long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --heads 24 --kv-heads 8 \
-  --vocab 512 --seed 11
+wide_bf16() {
+  long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --heads 24 --kv-heads 8 \
+    --vocab 512 --seed 11
+}
 # Rows built to defeat the top-list kernel's threshold: a 40,960-token
 # vocabulary whose lm_head rows are u for the ids the first warp scans
 # ((id / 4) % 1024 < 32: 1,280 ids) and -u for the others, so that each
@@ -105,7 +111,8 @@ long_prompt_config wide-bf16 --hidden 3072 --intermediate 6600 --layers 1 --head
 # overflows its 1,024 slots whichever sign s has (the slow path of k
 # rounds); a few NaN rows and the ids' order break nothing. Greedy compared
 # with lists of one (sm_90-rows), draws with the reference's over the rows.
-adversarial="$OUT/topk-adversarial"
+topk_adversarial() {
+local adversarial="$OUT/topk-adversarial"
 "$PY" "$ROOT/test/tools/make_checkpoint.py" "$adversarial/ckpt" --hidden 64 --intermediate 128 --layers 1 \
   --heads 4 --kv-heads 2 --vocab 40960 --max-pos 64 --seed 13 >/dev/null
 "$PY" - "$adversarial/ckpt" <<'PYEOF'
@@ -124,9 +131,32 @@ PYEOF
 "$LLAMAC" compile "$adversarial/ckpt" -o "$adversarial/sm_90-top" --target sm_90 --ctx-size 64 --prefill-chunk 8
 "$LLAMAC" compile "$adversarial/ckpt" -o "$adversarial/sm_90-rows" --target sm_90 --ctx-size 64 --prefill-chunk 8 --sampling-candidates 1
 rm -rf "$adversarial/ckpt"
+}
 # An executable for another arch, for the arch-mismatch error.
-"$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
-"$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
-rm -rf "$OUT/ck80"
+other_arch() {
+  "$PY" "$ROOT/test/tools/make_checkpoint.py" "$OUT/ck80" --hidden 32 --intermediate 64 --layers 1 --heads 2 --vocab 64 >/dev/null
+  "$LLAMAC" compile "$OUT/ck80" -o "$OUT/sm_80" --target sm_80 --ctx-size 16
+  rm -rf "$OUT/ck80"
+}
+# Every job at once, the longest first (wide-bf16), each logging to its own
+# file; any failed job fails the script, with its log's tail.
+JOBS=(wide_bf16 long_bf16 topk_adversarial other_arch)
+for entry in "${CONFIGS[@]}"; do JOBS+=("prepare_config|${entry}"); done
+PIDS=()
+for job in "${JOBS[@]}"; do
+  name="${job%%|*}"; log="$OUT/prepare-${job%%|*}.log"
+  if [ "$name" = prepare_config ]; then
+    entry="${job#*|}"; log="$OUT/prepare-${entry%%|*}.log"
+    ( set -e; prepare_config "${entry%%|*}" "${entry#*|}" ) > "$log" 2>&1 &
+  else
+    ( set -e; "$name" ) > "$log" 2>&1 &
+  fi
+  PIDS+=("$!:$log")
+done
+failed=0
+for pid_log in "${PIDS[@]}"; do
+  if ! wait "${pid_log%%:*}"; then echo "failed: ${pid_log#*:}"; tail -5 "${pid_log#*:}"; failed=1; fi
+done
+[ $failed = 0 ] || exit 1
 echo "$PROMPT" > "$OUT/prompt.txt"
 du -sh "$OUT"

@@ -44,6 +44,8 @@ Status load(Driver &d) {
   resolve("cuMemcpyHtoD_v2", d.cuMemcpyHtoD);
   resolve("cuMemcpyDtoH_v2", d.cuMemcpyDtoH);
   resolve("cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync);
+  resolve("cuMemcpyDtoHAsync_v2", d.cuMemcpyDtoHAsync);
+  resolve("cuMemcpyDtoDAsync_v2", d.cuMemcpyDtoDAsync);
   resolve("cuMemsetD8_v2", d.cuMemsetD8);
   resolve("cuModuleLoadDataEx", d.cuModuleLoadDataEx);
   resolve("cuModuleGetFunction", d.cuModuleGetFunction);

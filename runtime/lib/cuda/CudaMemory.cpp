@@ -22,6 +22,12 @@
 // two copies, then its kernels), and each call replays it: one launch of
 // the host's instead of hundreds, and no gaps between kernels for the
 // driver to fill. LLAMAC_DISABLE_CUDA_GRAPHS=1 launches directly.
+// Generation decodes ahead (ModelMemory::startDecode): the inputs come in
+// two slots of pinned buffers, and a decode call started before the host
+// has read the previous call's token copies that token from `next` on the
+// device and its own draw back into pinned memory, an event marking its
+// end; the host fills one slot while the GPU runs the other's call.
+// LLAMAC_DISABLE_DECODE_AHEAD=1 waits for each call instead (A/B runs).
 //
 //===----------------------------------------------------------------------===//
 #include "CudaSession.h"
@@ -30,10 +36,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <string>
+#include <map>
 #include <pthread.h>
+#include <string>
 #include <thread>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace llamac::rt {
@@ -78,8 +85,25 @@ public:
   Status readLogits(int64_t first, int64_t count, const float *&rows) override;
   Status readNext(int64_t row, int32_t &token) override;
   std::string memoryReport() override;
+  bool decodesAhead(bool replayable) const override {
+    return replayable && aheadAllowed_;
+  }
+  void useInputs(int slot) override;
+  Status prepareDecodeAhead(EntryPoint entry) override;
+  Status startDecode(EntryPoint entry, int slot, bool drawnTokens) override;
+  Status awaitDecode(int slot, int32_t &token) override;
+  Status awaitAll() override { return finishCall(); }
 
 private:
+  // How a replayable call is enqueued: on which input slot; its tokens
+  // from the slot or, `drawn`, from the previous call's draws (a D2D copy);
+  // with `copyBack`, sequence 0's draw copied into drawnHost_[slot] at its
+  // end (a call started ahead, not waited for).
+  struct Enqueue {
+    int slot = 0;
+    bool drawn = false, copyBack = false;
+    int key() const { return slot | drawn << 1 | copyBack << 2; }
+  };
   Status check(CUresult result, const char *what) {
     if (result == CUDA_SUCCESS)
       return Status::success();
@@ -91,8 +115,11 @@ private:
   }
   Status pinned(size_t bytes, void *&out);
   Status finishCall();
-  void enqueueReplayable(EntryPoint entry);
-  Status record(EntryPoint entry, CUgraphExec &graph);
+  void enqueueReplayable(EntryPoint entry, Enqueue how);
+  Status record(EntryPoint entry, Enqueue how, CUgraphExec &graph);
+  // Replays (or, without graphs, enqueues) the call; recorded first where
+  // it has no graph yet.
+  Status launch(EntryPoint entry, Enqueue how);
   Status keepFreedTemporaries(CUdevice device, const char *name);
   Status uploadWeights(CUdeviceptr device, const uint8_t *host, size_t bytes);
 
@@ -104,7 +131,17 @@ private:
   // in one buffer (of 8-byte words): one copy a call.
   size_t tokensBytes_ = 0, settingsBytes_ = 0;
   CUdeviceptr tokensOnDevice_ = 0, positionsOnDevice_ = 0;
-  std::unordered_map<EntryPoint, CUgraphExec> graphs_;
+  // The two input slots' pinned buffers (tokens; positions, lengths and
+  // sampling), the one useInputs chose, and for calls started ahead: the
+  // draws copied back and an event after each slot's last call.
+  int32_t *tokensIn_[2] = {};
+  int64_t *settingsIn_[2] = {};
+  int slot_ = 0;
+  int32_t *drawnHost_ = nullptr;
+  CUevent decoded_[2] = {};
+  bool aheadAllowed_ = false;
+  size_t batch_ = 0;
+  std::map<std::pair<EntryPoint, int>, CUgraphExec> graphs_;
   // For memoryReport: the device, its stream-ordered pool, what was in use
   // before the first allocation, and the buffers' sizes.
   CUdevice device_ = 0;
@@ -382,13 +419,24 @@ Status CudaMemory::init(const llamac_model_info &info,
   if (Status s = check(d.cuMemsetD8(kv, 0, kvBytes), "zeroing the KV cache");
       !s.ok())
     return s;
-  void *tokensHost = nullptr, *positionsHost = nullptr, *logitsHost = nullptr;
+  void *logitsHost = nullptr, *drawnHost = nullptr;
   static_assert(sizeof(double) == sizeof(int64_t));
   settingsBytes_ = 6 * batch * sizeof(int64_t);
-  if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
+  for (int slot = 0; slot < 2; ++slot) {
+    void *tokensHost = nullptr, *settingsHost = nullptr;
+    if (Status s = pinned(batch * chunk * sizeof(int32_t), tokensHost); !s.ok())
+      return s;
+    if (Status s = pinned(settingsBytes_, settingsHost); !s.ok())
+      return s;
+    tokensIn_[slot] = static_cast<int32_t *>(tokensHost);
+    settingsIn_[slot] = static_cast<int64_t *>(settingsHost);
+    if (Status s = check(d.cuEventCreate(&decoded_[slot], 0), "cuEventCreate");
+        !s.ok())
+      return s;
+  }
+  if (Status s = pinned(2 * sizeof(int32_t), drawnHost); !s.ok())
     return s;
-  if (Status s = pinned(settingsBytes_, positionsHost); !s.ok())
-    return s;
+  drawnHost_ = static_cast<int32_t *>(drawnHost);
   if (Status s = pinned(rows * vocab * sizeof(float), logitsHost); !s.ok())
     return s;
   tokensBytes_ = batch * chunk * sizeof(int32_t);
@@ -421,15 +469,14 @@ Status CudaMemory::init(const llamac_model_info &info,
   logitsHost_ = static_cast<float *>(logitsHost);
   weights = reinterpret_cast<const uint8_t *>(weightsOnDevice);
   kvCache = reinterpret_cast<float *>(kv);
-  tokens = static_cast<int32_t *>(tokensHost);
-  positions = static_cast<int64_t *>(positionsHost);
-  lengths = positions + batch;
-  sampling = reinterpret_cast<double *>(lengths + batch);
+  batch_ = batch;
+  useInputs(0);
   logits = reinterpret_cast<float *>(logitsOnDevice);
   workspace = reinterpret_cast<uint8_t *>(workspaceOnDevice);
   next = reinterpret_cast<int32_t *>(nextOnDevice);
 
   useGraphs_ = d.hasGraphs() && !switchedOn("LLAMAC_DISABLE_CUDA_GRAPHS");
+  aheadAllowed_ = !switchedOn("LLAMAC_DISABLE_DECODE_AHEAD");
   Session &session = cuda::session();
   session.driver = driver_;
   // The kernels of an sm_90 executable wait for the kernel before them
@@ -479,14 +526,14 @@ std::string CudaMemory::memoryReport() {
 // The entry's launches, recorded from the stream rather than run (the
 // compiler plans the temporaries into the workspace, so a graph holds no
 // memory nodes unless a kernel allocates at run time).
-Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
+Status CudaMemory::record(EntryPoint entry, Enqueue how, CUgraphExec &graph) {
   Session &session = cuda::session();
   if (Status s = check(driver_->cuStreamBeginCapture(
                            session.stream, CU_STREAM_CAPTURE_MODE_RELAXED),
                        "recording a CUDA graph (cuStreamBeginCapture)");
       !s.ok())
     return s;
-  enqueueReplayable(entry);
+  enqueueReplayable(entry, how);
   CUgraph recorded = nullptr;
   CUresult ended = driver_->cuStreamEndCapture(session.stream, &recorded);
   if (!session.error.empty()) {
@@ -503,51 +550,119 @@ Status CudaMemory::record(EntryPoint entry, CUgraphExec &graph) {
   return s;
 }
 
+void CudaMemory::useInputs(int slot) {
+  slot_ = slot;
+  tokens = tokensIn_[slot];
+  positions = settingsIn_[slot];
+  lengths = positions + batch_;
+  sampling = reinterpret_cast<double *>(lengths + batch_);
+}
+
 // A replayable entry's call on the stream: this call's tokens, positions,
 // lengths and sampling settings to the device, then the entry's launches,
 // which read them there.
-void CudaMemory::enqueueReplayable(EntryPoint entry) {
+void CudaMemory::enqueueReplayable(EntryPoint entry, Enqueue how) {
   Session &session = cuda::session();
-  session.check(driver_->cuMemcpyHtoDAsync(tokensOnDevice_, tokens,
-                                           tokensBytes_, session.stream),
-                "copying the tokens to the GPU");
-  session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, positions,
+  if (how.drawn)
+    session.check(driver_->cuMemcpyDtoDAsync(
+                      tokensOnDevice_, reinterpret_cast<CUdeviceptr>(next),
+                      batch_ * sizeof(int32_t), session.stream),
+                  "copying the drawn tokens to the next call's");
+  else
+    session.check(driver_->cuMemcpyHtoDAsync(tokensOnDevice_,
+                                             tokensIn_[how.slot], tokensBytes_,
+                                             session.stream),
+                  "copying the tokens to the GPU");
+  int64_t *settings = settingsIn_[how.slot];
+  session.check(driver_->cuMemcpyHtoDAsync(positionsOnDevice_, settings,
                                            settingsBytes_, session.stream),
                 "copying the positions, lengths and sampling settings to the "
                 "GPU");
-  // Each part of the positions' buffer at its offset in the device copy.
-  auto onDevice = [&](const auto *part) {
-    const size_t offset = reinterpret_cast<const char *>(part) -
-                          reinterpret_cast<const char *>(positions);
-    return reinterpret_cast<decltype(part)>(positionsOnDevice_ + offset);
+  // Each part of the settings at its offset in the device copy.
+  auto onDevice = [&](const int64_t *part) {
+    return reinterpret_cast<const int64_t *>(positionsOnDevice_) +
+           (part - settings);
   };
-  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), onDevice(positions),
-        onDevice(lengths), onDevice(sampling), kvCache, weights, logits, next,
-        workspace);
+  entry(reinterpret_cast<const int32_t *>(tokensOnDevice_), onDevice(settings),
+        onDevice(settings + batch_),
+        reinterpret_cast<const double *>(onDevice(settings + 2 * batch_)),
+        kvCache, weights, logits, next, workspace);
+  if (how.copyBack)
+    session.check(
+        driver_->cuMemcpyDtoHAsync(drawnHost_ + how.slot,
+                                   reinterpret_cast<CUdeviceptr>(next),
+                                   sizeof(int32_t), session.stream),
+        "copying the next token from the GPU");
 }
 
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
-  if (!replayable || !useGraphs_ || graphs_.count(entry))
+  if (!replayable || !useGraphs_ || graphs_.count({entry, Enqueue{}.key()}))
     return Status::success();
-  return record(entry, graphs_[entry]);
+  return record(entry, Enqueue{}, graphs_[{entry, Enqueue{}.key()}]);
+}
+
+// The three ways Generator's decoding ahead starts calls: the first on slot
+// 0 with the host's token, the others on either slot with the draws.
+Status CudaMemory::prepareDecodeAhead(EntryPoint entry) {
+  if (!useGraphs_)
+    return Status::success();
+  for (Enqueue how : {Enqueue{0, false, true}, Enqueue{0, true, true},
+                      Enqueue{1, true, true}})
+    if (!graphs_.count({entry, how.key()}))
+      if (Status s = record(entry, how, graphs_[{entry, how.key()}]); !s.ok())
+        return s;
+  return Status::success();
+}
+
+Status CudaMemory::launch(EntryPoint entry, Enqueue how) {
+  Session &session = cuda::session();
+  if (!useGraphs_) {
+    enqueueReplayable(entry, how);
+    return Status::success();
+  }
+  auto found = graphs_.find({entry, how.key()});
+  if (found == graphs_.end()) {
+    CUgraphExec graph = nullptr;
+    if (Status s = record(entry, how, graph); !s.ok())
+      return s;
+    found = graphs_.emplace(std::make_pair(entry, how.key()), graph).first;
+  }
+  session.check(driver_->cuGraphLaunch(found->second, session.stream),
+                "launching a CUDA graph");
+  return Status::success();
 }
 
 Status CudaMemory::run(EntryPoint entry, bool replayable) {
-  Session &session = cuda::session();
   if (!replayable) {
     entry(tokens, positions, lengths, sampling, kvCache, weights, logits, next,
           workspace);
     return finishCall();
   }
-  if (!useGraphs_) {
-    enqueueReplayable(entry);
-    return finishCall();
-  }
-  if (Status s = prepare(entry, replayable); !s.ok())
+  if (Status s = launch(entry, Enqueue{slot_, false, false}); !s.ok())
     return s;
-  session.check(driver_->cuGraphLaunch(graphs_[entry], session.stream),
-                "launching a CUDA graph");
   return finishCall();
+}
+
+Status CudaMemory::startDecode(EntryPoint entry, int slot, bool drawnTokens) {
+  Session &session = cuda::session();
+  if (Status s = launch(entry, Enqueue{slot, drawnTokens, true}); !s.ok())
+    return s;
+  session.check(driver_->cuEventRecord(decoded_[slot], session.stream),
+                "cuEventRecord");
+  if (!session.error.empty())
+    return fail("%s", session.error.c_str());
+  return Status::success();
+}
+
+Status CudaMemory::awaitDecode(int slot, int32_t &token) {
+  Session &session = cuda::session();
+  if (session.error.empty())
+    session.check(driver_->cuEventSynchronize(decoded_[slot]),
+                  "running the model's kernels");
+  if (!session.error.empty())
+    return fail("%s", session.error.c_str());
+  token = drawnHost_[slot];
+  return Status::success();
 }
 
 Status CudaMemory::finishCall() {

@@ -226,6 +226,8 @@ UNSUPPORTED(cuMemAllocAsync)
 #endif
 UNSUPPORTED(cuMemFreeAsync)
 UNSUPPORTED(cuMemcpyDtoH_v2)
+UNSUPPORTED(cuMemcpyDtoHAsync_v2)
+UNSUPPORTED(cuMemcpyDtoDAsync_v2)
 UNSUPPORTED(cuModuleGetFunction)
 UNSUPPORTED(cuFuncSetAttribute)
 UNSUPPORTED(cuLaunchKernel)

@@ -85,6 +85,12 @@ private:
   // logits where `allRows`.
   Status prefill(const Entry &entry, const int32_t *tokens, int64_t count,
                  int64_t position, bool allRows, Output &out);
+  // run's generation loop where the memory decodes ahead (see there),
+  // from the prompt's draw `first` at `position`.
+  Status generateAhead(int32_t first, int64_t position, int64_t nPredict,
+                       bool ignoreEos, Sampler &sampler,
+                       const GenerateCallbacks &callbacks,
+                       GenerateResult &result);
   // `last`: the prompt's last row (rows point at it).
   Status processPrompt(const std::vector<int32_t> &prompt,
                        const GenerateCallbacks &callbacks, Output &last);

@@ -64,6 +64,31 @@ public:
   // After run: the token the model drew for sequence 0's row `row` of the
   // call (greedy: the row's argmax): 4 bytes off a GPU instead of a row.
   virtual Status readNext(int64_t row, int32_t &token) = 0;
+  // Decoding ahead (a GPU, where decode is replayable): a decode call is
+  // started before the host has read the token of the call before it, and
+  // takes that token on the device, so that the GPU goes from step to step
+  // without waiting for the host. Calls take turns on two input slots
+  // (useInputs points tokens, positions, lengths and sampling at one), so
+  // the host fills a slot while a call may still read the other's.
+  virtual bool decodesAhead(bool /*replayable*/) const { return false; }
+  virtual void useInputs(int /*slot*/) {}
+  // Records what startDecode will replay (prepare's counterpart).
+  virtual Status prepareDecodeAhead(EntryPoint /*entry*/) {
+    return Status::success();
+  }
+  // Starts the decode call `entry` on `slot`'s inputs without waiting; with
+  // `drawnTokens` its tokens [batch, 1] are the previous call's draws (its
+  // `next`), not the slot's.
+  virtual Status startDecode(EntryPoint /*entry*/, int /*slot*/,
+                             bool /*drawnTokens*/) {
+    return fail("this target does not decode ahead");
+  }
+  // Waits for the call started on `slot`; sequence 0's draw.
+  virtual Status awaitDecode(int /*slot*/, int32_t & /*token*/) {
+    return fail("this target does not decode ahead");
+  }
+  // Waits for every call started.
+  virtual Status awaitAll() { return Status::success(); }
   // Where a GPU's memory went, part by part, as one line to print after
   // the statistics line; "" unless the environment sets
   // LLAMAC_GPU_MEMORY_REPORT=1 (and always for the host).
