@@ -18,6 +18,10 @@ drawn() {
   local exe="$1" listed="$2"; shift 2
   local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
   timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || { echo "   $(basename "$exe") $*: exit $?"; return 1; }
+  # Without --logits-out the runtime decodes ahead (each call's token read
+  # on the device): the same tokens.
+  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.ahead.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (ahead): exit $?"; return 1; }
+  diff -q "$exe.draw.txt" "$exe.ahead.txt" >/dev/null || { echo "   $(basename "$exe") $*: decoding ahead gave other ids"; return 1; }
   "$OUT/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
   diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null || { echo "   $(basename "$exe") $*: differ"; return 1; }
 }
