@@ -21,9 +21,12 @@ drawn() {
   local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
   timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || { echo "   $(basename "$exe") $*: exit $?"; return 1; }
   # Without --logits-out the runtime decodes ahead (each call's token read
-  # on the device): the same tokens.
+  # on the device): the same tokens as waiting for each call. (Not compared
+  # with the run above: without --logits-all, --logits-out takes the prompt
+  # through decode calls, whose bf16 logits differ from prefill's.)
   timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.ahead.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (ahead): exit $?"; return 1; }
-  diff -q "$exe.draw.txt" "$exe.ahead.txt" >/dev/null || { echo "   $(basename "$exe") $*: decoding ahead gave other ids"; return 1; }
+  LLAMAC_DISABLE_DECODE_AHEAD=1 timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.waiting.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (waiting): exit $?"; return 1; }
+  diff -q "$exe.waiting.txt" "$exe.ahead.txt" >/dev/null || { echo "   $(basename "$exe") $*: decoding ahead gave other ids"; return 1; }
   "$DIR/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
   diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null
 }
