@@ -73,14 +73,18 @@ void Generator::setDraw(Sampler &sampler) {
   }
 }
 
-Status Generator::decode(int32_t token, int64_t position, bool rows,
-                         Output &out) {
+void Generator::setDecodeInputs(int32_t token, int64_t position) {
   ModelMemory &m = memory_;
   // Decode reads tokens as [batch, 1].
   std::fill(m.tokens, m.tokens + info_.batch, token);
   std::fill(m.positions, m.positions + info_.batch, position);
   std::fill(m.lengths, m.lengths + info_.batch, 1);
-  if (Status s = m.run(decode_.call, decode_.replayable); !s.ok())
+}
+
+Status Generator::decode(int32_t token, int64_t position, bool rows,
+                         Output &out) {
+  setDecodeInputs(token, position);
+  if (Status s = memory_.run(decode_.call, decode_.replayable); !s.ok())
     return s;
   return readRow(0, rows, out);
 }
@@ -204,13 +208,10 @@ Status Generator::generateAhead(int32_t first, int64_t position,
                                 GenerateResult &result) {
   auto start = [&](int64_t call, bool drawn, int32_t token) {
     const int slot = static_cast<int>(call % 2);
-    ModelMemory &m = memory_;
-    m.useInputs(slot);
+    memory_.useInputs(slot);
     setDraw(sampler);
-    std::fill(m.tokens, m.tokens + info_.batch, token); // unread if drawn
-    std::fill(m.positions, m.positions + info_.batch, position + call);
-    std::fill(m.lengths, m.lengths + info_.batch, 1);
-    return m.startDecode(decode_.call, slot, drawn);
+    setDecodeInputs(token, position + call); // the token unread if drawn
+    return memory_.startDecode(decode_.call, slot, drawn);
   };
   // A token to the caller: false where generation stops after it.
   Status status;

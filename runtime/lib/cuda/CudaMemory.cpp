@@ -117,8 +117,10 @@ private:
   Status finishCall();
   void enqueueReplayable(EntryPoint entry, Enqueue how);
   Status record(EntryPoint entry, Enqueue how, CUgraphExec &graph);
-  // Replays (or, without graphs, enqueues) the call; recorded first where
-  // it has no graph yet.
+  // The graph of `entry` enqueued `how`, recorded where there is none yet
+  // (kept only once recorded).
+  Status graphFor(EntryPoint entry, Enqueue how, CUgraphExec &graph);
+  // Replays (or, without graphs, enqueues) the call.
   Status launch(EntryPoint entry, Enqueue how);
   Status keepFreedTemporaries(CUdevice device, const char *name);
   Status uploadWeights(CUdeviceptr device, const uint8_t *host, size_t bytes);
@@ -595,10 +597,22 @@ void CudaMemory::enqueueReplayable(EntryPoint entry, Enqueue how) {
         "copying the next token from the GPU");
 }
 
+Status CudaMemory::graphFor(EntryPoint entry, Enqueue how, CUgraphExec &graph) {
+  auto found = graphs_.find({entry, how.key()});
+  if (found == graphs_.end()) {
+    if (Status s = record(entry, how, graph); !s.ok())
+      return s;
+    found = graphs_.emplace(std::make_pair(entry, how.key()), graph).first;
+  }
+  graph = found->second;
+  return Status::success();
+}
+
 Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
-  if (!replayable || !useGraphs_ || graphs_.count({entry, Enqueue{}.key()}))
+  if (!replayable || !useGraphs_)
     return Status::success();
-  return record(entry, Enqueue{}, graphs_[{entry, Enqueue{}.key()}]);
+  CUgraphExec graph = nullptr;
+  return graphFor(entry, Enqueue{}, graph);
 }
 
 // The three ways Generator's decoding ahead starts calls: the first on slot
@@ -606,11 +620,11 @@ Status CudaMemory::prepare(EntryPoint entry, bool replayable) {
 Status CudaMemory::prepareDecodeAhead(EntryPoint entry) {
   if (!useGraphs_)
     return Status::success();
+  CUgraphExec graph = nullptr;
   for (Enqueue how : {Enqueue{0, false, true}, Enqueue{0, true, true},
                       Enqueue{1, true, true}})
-    if (!graphs_.count({entry, how.key()}))
-      if (Status s = record(entry, how, graphs_[{entry, how.key()}]); !s.ok())
-        return s;
+    if (Status s = graphFor(entry, how, graph); !s.ok())
+      return s;
   return Status::success();
 }
 
@@ -620,14 +634,10 @@ Status CudaMemory::launch(EntryPoint entry, Enqueue how) {
     enqueueReplayable(entry, how);
     return Status::success();
   }
-  auto found = graphs_.find({entry, how.key()});
-  if (found == graphs_.end()) {
-    CUgraphExec graph = nullptr;
-    if (Status s = record(entry, how, graph); !s.ok())
-      return s;
-    found = graphs_.emplace(std::make_pair(entry, how.key()), graph).first;
-  }
-  session.check(driver_->cuGraphLaunch(found->second, session.stream),
+  CUgraphExec graph = nullptr;
+  if (Status s = graphFor(entry, how, graph); !s.ok())
+    return s;
+  session.check(driver_->cuGraphLaunch(graph, session.stream),
                 "launching a CUDA graph");
   return Status::success();
 }

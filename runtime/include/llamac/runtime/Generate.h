@@ -74,6 +74,8 @@ private:
     int64_t logitsRows = 0;    // rows of logits a sequence: chunk or 1
     bool replayable = false;
   };
+  // A decode call's tokens, positions and lengths: `token` at `position`.
+  void setDecodeInputs(int32_t token, int64_t position);
   // One decode call for `token` at `position`.
   Status decode(int32_t token, int64_t position, bool rows, Output &out);
   // The prefill entry for the prompt's rest (`remaining` tokens) from
