@@ -12,22 +12,9 @@ mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
 P="$("$PY" -c "print(','.join(str(i * 7 % 60 + 1) for i in range(20)))")"
 status=0
-g++ -O2 -std=c++17 -Iruntime/include -Itest/Runtime/Inputs \
-  test/Runtime/Inputs/reference_draw_tool.cpp -o "$OUT/reference-draw" || exit 1
-drawn() {
-  local exe="$1" listed="$2"; shift 2
-  local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
-  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || { echo "   $(basename "$exe") $*: exit $?"; return 1; }
-  # Without --logits-out the runtime decodes ahead (each call's token read
-  # on the device): the same tokens as waiting for each call. (Not compared
-  # with the run above: without --logits-all, --logits-out takes the prompt
-  # through decode calls, whose bf16 logits differ from prefill's.)
-  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.ahead.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (ahead): exit $?"; return 1; }
-  LLAMAC_DISABLE_DECODE_AHEAD=1 timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.waiting.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (waiting): exit $?"; return 1; }
-  diff -q "$exe.waiting.txt" "$exe.ahead.txt" >/dev/null || { echo "   $(basename "$exe") $*: decoding ahead gave other ids"; return 1; }
-  "$OUT/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
-  diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null || { echo "   $(basename "$exe") $*: differ"; return 1; }
-}
+# shellcheck source=scripts/device/draw_check.sh
+source "$(dirname "$0")/draw_check.sh"
+build_reference_draw "$OUT" || exit 1
 for entry in "v96:--vocab 96 --layers 2 --heads 8 --kv-heads 2" "v77:--vocab 77 --layers 1 --heads 4 --kv-heads 1" \
              "v40000:--vocab 40000 --layers 1 --heads 4 --kv-heads 2" "v128256:--vocab 128256 --layers 1 --heads 4 --kv-heads 2 --dtype bf16"; do
   name="${entry%%:*}"; dir="$OUT/$name"

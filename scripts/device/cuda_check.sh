@@ -10,26 +10,9 @@ export LD_LIBRARY_PATH="$PWD/$DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 PROMPT="$(cat "$DIR/prompt.txt")"
 status=0
-# ModelABI.h's draw over --logits-out rows (reference_draw.h), as the lit
-# tests build it.
-g++ -O2 -std=c++17 -Iruntime/include -Itest/Runtime/Inputs \
-  test/Runtime/Inputs/reference_draw_tool.cpp -o "$DIR/reference-draw" || status=1
-# drawn EXE LISTED SETTINGS...: whether the tokens EXE draws on the GPU are
-# the reference's over the rows the same run writes (prompt P, 32 tokens).
-drawn() {
-  local exe="$1" listed="$2"; shift 2
-  local from=$(( $(echo "$P" | tr ',' '\n' | wc -l) - 1 ))
-  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" --logits-out "$exe.draw.npy" > "$exe.draw.txt" 2>/dev/null || { echo "   $(basename "$exe") $*: exit $?"; return 1; }
-  # Without --logits-out the runtime decodes ahead (each call's token read
-  # on the device): the same tokens as waiting for each call. (Not compared
-  # with the run above: without --logits-all, --logits-out takes the prompt
-  # through decode calls, whose bf16 logits differ from prefill's.)
-  timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.ahead.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (ahead): exit $?"; return 1; }
-  LLAMAC_DISABLE_DECODE_AHEAD=1 timeout 60 "$exe" --tokens "$P" -n 32 --ignore-eos "$@" > "$exe.waiting.txt" 2>/dev/null || { echo "   $(basename "$exe") $* (waiting): exit $?"; return 1; }
-  diff -q "$exe.waiting.txt" "$exe.ahead.txt" >/dev/null || { echo "   $(basename "$exe") $*: decoding ahead gave other ids"; return 1; }
-  "$DIR/reference-draw" "$exe.draw.npy" --from "$from" --count 32 --listed "$listed" "$@" > "$exe.draw.ref" || return 1
-  diff -q "$exe.draw.txt" "$exe.draw.ref" >/dev/null
-}
+# shellcheck source=scripts/device/draw_check.sh
+source "$(dirname "$0")/draw_check.sh"
+build_reference_draw "$DIR" || status=1
 # One config's checks, printed to its own log; non-zero where one fails.
 check_config() {
   local dir="$1" status=0
